@@ -1,0 +1,13 @@
+//! Reading `memgate.yml` over the built-in defaults and turning it into a checked
+//! [`Plan`]. All validation happens here; later stages get domain types, not YAML.
+
+mod load;
+mod plan;
+mod schema;
+mod suggest;
+pub mod units;
+
+pub use load::{CONFIG_FILE, find, load};
+pub use plan::{CommandLine, Dataset, Job, Plan};
+pub use schema::valid_name;
+pub use suggest::suggest;

@@ -1,0 +1,115 @@
+//! The checked plan: what `config` hands the runner. Every value is validated, every
+//! path absolute, every placeholder expanded. Main type: [`Plan`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::measure::units::Bytes;
+
+/// Everything to run, in order: benchmarks × datasets.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The config file the plan came from.
+    pub config_path: PathBuf,
+    pub jobs: Vec<Job>,
+}
+
+/// One benchmark over one dataset (or over none).
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub benchmark: String,
+    pub dataset: Option<Dataset>,
+    pub command: CommandLine,
+    pub cwd: PathBuf,
+    /// Added to memgate's own environment.
+    pub env: Vec<(String, String)>,
+    /// Run once per benchmark before its first measured run; not measured.
+    pub setup: Option<CommandLine>,
+    pub repeat: u32,
+    pub warmup: u32,
+    pub timeout: Duration,
+    pub memory_limit: Option<Bytes>,
+    pub sample_interval: Duration,
+}
+
+impl Job {
+    /// `automl` or `automl[taxi]`: how people and progress lines name the job.
+    pub fn label(&self) -> String {
+        match &self.dataset {
+            Some(d) => format!("{}[{}]", self.benchmark, d.name),
+            None => self.benchmark.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dataset {
+    pub name: String,
+    pub path: PathBuf,
+    /// Makes `path` when it is missing; runs in the config's directory.
+    pub prepare: Option<CommandLine>,
+    pub prepare_cwd: PathBuf,
+}
+
+/// A command ready to spawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandLine {
+    /// Runs under `sh -c`.
+    Shell(String),
+    /// Runs as argv, the first item the program.
+    Argv(Vec<String>),
+}
+
+impl CommandLine {
+    /// The argv to execute.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            CommandLine::Shell(script) => vec!["sh".into(), "-c".into(), script.clone()],
+            CommandLine::Argv(argv) => argv.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for CommandLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandLine::Shell(script) => f.write_str(script),
+            CommandLine::Argv(argv) => f.write_str(&argv.join(" ")),
+        }
+    }
+}
+
+impl Plan {
+    /// Keeps the jobs of the named benchmarks (all when `names` is empty); an unknown name
+    /// is an error with a suggestion.
+    pub fn select(&mut self, names: &[String]) -> crate::error::Result<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.jobs.iter().map(|j| j.benchmark.as_str()).collect();
+        for name in names {
+            if !known.contains(&name.as_str()) {
+                let hint = super::suggest(name, known.iter().copied())
+                    .map(|s| format!(" (did you mean {s:?}?)"))
+                    .unwrap_or_default();
+                let mut list = known.clone();
+                list.dedup();
+                return Err(crate::error::Error::Usage(format!(
+                    "no benchmark named {name:?} in {}{hint}: the benchmarks are {}",
+                    self.config_path.display(),
+                    list.join(", ")
+                )));
+            }
+        }
+        self.jobs.retain(|j| names.contains(&j.benchmark));
+        Ok(())
+    }
+
+    /// Overrides every job's repeat and warmup counts.
+    pub fn override_counts(&mut self, repeat: Option<u32>, warmup: Option<u32>) {
+        for job in &mut self.jobs {
+            job.repeat = repeat.unwrap_or(job.repeat);
+            job.warmup = warmup.unwrap_or(job.warmup);
+        }
+    }
+}

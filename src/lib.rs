@@ -1,0 +1,18 @@
+//! memgate: a CI performance-regression gate. It runs a project's configured benchmarks
+//! under measurement (peak memory of the whole process tree, largest process's
+//! high-water mark, wall and CPU time, a memory timeline, custom metrics) and reports
+//! them; later stages store them per git revision and fail the build on regressions.
+//!
+//! The pipeline runs one way: [`config`] → plan → [`runner`] → [`measure`] →
+//! [`results`] → [`report`].
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod exit;
+pub mod measure;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod testbed;

@@ -1,0 +1,25 @@
+use clap::Parser;
+
+fn main() {
+    // The launcher is memgate's own binary, re-executed for each run; it must decide
+    // before anything else happens, so that it stays small.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == memgate::runner::launcher::LAUNCH_ARG)
+    {
+        memgate::runner::launcher::main();
+    }
+    let cli = memgate::cli::Cli::parse();
+    let code = match memgate::app::run(cli) {
+        Ok(code) => code,
+        Err(memgate::error::Error::Interrupted) => {
+            eprintln!("memgate: interrupted; every benchmark process was stopped");
+            memgate::exit::INTERRUPTED
+        }
+        Err(error) => {
+            eprintln!("memgate: error: {error}");
+            memgate::exit::ERROR
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,80 @@
+//! The probe of one run's process tree: a cgroup v2 where memgate may create one, else
+//! `/proc`. Main type: [`TreeProbe`].
+
+use super::cgroup::{CgroupParent, RunCgroup};
+use super::proc::{ProcTree, TreeSample};
+use super::units::Bytes;
+
+/// Which source the memory figures of a run came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    /// A cgroup v2 per run: `memory.peak`, plus the processes' high-water marks.
+    Cgroup,
+    /// Per-process high-water marks plus a sampler of the tree's PSS over /proc.
+    Proc,
+}
+
+/// Samples and, when asked, kills one run's process tree.
+pub struct TreeProbe {
+    tree: ProcTree,
+    /// The launcher's pid: the tree is its descendants.
+    root: i32,
+    cgroup: Option<RunCgroup>,
+}
+
+impl TreeProbe {
+    /// A probe for the tree below `root`, reading `cgroup` where there is one.
+    pub fn new(root: i32, cgroup: Option<RunCgroup>) -> Self {
+        TreeProbe {
+            tree: ProcTree::default(),
+            root,
+            cgroup,
+        }
+    }
+
+    pub fn kind(&self) -> ProbeKind {
+        match self.cgroup {
+            Some(_) => ProbeKind::Cgroup,
+            None => ProbeKind::Proc,
+        }
+    }
+
+    /// The tree's memory now.
+    pub fn sample(&mut self) -> TreeSample {
+        match &self.cgroup {
+            Some(cg) => TreeSample {
+                total: cg.current().unwrap_or_default(),
+                processes: self.tree.descendants(self.root).len(),
+            },
+            None => self.tree.sample(self.root),
+        }
+    }
+
+    /// The kernel's own peak for the tree, where the probe has one.
+    pub fn kernel_peak(&self) -> Option<Bytes> {
+        self.cgroup.as_ref().and_then(RunCgroup::peak)
+    }
+
+    /// Kills every process of the tree; the launcher stays to reap them.
+    pub fn kill(&mut self) {
+        // Not `cgroup.kill`: the tree is killed process by process so the launcher, which
+        // reaps them and reports, lives on.
+        crate::runner::launcher::kill_tree(&mut self.tree, self.root);
+    }
+}
+
+/// Chooses the probe once per memgate process. `MEMGATE_PROBE=proc` forces /proc;
+/// `cgroup` insists on a cgroup and fails where none can be had.
+pub fn choose() -> Result<Option<CgroupParent>, String> {
+    match std::env::var("MEMGATE_PROBE").as_deref() {
+        Ok("proc") => Ok(None),
+        Ok("cgroup") => CgroupParent::detect().map(Some).ok_or_else(|| {
+            "MEMGATE_PROBE=cgroup, but memgate may not create a cgroup v2 with the memory controller here: run it in a delegated cgroup, or unset MEMGATE_PROBE".to_string()
+        }),
+        Ok("auto") | Err(_) => Ok(CgroupParent::detect()),
+        Ok(other) => Err(format!(
+            "MEMGATE_PROBE={other:?} is not known: use auto, cgroup or proc"
+        )),
+    }
+}

@@ -1,0 +1,14 @@
+//! Renderings of results. Each renderer is a pure function from results to bytes; where
+//! the bytes go is decided by the command.
+
+pub mod table;
+pub mod units;
+
+use crate::results::RunResults;
+
+/// `run --format json`: the results as pretty JSON (the public contract).
+pub fn json(results: &RunResults) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(results).unwrap_or_default();
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,76 @@
+//! Figures for people: bytes in binary units, seconds in the unit that reads best.
+
+/// `1.50 GiB`, `12.3 MiB`, `512 B`.
+pub fn bytes(value: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = value;
+    let mut unit = 0;
+    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{v:.0} {}", UNITS[0]),
+        _ if v.abs() >= 100.0 => format!("{v:.0} {}", UNITS[unit]),
+        _ if v.abs() >= 10.0 => format!("{v:.1} {}", UNITS[unit]),
+        _ => format!("{v:.2} {}", UNITS[unit]),
+    }
+}
+
+/// `1.23 s`, `45.6 ms`, `789 µs`, `2m 05s`.
+pub fn seconds(value: f64) -> String {
+    let a = value.abs();
+    if a >= 120.0 {
+        let whole = value.round() as i64;
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    } else if a >= 1.0 {
+        format!("{value:.2} s")
+    } else if a >= 1e-3 {
+        format!("{:.1} ms", value * 1e3)
+    } else {
+        format!("{:.0} µs", value * 1e6)
+    }
+}
+
+/// A figure in its unit: bytes and seconds as above, anything else as a plain number.
+pub fn figure(value: f64, unit: &str) -> String {
+    match unit {
+        "bytes" => bytes(value),
+        "seconds" => seconds(value),
+        "" => format!("{}", Significant(value)),
+        other => format!("{} {other}", Significant(value)),
+    }
+}
+
+/// A number with about four significant digits.
+struct Significant(f64);
+
+impl std::fmt::Display for Significant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v == 0.0 || !v.is_finite() {
+            return write!(f, "{v}");
+        }
+        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        write!(f, "{v:.digits$}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(1536.0), "1.50 KiB");
+        assert_eq!(bytes(12.34 * 1048576.0), "12.3 MiB");
+        assert_eq!(bytes(400.0 * 1048576.0), "400 MiB");
+        assert_eq!(seconds(1.234), "1.23 s");
+        assert_eq!(seconds(0.0456), "45.6 ms");
+        assert_eq!(seconds(0.000789), "789 µs");
+        assert_eq!(seconds(125.0), "2m 05s");
+        assert_eq!(figure(0.93, ""), "0.9300");
+        assert_eq!(figure(152345.0, "rows/s"), "152345 rows/s");
+    }
+}

@@ -1,0 +1,11 @@
+//! Executing the plan: the launcher process, one measured execution, the plan loop,
+//! progress, and Ctrl-C.
+
+pub mod execute;
+pub mod interrupt;
+pub mod launcher;
+mod progress;
+mod run;
+
+pub use execute::Executor;
+pub use run::run_plan;
