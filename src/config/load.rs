@@ -113,7 +113,9 @@ fn explain(error: &serde_yaml::Error, text: &str, file: &str) -> Error {
         _ => (None, body),
     };
     let mut message = String::new();
-    if let Some(path) = path {
+    // A message about a benchmark's name names the benchmark itself.
+    let about_name = what.contains("benchmark name");
+    if let Some(path) = path.filter(|_| !about_name) {
         message.push_str(&describe_path(path, text));
         message.push_str(": ");
     }
@@ -196,6 +198,12 @@ fn reword(what: &str, path: Option<&str>) -> String {
             "struct RawDataset" => "a mapping with path and, optionally, prepare",
             "a sequence" => "a list",
             "a map" => "a mapping",
+            other => other,
+        };
+        let found = match found {
+            "map" => "a mapping",
+            "sequence" => "a list",
+            "unit value" => "nothing",
             other => other,
         };
         return format!("expected {expected}, found {found}");

@@ -104,6 +104,20 @@ pub fn with_context<T>(context: ParseContext, parse: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Reads a string through `check` inside the visitor, so that an error carries the
+/// value's own line and column.
+struct Checked<F>(F, &'static str);
+
+impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for Checked<F> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.1)
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+        (self.0)(s).map_err(E::custom)
+    }
+}
+
 /// Defines a newtype read from a YAML string by a checking function.
 macro_rules! string_value {
     ($name:ident, $inner:ty, $expecting:literal, $check:expr) => {
@@ -183,12 +197,21 @@ pub struct Count(pub u32);
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match u32::deserialize(d)? {
-            0 => Err(de::Error::custom(
-                "repeat is 0: give at least 1 measured run",
-            )),
-            n => Ok(Count(n)),
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number of runs, at least 1")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Count, E> {
+                match u32::try_from(n) {
+                    Ok(0) => Err(E::custom("repeat is 0: give at least 1 measured run")),
+                    Ok(n) => Ok(Count(n)),
+                    Err(_) => Err(E::custom(format!("{n} runs is too many"))),
+                }
+            }
         }
+        d.deserialize_u64(V)
     }
 }
 
@@ -233,11 +256,11 @@ pub struct NonEmpty(pub String);
 
 impl<'de> Deserialize<'de> for NonEmpty {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if s.trim().is_empty() {
-            return Err(de::Error::custom("is empty"));
-        }
-        Ok(NonEmpty(s))
+        let check = |s: &str| match s.trim() {
+            "" => Err("is empty".to_string()),
+            _ => Ok(NonEmpty(s.to_owned())),
+        };
+        d.deserialize_str(Checked(check, "a non-empty string"))
     }
 }
 
@@ -331,19 +354,21 @@ pub fn valid_name(name: &str) -> bool {
 
 impl<'de> Deserialize<'de> for BenchmarkName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        if !valid_name(&name) {
-            return Err(de::Error::custom(format!(
-                "benchmark name {name:?} is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"
-            )));
-        }
-        let fresh = CONTEXT.with(|c| c.borrow_mut().names.insert(name.clone()));
-        if !fresh {
-            return Err(de::Error::custom(format!(
-                "duplicate benchmark name {name:?}: every benchmark needs its own name"
-            )));
-        }
-        Ok(BenchmarkName(name))
+        let check = |name: &str| {
+            if !valid_name(name) {
+                return Err(format!(
+                    "benchmark name {name:?} is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"
+                ));
+            }
+            let fresh = CONTEXT.with(|c| c.borrow_mut().names.insert(name.to_owned()));
+            if !fresh {
+                return Err(format!(
+                    "duplicate benchmark name {name:?}: every benchmark needs its own name"
+                ));
+            }
+            Ok(BenchmarkName(name.to_owned()))
+        };
+        d.deserialize_str(Checked(check, "a benchmark name"))
     }
 }
 
@@ -353,25 +378,27 @@ pub struct DatasetRef(pub String);
 
 impl<'de> Deserialize<'de> for DatasetRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        let known = CONTEXT.with(|c| c.borrow().datasets.clone());
-        if let Some(known) = known
-            && !known.contains(&name)
-        {
-            let message = if known.is_empty() {
-                format!("unknown dataset {name:?}: declare it under datasets:")
-            } else {
-                let hint = super::suggest(&name, known.iter().map(String::as_str))
-                    .map(|s| format!(" (did you mean {s:?}?)"))
-                    .unwrap_or_default();
-                let list: Vec<_> = known.iter().map(|k| format!("{k:?}")).collect();
-                format!(
-                    "unknown dataset {name:?}{hint}: the datasets are {}",
-                    list.join(", ")
-                )
-            };
-            return Err(de::Error::custom(message));
-        }
-        Ok(DatasetRef(name))
+        let check = |name: &str| {
+            let known = CONTEXT.with(|c| c.borrow().datasets.clone());
+            match known {
+                Some(known) if !known.contains(name) => Err(unknown_dataset(name, &known)),
+                _ => Ok(DatasetRef(name.to_owned())),
+            }
+        };
+        d.deserialize_str(Checked(check, "the name of a dataset"))
     }
+}
+
+fn unknown_dataset(name: &str, known: &BTreeSet<String>) -> String {
+    if known.is_empty() {
+        return format!("unknown dataset {name:?}: declare it under datasets:");
+    }
+    let hint = super::suggest(name, known.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default();
+    let list: Vec<_> = known.iter().map(|k| format!("{k:?}")).collect();
+    format!(
+        "unknown dataset {name:?}{hint}: the datasets are {}",
+        list.join(", ")
+    )
 }

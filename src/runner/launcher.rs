@@ -37,9 +37,10 @@ pub struct LaunchReport {
     pub others_max_rss_kib: u64,
     /// `ru_maxrss` of the first process (it covers the children it waited for itself).
     pub root_max_rss_kib: u64,
-    /// The launcher's own resident memory when it forked: the first process's
-    /// `ru_maxrss` cannot be told apart from values up to this.
-    pub launcher_rss_kib: u64,
+    /// The first process's `ru_maxrss` just before its exec: what the kernel folds in
+    /// at exec from the launcher's copy. A `root_max_rss_kib` above it is the
+    /// benchmark's own; one equal to it may be the fold.
+    pub fold_kib: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,12 +62,12 @@ impl LaunchReport {
             Exit::NotStarted(e) => format!("not_started {e}"),
         };
         format!(
-            "exit {exit}\nwall_ns {}\ncpu_us {}\nothers_max_rss_kib {}\nroot_max_rss_kib {}\nlauncher_rss_kib {}\n",
+            "exit {exit}\nwall_ns {}\ncpu_us {}\nothers_max_rss_kib {}\nroot_max_rss_kib {}\nfold_kib {}\n",
             self.wall_ns,
             self.cpu_us,
             self.others_max_rss_kib,
             self.root_max_rss_kib,
-            self.launcher_rss_kib
+            self.fold_kib
         )
     }
 
@@ -93,7 +94,7 @@ impl LaunchReport {
                 "cpu_us" => report.cpu_us = num()? as u64,
                 "others_max_rss_kib" => report.others_max_rss_kib = num()? as u64,
                 "root_max_rss_kib" => report.root_max_rss_kib = num()? as u64,
-                "launcher_rss_kib" => report.launcher_rss_kib = num()? as u64,
+                "fold_kib" => report.fold_kib = num()? as u64,
                 _ => continue,
             }
             seen += 1;
@@ -163,13 +164,10 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
     argv_ptrs.push(std::ptr::null());
 
     let mut tree = ProcTree::default();
-    let launcher_rss_kib = tree.rss(std::process::id() as i32).unwrap_or(0) / 1024;
-    let mut report = LaunchReport {
-        launcher_rss_kib,
-        ..LaunchReport::default()
-    };
+    let mut report = LaunchReport::default();
 
-    // A close-on-exec pipe tells a failed exec (its errno arrives) from a good one (EOF).
+    // A close-on-exec pipe carries the child's pre-exec ru_maxrss (8 bytes), then, only
+    // if exec fails, its errno (4 bytes); EOF after the first 8 means exec succeeded.
     let mut fds = [0; 2];
     // SAFETY: fds is a valid two-int array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -177,7 +175,7 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
     }
     let started = now_ns();
     // SAFETY: the launcher is single-threaded, so the child may do anything
-    // async-signal-safe before exec; it only resets signals, calls execvp and _exit.
+    // async-signal-safe before exec; it only makes system calls, then execvp or _exit.
     let root = unsafe { libc::fork() };
     if root < 0 {
         return Err(format!("fork: {}", std::io::Error::last_os_error()));
@@ -192,6 +190,10 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
+            let mut own: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut own);
+            let fold = own.ru_maxrss as i64;
+            libc::write(fds[1], (&fold as *const i64).cast(), 8);
             libc::execvp(argv_ptrs[0], argv_ptrs.as_ptr());
             let errno = *libc::__errno_location();
             libc::write(fds[1], (&errno as *const i32).cast(), 4);
@@ -199,16 +201,32 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
         }
     }
     unsafe { libc::close(fds[1]) };
-    let mut errno = [0u8; 4];
-    let got = loop {
-        let n = unsafe { libc::read(fds[0], errno.as_mut_ptr().cast(), 4) };
-        if n >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            break n;
+    let mut message = [0u8; 12];
+    let mut got = 0;
+    while got < message.len() {
+        // SAFETY: reads into the unfilled rest of `message`.
+        let n = unsafe {
+            libc::read(
+                fds[0],
+                message[got..].as_mut_ptr().cast(),
+                message.len() - got,
+            )
+        };
+        match n {
+            0 => break,
+            n if n > 0 => got += n as usize,
+            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+            _ => break,
         }
-    };
+    }
     unsafe { libc::close(fds[0]) };
-    if got == 4 {
-        report.exit = Exit::NotStarted(i32::from_ne_bytes(errno));
+    if got >= 8 {
+        let fold = i64::from_ne_bytes(message[..8].try_into().unwrap_or_default());
+        report.fold_kib = fold.max(0) as u64;
+    }
+    if got == 12 {
+        let errno = i32::from_ne_bytes(message[8..].try_into().unwrap_or_default());
+        report.exit = Exit::NotStarted(errno);
     }
 
     // Reap every process of the tree: the first one and all re-parented orphans.
@@ -306,7 +324,7 @@ mod tests {
                 cpu_us: 34,
                 others_max_rss_kib: 56,
                 root_max_rss_kib: 78,
-                launcher_rss_kib: 90,
+                fold_kib: 90,
             };
             assert_eq!(LaunchReport::parse(&r.to_text()), Some(r));
         }

@@ -22,7 +22,8 @@
  *   hold MIB MS                         truth: own VmHWM
  *   sleeptree N PIDFILE                 (no truth) sleeps forever
  *   daemon MS PIDFILE                   (no truth)
- *   burn MS                             (no truth)
+ *   burn MS                             appends "cpu_us N" (own user+system CPU) to
+ *                                       $SHAPES_CPU when set
  *   exit CODE                           (no truth)
  *
  * Any failing system call prints a message to stderr and exits with 1.
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -495,6 +497,21 @@ static int mode_burn(long ms)
     volatile unsigned long spin = 0;
     while (now_ms() < end)
         spin++;
+    const char *path = getenv("SHAPES_CPU");
+    if (path) {
+        struct rusage self;
+        if (getrusage(RUSAGE_SELF, &self) != 0)
+            die("getrusage");
+        long us = (long)(self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1000000L +
+                  (long)(self.ru_utime.tv_usec + self.ru_stime.tv_usec);
+        char line[64];
+        int len = snprintf(line, sizeof line, "cpu_us %ld\n", us);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+            die("open SHAPES_CPU");
+        write_all(fd, line, (size_t)len, "write SHAPES_CPU");
+        close(fd);
+    }
     return 0;
 }
 

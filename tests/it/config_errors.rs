@@ -1,0 +1,239 @@
+//! Bad configs and arguments: each gets exit code 2 and one exact message naming the
+//! file, line and column, the key, and the fix.
+
+use crate::util::Project;
+
+/// Runs `memgate run` on `config` and asserts the whole of stderr. `{file}` in `expected`
+/// stands for the config's path.
+#[track_caller]
+fn assert_config_error(config: &str, expected: &str) {
+    let project = Project::new(config);
+    let out = project.memgate().args(["run", "-q"]).run();
+    out.code(2);
+    let file = project.path("memgate.yml").display().to_string();
+    let expected = format!("memgate: error: {}\n", expected.replace("{file}", &file));
+    assert_eq!(out.stderr(), expected);
+    assert_eq!(out.stdout(), "", "nothing on stdout");
+}
+
+#[test]
+fn unknown_key_with_a_suggestion() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: automl\n    command: python x.py\n    repeats: 3\n",
+        r#"{file}:5:5: benchmark "automl": unknown key "repeats" (did you mean "repeat"?)"#,
+    );
+}
+
+#[test]
+fn unknown_top_level_key() {
+    assert_config_error(
+        "version: 1\nbenchmark:\n  - name: a\n    command: x\n",
+        r#"{file}:2:1: unknown key "benchmark" (did you mean "benchmarks"?)"#,
+    );
+}
+
+#[test]
+fn unknown_key_in_a_dataset() {
+    assert_config_error(
+        "version: 1\ndatasets:\n  taxi: {path: t.csv, prepar: x}\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:23: dataset "taxi": unknown key "prepar" (did you mean "prepare"?)"#,
+    );
+}
+
+#[test]
+fn bad_duration_unit() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    timeout: 10q\n",
+        r#"{file}:5:14: benchmark "a", key "timeout": "10q" has an unknown unit "q": a duration is a number and a unit, like 250ms, 30s, 10m or 1h"#,
+    );
+}
+
+#[test]
+fn duration_without_unit() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  timeout: 30\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:12: key "defaults.timeout": 30 has no unit: write it as a duration like 30s, 10m or 250ms"#,
+    );
+}
+
+#[test]
+fn ambiguous_size() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  memory_limit: 8G\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:17: key "defaults.memory_limit": "8G" has an ambiguous unit "G": write GiB (powers of 1024) or GB (powers of 1000)"#,
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  repeat: three\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:11: key "defaults.repeat": expected a whole number of runs, at least 1, found string "three""#,
+    );
+}
+
+#[test]
+fn zero_repeats() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  repeat: 0\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:11: key "defaults.repeat": repeat is 0: give at least 1 measured run"#,
+    );
+}
+
+#[test]
+fn duplicate_benchmark_names() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n  - name: a\n    command: y\n",
+        r#"{file}:5:11: duplicate benchmark name "a": every benchmark needs its own name"#,
+    );
+}
+
+#[test]
+fn unknown_dataset() {
+    assert_config_error(
+        "version: 1\ndatasets:\n  taxi: {path: t.csv}\nbenchmarks:\n  - name: a\n    command: x {dataset.path}\n    datasets: [taxis]\n",
+        r#"{file}:7:16: benchmark "a", key "datasets[0]": unknown dataset "taxis" (did you mean "taxi"?): the datasets are "taxi""#,
+    );
+}
+
+#[test]
+fn empty_command_string() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: \"\"\n",
+        r#"{file}:4:14: benchmark "a", key "command": empty command: give a shell command string or a list [program, arg, ...]"#,
+    );
+}
+
+#[test]
+fn empty_command_list() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: []\n",
+        r#"{file}:4:14: benchmark "a", key "command": empty command: the list needs at least the program"#,
+    );
+}
+
+#[test]
+fn missing_command() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n",
+        r#"{file}:3:5: benchmark "a": missing key "command""#,
+    );
+}
+
+#[test]
+fn missing_version() {
+    assert_config_error(
+        "benchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:1:1: missing key "version": add version: 1 at the top"#,
+    );
+}
+
+#[test]
+fn newer_version() {
+    assert_config_error(
+        "version: 2\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:1:10: key "version": config version 2 is newer than this memgate reads (1): upgrade memgate"#,
+    );
+}
+
+#[test]
+fn bad_benchmark_name() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: \"my bench\"\n    command: x\n",
+        r#"{file}:3:11: benchmark name "my bench" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"#,
+    );
+}
+
+#[test]
+fn benchmarks_not_a_list() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  name: a\n",
+        r#"{file}:3:3: key "benchmarks": expected a list, found a mapping"#,
+    );
+}
+
+#[test]
+fn dataset_placeholder_without_dataset() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x {dataset.path}\n",
+        r#"{file}: benchmark "a": the command uses {dataset.…} but the benchmark has no datasets: add datasets: [NAME]"#,
+    );
+}
+
+#[test]
+fn empty_file() {
+    assert_config_error(
+        "",
+        "{file}: the file is empty: start it with version: 1 and a list of benchmarks:",
+    );
+}
+
+#[test]
+fn no_benchmarks() {
+    assert_config_error(
+        "version: 1\nbenchmarks: []\n",
+        "{file}: no benchmarks: add at least one under benchmarks: (with a name and a command)",
+    );
+}
+
+#[test]
+fn sample_interval_too_short() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  sample_interval: 100us\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:20: key "defaults.sample_interval": "100us" is below 1ms: the sampler cannot go faster"#,
+    );
+}
+
+#[test]
+fn unknown_benchmark_on_the_command_line() {
+    let project = Project::new("version: 1\nbenchmarks:\n  - name: alpha\n    command: \"true\"\n");
+    let out = project.memgate().args(["run", "alpah"]).run();
+    out.code(2);
+    let file = project.path("memgate.yml").display().to_string();
+    assert_eq!(
+        out.stderr(),
+        format!(
+            "memgate: error: no benchmark named \"alpah\" in {file} (did you mean \"alpha\"?): the benchmarks are alpha\n"
+        )
+    );
+}
+
+#[test]
+fn missing_config_file() {
+    let project = Project::new("version: 1\n");
+    std::fs::remove_file(project.path("memgate.yml")).unwrap();
+    let out = project.memgate().args(["run"]).run();
+    out.code(2);
+    assert!(
+        out.stderr().contains("no memgate.yml in") && out.stderr().contains("pass --config FILE"),
+        "{}",
+        out.stderr()
+    );
+    let out = project
+        .memgate()
+        .args(["run", "--config", "nope.yml"])
+        .run();
+    out.code(2);
+    assert!(
+        out.stderr()
+            .ends_with("nope.yml not found: check the path given to --config\n"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let project = Project::new("version: 1\nbenchmarks:\n  - name: a\n    command: \"true\"\n");
+    project
+        .memgate()
+        .args(["run", "--repeat", "0"])
+        .run()
+        .code(2);
+    project
+        .memgate()
+        .args(["run", "--format", "xml"])
+        .run()
+        .code(2);
+    project.memgate().args(["frobnicate"]).run().code(2);
+}

@@ -1,0 +1,8 @@
+//! memgate's integration tests: the real binary, real processes, real files, each test in
+//! its own temporary project.
+
+mod config_errors;
+mod limits;
+mod measure;
+mod run;
+mod util;

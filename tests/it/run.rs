@@ -1,0 +1,302 @@
+//! `memgate run` as a user meets it: the JSON contract, exit codes, failures with their
+//! stderr, custom metrics, datasets and setup, selection and overrides, the table.
+
+use crate::util::{Project, benchmark, median};
+
+#[test]
+fn json_follows_the_contract() {
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 3, warmup: 1}
+benchmarks:
+  - name: hold
+    command: ["{shapes}", hold, "20", "30"]
+"#,
+    );
+    let results = project.run_json(&[], 0);
+    assert_eq!(results["memgate_version"], env!("CARGO_PKG_VERSION"));
+    for key in ["os", "kernel", "cpu", "cores", "memory", "probe"] {
+        assert!(!results["testbed"][key].is_null(), "testbed.{key}");
+    }
+    let b = benchmark(&results, "hold");
+    assert_eq!(b["status"], "ok");
+    assert!(b["dataset"].is_null());
+    for (metric, unit) in [
+        ("peak_memory", "bytes"),
+        ("max_rss", "bytes"),
+        ("wall_time", "seconds"),
+        ("cpu_time", "seconds"),
+    ] {
+        assert_eq!(b["metrics"][metric]["unit"], unit, "{metric}");
+        assert_eq!(
+            b["metrics"][metric]["samples"].as_array().unwrap().len(),
+            3,
+            "{metric}"
+        );
+    }
+    assert_eq!(b["runs"].as_array().unwrap().len(), 3);
+    assert!(median(&results, "hold", "peak_memory") > 20.0 * 1048576.0);
+}
+
+#[test]
+fn a_failing_benchmark_is_reported_and_the_others_run() {
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 2, warmup: 0}
+benchmarks:
+  - name: broken
+    command: "echo some context >&2; {shapes} exit 7"
+  - name: missing
+    command: [/no/such/program]
+  - name: fine
+    command: [/bin/true]
+"#,
+    );
+    let results = project.run_json(&[], 3);
+    let broken = benchmark(&results, "broken");
+    assert_eq!(broken["status"], "failed");
+    assert_eq!(broken["failure"]["exit_code"], 7);
+    assert_eq!(broken["failure"]["phase"], "run");
+    assert_eq!(
+        broken["failure"]["stderr_tail"],
+        serde_json::json!(["some context", "failing on purpose"])
+    );
+    let message = broken["failure"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("run 1 exited with code 7 after "),
+        "{message}"
+    );
+    let missing = benchmark(&results, "missing");
+    assert_eq!(missing["status"], "failed");
+    assert!(
+        missing["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not start \"/no/such/program\": No such file or directory"),
+        "{missing:#}"
+    );
+    assert_eq!(benchmark(&results, "fine")["status"], "ok");
+}
+
+#[test]
+fn a_benchmark_killed_by_a_signal_says_so() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: segv\n    command: \"kill -SEGV $$\"\n",
+    );
+    let results = project.run_json(&[], 3);
+    let b = benchmark(&results, "segv");
+    assert_eq!(b["failure"]["signal"], 11);
+    assert!(
+        b["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("killed by signal 11 (SIGSEGV)")
+    );
+}
+
+#[test]
+fn custom_metrics_are_collected_per_run() {
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 3, warmup: 1}
+benchmarks:
+  - name: model
+    command: "echo '{\"metric\": \"score\", \"value\": 0.93, \"unit\": \"\", \"better\": \"higher\"}' >> \"$MEMGATE_METRICS\""
+  - name: bad
+    command: "echo 'not json' >> \"$MEMGATE_METRICS\""
+"#,
+    );
+    let results = project.run_json(&[], 3);
+    let score = &benchmark(&results, "model")["metrics"]["score"];
+    assert_eq!(score["samples"], serde_json::json!([0.93, 0.93, 0.93]));
+    assert_eq!(score["better"], "higher");
+    let bad = benchmark(&results, "bad");
+    assert_eq!(bad["status"], "failed");
+    assert!(
+        bad["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("$MEMGATE_METRICS line 1: ")
+    );
+}
+
+#[test]
+fn datasets_are_prepared_once_and_setup_runs_once() {
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 2, warmup: 1}
+datasets:
+  small:
+    path: data/small.txt
+    prepare: "echo prepared >> {dir}/log; echo 1 > {path}"
+  large:
+    path: data/large.txt
+    prepare: [sh, -c, "echo prepared >> {dir}/log; echo 12345 > \"$0\"", "{path}"]
+benchmarks:
+  - name: count
+    setup: "echo setup >> {dir}/log"
+    command: "wc -c < {dataset.path} >> {dir}/sizes; echo {dataset.name} >> {dir}/names"
+    datasets: [small, large]
+"#,
+    );
+    let results = project.run_json(&[], 0);
+    assert_eq!(project.read("log"), "prepared\nsetup\nprepared\n");
+    assert_eq!(
+        project.read("names"),
+        "small\n".repeat(3) + &"large\n".repeat(3)
+    );
+    let datasets: Vec<_> = results["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["dataset"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(datasets, ["small", "large"]);
+    // A second session finds the data and does not prepare it again.
+    project.run_json(&[], 0);
+    assert_eq!(project.read("log").matches("prepared").count(), 2);
+}
+
+#[test]
+fn a_failing_prepare_fails_the_benchmark() {
+    let project = Project::new(
+        r#"
+version: 1
+datasets:
+  d: {path: d.csv, prepare: "echo cannot download >&2; exit 4"}
+benchmarks:
+  - name: b
+    command: "cat {dataset.path}"
+    datasets: [d]
+"#,
+    );
+    let results = project.run_json(&[], 3);
+    let b = benchmark(&results, "b");
+    assert_eq!(b["failure"]["phase"], "prepare");
+    assert_eq!(
+        b["failure"]["stderr_tail"],
+        serde_json::json!(["cannot download"])
+    );
+}
+
+#[test]
+fn selection_and_overrides() {
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 5, warmup: 3}
+benchmarks:
+  - name: a
+    command: "echo a >> {dir}/ran"
+  - name: b
+    command: "echo b >> {dir}/ran"
+"#,
+    );
+    let results = project.run_json(&["b", "--repeat", "2", "--warmup", "1"], 0);
+    assert_eq!(results["benchmarks"].as_array().unwrap().len(), 1);
+    assert_eq!(project.read("ran"), "b\nb\nb\n");
+}
+
+#[test]
+fn table_on_stdout_and_json_to_a_file() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 2, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [/bin/true]\n",
+    );
+    let out = project
+        .memgate()
+        .args(["run", "--format", "json", "--output", "out.json"])
+        .run();
+    out.code(0);
+    let stdout = out.stdout();
+    let header = stdout.lines().next().unwrap();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "benchmark",
+            "status",
+            "metric",
+            "median",
+            "min",
+            "…",
+            "max",
+            "spread",
+            "runs"
+        ]
+    );
+    assert!(stdout.contains("t          ok      cpu_time"), "{stdout}");
+    assert!(
+        stdout.contains("1 benchmark runs, 1 ok, 0 failed"),
+        "{stdout}"
+    );
+    // Not a terminal: a plain progress line, no animation.
+    assert_eq!(out.stderr(), "t: ok (2 runs)\n");
+    let json: serde_json::Value = serde_json::from_str(&project.read("out.json")).unwrap();
+    assert_eq!(benchmark(&json, "t")["status"], "ok");
+}
+
+#[test]
+fn environment_reaches_the_benchmark() {
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 1, warmup: 0, env: {GREETING: hello, N: 3}}
+benchmarks:
+  - name: env
+    env: {N: 4}
+    command: "echo $GREETING $N $MEMGATE_BENCHMARK > {dir}/env"
+"#,
+    );
+    project.run_json(&[], 0);
+    assert_eq!(project.read("env"), "hello 4 env\n");
+}
+
+#[test]
+fn the_config_is_found_at_the_repository_root() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: pwd\n    command: \"pwd > {dir}/where\"\n",
+    );
+    std::fs::create_dir_all(project.path(".git")).unwrap();
+    std::fs::create_dir_all(project.path("src/deep")).unwrap();
+    let out = project
+        .memgate()
+        .args(["run", "-q"])
+        .command()
+        .current_dir(project.path("src/deep"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Benchmarks run in the config's directory by default.
+    let canonical = project.dir().canonicalize().unwrap();
+    assert_eq!(
+        project.read("where").trim(),
+        canonical.display().to_string()
+    );
+}
+
+#[test]
+fn the_probe_can_be_chosen() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [/bin/true]\n",
+    );
+    let out = project
+        .memgate()
+        .env("MEMGATE_PROBE", "proc")
+        .args(["run", "--format", "json", "-q"])
+        .run();
+    out.code(0);
+    assert_eq!(out.json()["testbed"]["probe"], "proc");
+    let out = project.memgate().env("MEMGATE_PROBE", "bogus").args(["run"]).run();
+    out.code(2);
+    assert_eq!(
+        out.stderr(),
+        "memgate: error: MEMGATE_PROBE=\"bogus\" is not known: use auto, cgroup or proc\n"
+    );
+}

@@ -1,0 +1,218 @@
+//! The test builder: a temporary project with a `memgate.yml`, the real memgate binary run
+//! in it, and helpers to read its JSON. `{shapes}` in a config stands for the path of the
+//! helper program with known memory shapes (`tests/helper/shapes.c`), built once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub const MIB: f64 = 1024.0 * 1024.0;
+
+/// The helper program, compiled with the system C compiler on first use.
+pub fn shapes() -> &'static Path {
+    static SHAPES: OnceLock<PathBuf> = OnceLock::new();
+    SHAPES.get_or_init(|| {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helper/shapes.c");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shapes");
+        let status = Command::new("cc")
+            .args(["-O2", "-Wall", "-o"])
+            .arg(&out)
+            .arg(&source)
+            .status()
+            .expect("a C compiler (cc) is needed to build the test helper");
+        assert!(status.success(), "building {} failed", source.display());
+        out
+    })
+}
+
+/// A temporary project directory holding a config.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project whose `memgate.yml` is `config`, with `{shapes}` and `{dir}` filled in.
+    pub fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let project = Project { dir };
+        project.write("memgate.yml", config);
+        project
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file, filling in `{shapes}` and `{dir}`.
+    pub fn write(&self, name: &str, text: &str) {
+        let text = text
+            .replace("{shapes}", &shapes().display().to_string())
+            .replace("{dir}", &self.dir().display().to_string());
+        std::fs::write(self.path(name), text).expect("write file");
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name))
+            .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
+    }
+
+    /// memgate, ready to run in this project.
+    pub fn memgate(&self) -> Memgate {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_memgate"));
+        cmd.current_dir(self.dir())
+            .env_remove("MEMGATE_PROBE")
+            .stdin(Stdio::null());
+        Memgate { cmd }
+    }
+
+    /// `memgate run --format json -q` with `args`; asserts the exit code and returns the JSON.
+    #[track_caller]
+    pub fn run_json(&self, args: &[&str], code: i32) -> Value {
+        let out = self
+            .memgate()
+            .args(["run", "--format", "json", "-q"])
+            .args(args)
+            .run();
+        out.code(code);
+        out.json()
+    }
+
+    /// The truth file the helper writes, in bytes.
+    #[track_caller]
+    pub fn truth(&self, name: &str) -> f64 {
+        let text = self.read(name);
+        let kib: f64 = text
+            .trim()
+            .strip_prefix("truth_kib ")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("bad truth file: {text:?}"));
+        kib * 1024.0
+    }
+}
+
+pub struct Memgate {
+    cmd: Command,
+}
+
+impl Memgate {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
+    pub fn run(mut self) -> Outcome {
+        Outcome(self.cmd.output().expect("memgate runs"))
+    }
+}
+
+pub struct Outcome(pub Output);
+
+impl Outcome {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.0.status.code(),
+            Some(expected),
+            "exit status {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.0.status,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.0.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
+    }
+}
+
+/// The median of a metric's samples in the first benchmark named `name`.
+#[track_caller]
+pub fn median(results: &Value, name: &str, metric: &str) -> f64 {
+    let mut samples: Vec<f64> = benchmark(results, name)["metrics"][metric]["samples"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no samples of {metric} for {name}: {results:#}"))
+        .iter()
+        .map(|v| v.as_f64().expect("number"))
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// The result of the first benchmark named `name`.
+#[track_caller]
+pub fn benchmark<'a>(results: &'a Value, name: &str) -> &'a Value {
+    results["benchmarks"]
+        .as_array()
+        .expect("benchmarks")
+        .iter()
+        .find(|b| b["benchmark"] == name)
+        .unwrap_or_else(|| panic!("no benchmark {name} in {results:#}"))
+}
+
+/// Asserts `measured` is within `tolerance` (a fraction) of `truth`.
+#[track_caller]
+pub fn assert_close(what: &str, measured: f64, truth: f64, tolerance: f64) {
+    let error = (measured - truth) / truth;
+    assert!(
+        error.abs() <= tolerance,
+        "{what}: measured {:.2} MiB, truth {:.2} MiB, off by {:+.2}% (allowed ±{:.0}%)",
+        measured / MIB,
+        truth / MIB,
+        error * 100.0,
+        tolerance * 100.0
+    );
+}
+
+/// Whether a process with this pid still exists (a zombie counts as gone).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// The pids a helper wrote to `file`, one a line.
+pub fn pids(project: &Project, file: &str) -> Vec<i32> {
+    std::fs::read_to_string(project.path(file))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
