@@ -286,6 +286,15 @@ fn build(path: &Path, base: &Path, built_in: RawSettings, raw: RawConfig) -> Res
             Some(dir) => base.join(&dir.0),
             None => base.to_path_buf(),
         };
+        if !cwd.is_dir() {
+            return Err(Error::config(
+                path,
+                format!(
+                    "benchmark {name:?}, key \"cwd\": {} is not a directory: create it or fix the path (relative to the config's directory)",
+                    cwd.display()
+                ),
+            ));
+        }
         let uses_dataset = |c: &RawCommand| match c {
             RawCommand::Shell(s) => s.contains("{dataset."),
             RawCommand::Argv(a) => a.iter().any(|s| s.contains("{dataset.")),

@@ -183,9 +183,7 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
     if root == 0 {
         unsafe {
             libc::close(fds[0]);
-            for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-                libc::signal(signal, libc::SIG_DFL);
-            }
+            reset_signal_dispositions();
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
@@ -269,6 +267,33 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
 
     std::fs::write(report_path, report.to_text())
         .map_err(|e| format!("cannot write {}: {e}", report_path.display()))
+}
+
+/// Sets every signal to its default action, for a benchmark to start from a known state.
+/// An ignored signal stays ignored across exec, and the launcher ignores some: SIGPIPE
+/// (the Rust runtime) and glibc's two internal signals (posix_spawn, which started the
+/// launcher, sets them to SIG_IGN). glibc's own wrappers refuse its internal signals, so
+/// this uses the system call; it is async-signal-safe, for use between fork and exec.
+fn reset_signal_dispositions() {
+    // A zeroed kernel `struct sigaction` of any architecture: handler SIG_DFL (0), no
+    // flags, empty mask.
+    let default = [0u64; 4];
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: rt_sigaction reads a valid, large enough struct; the kernel's sigset
+        // is 8 bytes. Invalid signal numbers fail harmlessly.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                default.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            );
+        }
+    }
 }
 
 /// SIGKILLs every descendant of `root` until none is left. Orphans of killed processes

@@ -11,7 +11,11 @@ fn assert_config_error(config: &str, expected: &str) {
     let out = project.memgate().args(["run", "-q"]).run();
     out.code(2);
     let file = project.path("memgate.yml").display().to_string();
-    let expected = format!("memgate: error: {}\n", expected.replace("{file}", &file));
+    let dir = project.dir().display().to_string();
+    let expected = format!(
+        "memgate: error: {}\n",
+        expected.replace("{file}", &file).replace("{dir}", &dir)
+    );
     assert_eq!(out.stderr(), expected);
     assert_eq!(out.stdout(), "", "nothing on stdout");
 }
@@ -236,4 +240,12 @@ fn bad_arguments_exit_2() {
         .run()
         .code(2);
     project.memgate().args(["frobnicate"]).run().code(2);
+}
+
+#[test]
+fn missing_working_directory() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    cwd: nowhere\n",
+        r#"{file}: benchmark "a", key "cwd": {dir}/nowhere is not a directory: create it or fix the path (relative to the config's directory)"#,
+    );
 }

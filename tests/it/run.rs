@@ -293,10 +293,28 @@ fn the_probe_can_be_chosen() {
         .run();
     out.code(0);
     assert_eq!(out.json()["testbed"]["probe"], "proc");
-    let out = project.memgate().env("MEMGATE_PROBE", "bogus").args(["run"]).run();
+    let out = project
+        .memgate()
+        .env("MEMGATE_PROBE", "bogus")
+        .args(["run"])
+        .run();
     out.code(2);
     assert_eq!(
         out.stderr(),
         "memgate: error: MEMGATE_PROBE=\"bogus\" is not known: use auto, cgroup or proc\n"
+    );
+}
+
+#[test]
+fn benchmarks_start_with_default_signal_handling() {
+    // memgate (Rust) ignores SIGPIPE; an ignored signal would survive exec into the
+    // benchmark and change how a pipeline like `yes | head` ends.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: sig\n    command: \"grep -E 'SigIgn|SigBlk' /proc/self/status > {dir}/sig\"\n",
+    );
+    project.run_json(&[], 0);
+    assert_eq!(
+        project.read("sig"),
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
     );
 }
