@@ -120,17 +120,13 @@ pub fn render(results: &RunResults) -> Vec<u8> {
             }
         }
     }
-    let failed = results
-        .benchmarks
-        .iter()
-        .filter(|b| b.failure.is_some())
-        .count();
+    let failed = results.benchmarks.iter().filter(|b| b.failure.is_some()).count();
+    let total = results.benchmarks.len();
     let _ = writeln!(
         out,
-        "\n{} benchmark runs, {} ok, {} failed (memory figures: {} probe)",
-        results.benchmarks.len(),
-        results.benchmarks.len() - failed,
-        failed,
+        "\n{total} {}: {} ok, {failed} failed (memory figures: {} probe)",
+        if total == 1 { "benchmark" } else { "benchmarks" },
+        total - failed,
         match results.testbed.probe {
             crate::measure::probe::ProbeKind::Cgroup => "cgroup v2",
             crate::measure::probe::ProbeKind::Proc => "/proc",

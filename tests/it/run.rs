@@ -229,7 +229,7 @@ fn table_on_stdout_and_json_to_a_file() {
     );
     assert!(stdout.contains("t          ok      cpu_time"), "{stdout}");
     assert!(
-        stdout.contains("1 benchmark runs, 1 ok, 0 failed"),
+        stdout.contains("1 benchmark: 1 ok, 0 failed"),
         "{stdout}"
     );
     // Not a terminal: a plain progress line, no animation.
