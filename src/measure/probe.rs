@@ -40,13 +40,13 @@ impl TreeProbe {
         }
     }
 
-    /// The tree's memory now.
-    pub fn sample(&mut self) -> TreeSample {
+    /// The tree's memory now; `None` when no consistent figure could be had cheaply.
+    pub fn sample(&mut self) -> Option<TreeSample> {
         match &self.cgroup {
-            Some(cg) => TreeSample {
-                total: cg.current().unwrap_or_default(),
+            Some(cg) => Some(TreeSample {
+                total: cg.current()?,
                 processes: self.tree.descendants(self.root).len(),
-            },
+            }),
             None => self.tree.sample(self.root),
         }
     }

@@ -1,10 +1,18 @@
-//! Reading a process tree from `/proc`: its members (through each task's `children`
+//! Reading a process tree from `/proc`: its members (through each thread's `children`
 //! file, so orphans re-parented to memgate's launcher are found too) and their resident
-//! memory. Main type: [`ProcTree`], which reuses its buffers so that sampling allocates
-//! nothing in the steady state.
+//! memory. Main type: [`ProcTree`].
+//!
+//! The sampler runs every few milliseconds, so this module is written for cost: each
+//! process's `/proc` files are opened once and re-read with `pread`, a single process
+//! is measured by its RSS from `stat` alone, and the expensive PSS (`smaps_rollup`
+//! walks every page table of a process: ~130 µs even for a small one) is re-read only
+//! for a process whose fault count or RSS moved, when the set of processes changed, on
+//! a periodic full refresh, and within a CPU budget.
 
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
 
 use super::units::Bytes;
 
@@ -18,12 +26,59 @@ pub struct TreeSample {
     pub processes: usize,
 }
 
+/// How often every process's PSS is re-read even if none of them faulted: sharing
+/// changes when one process breaks copy-on-write (its own PSS is refreshed by its
+/// faults, but its siblings' shares change too).
+const FULL_REFRESH: Duration = Duration::from_millis(100);
+/// The share of elapsed time the sampler may spend reading `smaps_rollup` (about
+/// 12.5 µs per MiB mapped), plus a start-up allowance. Beyond it, PSS is carried forward
+/// by RSS changes, and a sample that would need a full re-read is skipped.
+const PSS_BUDGET: f64 = 0.10;
+const PSS_ALLOWANCE: Duration = Duration::from_millis(5);
+
+/// What `/proc/PID/stat` tells the sampler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Stat {
+    /// The process is in `exit`, tearing its memory down (PF_EXITING).
+    exiting: bool,
+    faults: u64,
+    threads: u64,
+    rss_pages: u64,
+}
+
+/// The kept-open files and last figures of one process.
+struct Proc {
+    stat_file: File,
+    /// `children` of each thread, the main thread first.
+    children: Vec<File>,
+    /// The thread count `children` was built for.
+    threads: u64,
+    stat: Stat,
+    rollup: Option<File>,
+    /// The last `smaps_rollup` read: the stat before it, and its own RSS and PSS.
+    pss: Option<Rollup>,
+    seen: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Rollup {
+    stat: Stat,
+    rss: u64,
+    pss: u64,
+}
+
 /// Walks and measures the process tree below one root.
 pub struct ProcTree {
     page_size: u64,
-    path: String,
     buf: Vec<u8>,
     pids: Vec<i32>,
+    procs: HashMap<i32, Proc>,
+    generation: u64,
+    /// The process set of the last multi-process sample.
+    last_set: Vec<i32>,
+    last_full: Option<Instant>,
+    started: Instant,
+    pss_spent: Duration,
 }
 
 impl Default for ProcTree {
@@ -32,119 +87,246 @@ impl Default for ProcTree {
         let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         ProcTree {
             page_size: u64::try_from(page_size).unwrap_or(4096),
-            path: String::with_capacity(64),
-            buf: Vec::with_capacity(4096),
+            buf: vec![0; 4096],
             pids: Vec::with_capacity(64),
+            procs: HashMap::new(),
+            generation: 0,
+            last_set: Vec::new(),
+            last_full: None,
+            started: Instant::now(),
+            pss_spent: Duration::ZERO,
         }
     }
 }
 
 impl ProcTree {
-    /// Every descendant of `root` (not `root` itself), parents before children.
+    /// Every descendant of `root` (not `root` itself), parents before children. Their
+    /// `stat` figures are refreshed on the way.
     pub fn descendants(&mut self, root: i32) -> &[i32] {
+        self.generation += 1;
         self.pids.clear();
-        self.push_children(root);
+        let mut queue = vec![root];
         let mut next = 0;
-        while next < self.pids.len() {
-            let pid = self.pids[next];
-            self.push_children(pid);
+        while next < queue.len() {
+            let pid = queue[next];
             next += 1;
+            let before = queue.len();
+            if !self.visit(pid, &mut queue) {
+                continue;
+            }
+            if pid != root {
+                self.pids.push(pid);
+            }
+            debug_assert!(queue.len() >= before);
         }
+        // Forget processes that have gone, closing their files.
+        let generation = self.generation;
+        self.procs.retain(|_, p| p.seen == generation);
         &self.pids
     }
 
-    /// Appends the children of every thread of `pid`: a child belongs to the thread that
-    /// forked it.
-    fn push_children(&mut self, pid: i32) {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            return;
-        };
-        for task in tasks.flatten() {
-            let tid = task.file_name();
-            let Some(tid) = tid.to_str() else { continue };
-            self.path.clear();
-            use std::fmt::Write;
-            let _ = write!(self.path, "/proc/{pid}/task/{tid}/children");
-            if read_into(&self.path, &mut self.buf).is_err() {
-                continue;
+    /// Refreshes `pid`'s stat and appends its children to `queue`; false if it is gone.
+    fn visit(&mut self, pid: i32, queue: &mut Vec<i32>) -> bool {
+        let proc = match self.procs.entry(pid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let Ok(stat_file) = File::open(format!("/proc/{pid}/stat")) else {
+                    return false;
+                };
+                e.insert(Proc {
+                    stat_file,
+                    children: Vec::new(),
+                    threads: 0,
+                    stat: Stat::default(),
+                    rollup: None,
+                    pss: None,
+                    seen: 0,
+                })
             }
-            let text = std::str::from_utf8(&self.buf).unwrap_or("");
-            self.pids.extend(
-                text.split_ascii_whitespace()
-                    .filter_map(|p| p.parse::<i32>().ok()),
-            );
+        };
+        let Some(stat) = read_at(&proc.stat_file, &mut self.buf).and_then(parse_stat) else {
+            // Gone (or a reused pid: the kept file refers to the old process).
+            self.procs.remove(&pid);
+            return false;
+        };
+        proc.stat = stat;
+        proc.seen = self.generation;
+        if proc.threads != stat.threads || proc.children.is_empty() {
+            proc.children = open_children(pid);
+            proc.threads = stat.threads;
         }
+        for file in &proc.children {
+            if let Some(text) = read_at(file, &mut self.buf) {
+                queue.extend(
+                    text.split(|&b| b == b' ')
+                        .filter_map(|p| std::str::from_utf8(p).ok()?.trim().parse::<i32>().ok()),
+                );
+            }
+        }
+        true
     }
 
-    /// The memory of every process below `root`, `root` itself left out.
+    /// The memory of every process below `root`, `root` itself left out, or `None`
+    /// when no consistent figure could be had within the CPU budget.
     ///
-    /// PSS is read one process at a time. A fork or exit between two reads shifts shared
-    /// pages between processes already read and not yet read (a parent read whole before
-    /// a fork, its children read after it, counts the buffer twice), so the tree is walked
-    /// again after the reads, and a sample whose process set changed is taken again. If
-    /// the tree keeps changing, the smallest of the tries stands.
-    pub fn sample(&mut self, root: i32) -> TreeSample {
+    /// A fork or exit between two reads shifts shared pages between processes already
+    /// read and not yet read (a parent read whole before a fork, its children read after
+    /// it, counts the buffer twice), so the tree is walked again after the reads, and a
+    /// sample whose process set changed is taken again. If the tree keeps changing, the
+    /// smallest of the tries stands.
+    pub fn sample(&mut self, root: i32) -> Option<TreeSample> {
         let mut best: Option<TreeSample> = None;
         for _ in 0..3 {
             self.descendants(root);
-            let pids = std::mem::take(&mut self.pids);
+            let mut pids = std::mem::take(&mut self.pids);
+            // A process in exit unmaps its pages while its siblings' shares grow: leave
+            // it out (the set then changes, and the others are read afresh).
+            pids.retain(|p| self.procs.get(p).is_some_and(|p| !p.stat.exiting));
             let total = match pids.as_slice() {
-                [] => 0,
-                [only] => self.rss(*only).unwrap_or(0),
-                many => many.iter().map(|&pid| self.pss(pid).unwrap_or(0)).sum(),
+                [] => Some(0),
+                [only] => Some(
+                    self.procs
+                        .get(only)
+                        .map_or(0, |p| p.stat.rss_pages * self.page_size),
+                ),
+                many => self.pss_total(many),
             };
-            let sample = TreeSample {
+            let sample = total.map(|total| TreeSample {
                 total: Bytes(total),
                 processes: pids.len(),
-            };
+            });
             // One process has nothing to share; for more, check the set held still.
-            let steady = pids.len() <= 1 || self.descendants(root) == pids.as_slice();
+            let steady = pids.len() <= 1 || {
+                self.descendants(root);
+                let procs = &self.procs;
+                self.pids
+                    .retain(|p| procs.get(p).is_some_and(|p| !p.stat.exiting));
+                self.pids == pids
+            };
             self.pids = pids;
+            let sample = sample?;
             if steady {
-                return sample;
+                return Some(sample);
             }
             best = Some(match best {
                 Some(b) if b.total <= sample.total => b,
                 _ => sample,
             });
         }
-        best.unwrap_or_default()
+        best
     }
 
-    /// Resident set size from `statm` (the cheapest read the kernel offers).
-    pub fn rss(&mut self, pid: i32) -> Option<u64> {
-        self.read(pid, "statm")?;
-        let text = std::str::from_utf8(&self.buf).ok()?;
-        let pages: u64 = text.split_ascii_whitespace().nth(1)?.parse().ok()?;
-        Some(pages * self.page_size)
+    fn within_budget(&self) -> bool {
+        self.pss_spent <= PSS_ALLOWANCE + self.started.elapsed().mul_f64(PSS_BUDGET)
     }
 
-    /// Proportional set size from `smaps_rollup`: each shared page divided among its users.
-    pub fn pss(&mut self, pid: i32) -> Option<u64> {
-        self.read(pid, "smaps_rollup")?;
-        kib_field(&self.buf, b"Pss:").map(|kib| kib * 1024)
-    }
-
-    /// A `kB` field of `/proc/PID/status`, such as `VmHWM`.
-    pub fn status_field(&mut self, pid: i32, field: &str) -> Option<Bytes> {
-        self.read(pid, "status")?;
-        let key = format!("{field}:");
-        kib_field(&self.buf, key.as_bytes()).map(Bytes::from_kib)
-    }
-
-    fn read(&mut self, pid: i32, file: &str) -> Option<()> {
-        use std::fmt::Write;
-        self.path.clear();
-        let _ = write!(self.path, "/proc/{pid}/{file}");
-        read_into(&self.path, &mut self.buf).ok()
+    /// The PSS of `pids` together, re-reading only what may have changed; `None` when
+    /// the set of processes changed (so every share may have) and the budget cannot pay
+    /// for reading them all.
+    fn pss_total(&mut self, pids: &[i32]) -> Option<u64> {
+        let now = Instant::now();
+        let within = self.within_budget();
+        let set_changed = self.last_set != pids;
+        if set_changed && !within {
+            return None;
+        }
+        if set_changed {
+            self.last_set = pids.to_vec();
+        }
+        let full =
+            set_changed || (within && self.last_full.is_none_or(|t| now - t >= FULL_REFRESH));
+        if full {
+            self.last_full = Some(now);
+        }
+        let mut total = 0;
+        for pid in pids {
+            let within = self.within_budget();
+            let Some(proc) = self.procs.get_mut(pid) else {
+                continue;
+            };
+            let rss = proc.stat.rss_pages * self.page_size;
+            let stale = proc.pss.is_none_or(|r| r.stat != proc.stat);
+            if full || proc.pss.is_none() || (stale && within) {
+                let t = Instant::now();
+                if proc.rollup.is_none() {
+                    proc.rollup = File::open(format!("/proc/{pid}/smaps_rollup")).ok();
+                }
+                let rollup = proc
+                    .rollup
+                    .as_ref()
+                    .and_then(|f| read_at(f, &mut self.buf))
+                    .and_then(|text| Some((kib_field(text, b"Rss:")?, kib_field(text, b"Pss:")?)));
+                self.pss_spent += t.elapsed();
+                if let Some((rss_kib, pss_kib)) = rollup {
+                    let pss = pss_kib * 1024;
+                    proc.pss = Some(Rollup {
+                        stat: proc.stat,
+                        rss: rss_kib * 1024,
+                        pss,
+                    });
+                    total += pss;
+                    continue;
+                }
+            }
+            // Not re-read: carry the last PSS forward by the change in RSS since that
+            // read (new pages are nearly always private); never read (it has just
+            // exited): its RSS.
+            total += match proc.pss {
+                Some(r) => (r.pss + rss).saturating_sub(r.rss),
+                None => rss,
+            };
+        }
+        Some(total)
     }
 }
 
-/// Reads a whole file into `buf`, reusing its allocation.
-fn read_into(path: &str, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.clear();
-    File::open(path)?.read_to_end(buf)?;
-    Ok(())
+/// Opens the `children` file of every thread of `pid`, the main thread's first.
+fn open_children(pid: i32) -> Vec<File> {
+    let mut files: Vec<File> = File::open(format!("/proc/{pid}/task/{pid}/children"))
+        .into_iter()
+        .collect();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let tid = task.file_name();
+            if tid.to_str().is_some_and(|t| t != pid.to_string()) {
+                let path = format!("/proc/{pid}/task/{}/children", tid.to_string_lossy());
+                files.extend(File::open(path));
+            }
+        }
+    }
+    files
+}
+
+/// Reads a whole (small) /proc file from offset 0 into `buf`, growing it as needed.
+fn read_at<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    loop {
+        let n = file.read_at(buf, 0).ok()?;
+        if n < buf.len() {
+            return Some(&buf[..n]);
+        }
+        let len = buf.len() * 2;
+        buf.resize(len, 0);
+    }
+}
+
+/// The fields of `/proc/PID/stat` the sampler needs. The command name may hold spaces
+/// and parentheses, so fields are counted from the last `)`.
+fn parse_stat(text: &[u8]) -> Option<Stat> {
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&text[close + 1..]).ok()?;
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // fields[0] is field 3 (state) of proc(5).
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    const PF_EXITING: u64 = 0x4;
+    Some(Stat {
+        exiting: field(9)? & PF_EXITING != 0,
+        faults: field(10)? + field(12)?,
+        threads: field(20)?,
+        rss_pages: field(24)?,
+    })
 }
 
 /// The number after `key` on its line, such as `Pss:   1234 kB`.
@@ -173,24 +355,62 @@ mod tests {
     }
 
     #[test]
-    fn own_memory_is_readable() {
-        let mut tree = ProcTree::default();
-        let me = std::process::id() as i32;
-        assert!(tree.rss(me).unwrap() > 0);
-        assert!(tree.pss(me).unwrap() > 0);
-        assert!(tree.status_field(me, "VmHWM").unwrap().0 > 0);
+    fn stat_with_a_strange_name() {
+        let text = b"42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 7 0 1 2 0 0 20 0 3 0 12345 1000000 250 18446744073709551615";
+        assert_eq!(
+            parse_stat(text),
+            Some(Stat {
+                exiting: false,
+                faults: 107,
+                threads: 3,
+                rss_pages: 250
+            })
+        );
+        let zombie = b"42 (x) Z 1 42 42 0 -1 4194560 100 0 7 0 1 2 0 0 20 0 1 0 12345 0 0 0";
+        assert_eq!(parse_stat(zombie), None);
     }
 
     #[test]
-    fn finds_a_child() {
+    fn samples_one_process_and_two() {
+        let me = std::process::id() as i32;
+        let mut tree = ProcTree::default();
+        let mut one = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let single = tree.sample(me).unwrap();
+        let mut two = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let pair = tree.sample(me).unwrap();
+        for c in [&mut one, &mut two] {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+        assert_eq!(single.processes, 1);
+        assert!(single.total > Bytes(100 << 10), "{single:?}");
+        assert_eq!(pair.processes, 2);
+        // Two copies of sleep share their program's and libc's pages: PSS counts them
+        // once (and shares libc with every other user on the machine).
+        assert!(pair.total > Bytes(100 << 10), "{pair:?}");
+        assert!(pair.total.0 < 2 * single.total.0, "{pair:?} vs {single:?}");
+    }
+
+    #[test]
+    fn finds_a_child_and_forgets_it() {
         let mut child = std::process::Command::new("sleep")
             .arg("5")
             .spawn()
             .unwrap();
         let mut tree = ProcTree::default();
-        let found = tree.descendants(std::process::id() as i32).to_vec();
+        let me = std::process::id() as i32;
+        let found = tree.descendants(me).to_vec();
+        assert!(found.contains(&(child.id() as i32)), "{found:?}");
         child.kill().unwrap();
         child.wait().unwrap();
-        assert!(found.contains(&(child.id() as i32)), "{found:?}");
+        assert!(!tree.descendants(me).contains(&(child.id() as i32)));
     }
 }

@@ -120,12 +120,20 @@ pub fn render(results: &RunResults) -> Vec<u8> {
             }
         }
     }
-    let failed = results.benchmarks.iter().filter(|b| b.failure.is_some()).count();
+    let failed = results
+        .benchmarks
+        .iter()
+        .filter(|b| b.failure.is_some())
+        .count();
     let total = results.benchmarks.len();
     let _ = writeln!(
         out,
         "\n{total} {}: {} ok, {failed} failed (memory figures: {} probe)",
-        if total == 1 { "benchmark" } else { "benchmarks" },
+        if total == 1 {
+            "benchmark"
+        } else {
+            "benchmarks"
+        },
         total - failed,
         match results.testbed.probe {
             crate::measure::probe::ProbeKind::Cgroup => "cgroup v2",

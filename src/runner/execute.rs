@@ -145,7 +145,7 @@ impl Executor {
                 probe.kill();
                 continue;
             }
-            let sample = probe.sample();
+            let sample = probe.sample().unwrap_or_default();
             let at = Seconds::from_duration(start.elapsed());
             if sample.processes > 0 {
                 timeline.push(at, sample.total);

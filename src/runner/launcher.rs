@@ -297,7 +297,8 @@ fn reset_signal_dispositions() {
 }
 
 /// SIGKILLs every descendant of `root` until none is left. Orphans of killed processes
-/// are re-parented to the launcher (the subreaper), so each pass finds them.
+/// are re-parented to the launcher (the subreaper), so each pass finds them; zombies
+/// waiting to be reaped are not counted.
 pub fn kill_tree(tree: &mut ProcTree, root: i32) {
     for _ in 0..1000 {
         let pids = tree.descendants(root);
@@ -308,22 +309,8 @@ pub fn kill_tree(tree: &mut ProcTree, root: i32) {
             // SAFETY: kill has no memory preconditions; a pid that has gone is harmless.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
-        // Killed processes stay in `children` until reaped; give the reaper a moment.
         std::thread::sleep(std::time::Duration::from_millis(1));
-        if tree.descendants(root).iter().all(|&p| is_zombie(p)) {
-            return;
-        }
     }
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true)
 }
 
 fn now_ns() -> u64 {
