@@ -98,11 +98,13 @@ benchmarks:
             );
         }
     }
-    assert_close(
-        "idle peak_memory",
-        median(&results, "idle", "peak_memory"),
-        project.truth("truth"),
-        0.10,
+    // Below the launcher's fold at exec (~1.5 MiB) the kernel's ru_maxrss cannot be told
+    // from the fold, so a tiny process is known to a few hundred KiB.
+    let idle = median(&results, "idle", "peak_memory");
+    let truth = project.truth("truth");
+    assert!(
+        (idle - truth).abs() < 0.5 * MIB,
+        "idle {idle} vs truth {truth}"
     );
 }
 
