@@ -72,6 +72,9 @@ pub struct ProcTree {
     page_size: u64,
     buf: Vec<u8>,
     pids: Vec<i32>,
+    queue: Vec<i32>,
+    /// The root's pid and its threads' `children` files.
+    root: Option<(i32, Vec<File>)>,
     procs: HashMap<i32, Proc>,
     generation: u64,
     /// The process set of the last multi-process sample.
@@ -89,6 +92,8 @@ impl Default for ProcTree {
             page_size: u64::try_from(page_size).unwrap_or(4096),
             buf: vec![0; 4096],
             pids: Vec::with_capacity(64),
+            queue: Vec::with_capacity(64),
+            root: None,
             procs: HashMap::new(),
             generation: 0,
             last_set: Vec::new(),
@@ -105,24 +110,38 @@ impl ProcTree {
     pub fn descendants(&mut self, root: i32) -> &[i32] {
         self.generation += 1;
         self.pids.clear();
-        let mut queue = vec![root];
+        let mut queue = std::mem::take(&mut self.queue);
+        queue.clear();
+        self.root_children(root, &mut queue);
         let mut next = 0;
         while next < queue.len() {
             let pid = queue[next];
             next += 1;
-            let before = queue.len();
-            if !self.visit(pid, &mut queue) {
-                continue;
-            }
-            if pid != root {
+            if self.visit(pid, &mut queue) {
                 self.pids.push(pid);
             }
-            debug_assert!(queue.len() >= before);
         }
+        self.queue = queue;
         // Forget processes that have gone, closing their files.
         let generation = self.generation;
         self.procs.retain(|_, p| p.seen == generation);
         &self.pids
+    }
+
+    /// Appends the root's children to `queue`. The root is the launcher (or, in tests,
+    /// the test process): its own figures are not wanted, so its `stat` is not read, and
+    /// its threads are listed only once.
+    fn root_children(&mut self, root: i32, queue: &mut Vec<i32>) {
+        if self.root.as_ref().is_none_or(|(pid, _)| *pid != root) {
+            self.root = Some((root, open_children(root)));
+        }
+        if let Some((_, files)) = &self.root {
+            for file in files {
+                if let Some(text) = read_at(file, &mut self.buf) {
+                    queue.extend(parse_pids(text));
+                }
+            }
+        }
     }
 
     /// Refreshes `pid`'s stat and appends its children to `queue`; false if it is gone.
@@ -157,10 +176,7 @@ impl ProcTree {
         }
         for file in &proc.children {
             if let Some(text) = read_at(file, &mut self.buf) {
-                queue.extend(
-                    text.split(|&b| b == b' ')
-                        .filter_map(|p| std::str::from_utf8(p).ok()?.trim().parse::<i32>().ok()),
-                );
+                queue.extend(parse_pids(text));
             }
         }
         true
@@ -314,10 +330,13 @@ fn read_at<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
 fn parse_stat(text: &[u8]) -> Option<Stat> {
     let close = text.iter().rposition(|&b| b == b')')?;
     let rest = std::str::from_utf8(&text[close + 1..]).ok()?;
-    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-    // fields[0] is field 3 (state) of proc(5).
-    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    if fields.first() == Some(&"Z") {
+    // The first field after the name is field 3 (state) of proc(5); keep 3 to 24.
+    let mut fields = [""; 22];
+    for (slot, field) in fields.iter_mut().zip(rest.split_ascii_whitespace()) {
+        *slot = field;
+    }
+    let field = |n: usize| fields[n - 3].parse::<u64>().ok();
+    if fields[0] == "Z" {
         return None;
     }
     const PF_EXITING: u64 = 0x4;
@@ -327,6 +346,12 @@ fn parse_stat(text: &[u8]) -> Option<Stat> {
         threads: field(20)?,
         rss_pages: field(24)?,
     })
+}
+
+/// The pids in a `children` file: numbers separated by spaces.
+fn parse_pids(text: &[u8]) -> impl Iterator<Item = i32> + '_ {
+    text.split(|&b| b == b' ')
+        .filter_map(|p| std::str::from_utf8(p).ok()?.trim().parse::<i32>().ok())
 }
 
 /// The number after `key` on its line, such as `Pss:   1234 kB`.

@@ -1,15 +1,16 @@
-//! One measured execution of a command: spawn the launcher, sample the tree every
+//! One measured execution of a command: hand it to the launcher, sample the tree every
 //! interval, enforce the timeout and memory limit, and combine the launcher's report with
-//! the samples into a [`Measured`].
+//! the samples into a [`Measured`]. Main type: [`Executor`].
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::interrupt::interrupted;
-use super::launcher::{Exit, LAUNCH_ARG, LaunchReport};
+use super::launcher::{Exit, LAUNCH_ARG, LaunchReport, Request};
 use crate::error::{Error, Result};
 use crate::measure::cgroup::CgroupParent;
 use crate::measure::probe::{ProbeKind, TreeProbe};
@@ -53,26 +54,43 @@ pub struct Measured {
     pub sampler_cpu_time: Seconds,
 }
 
-/// Runs executions; holds what stays the same between them.
+/// Runs executions through one launcher process.
 pub struct Executor {
-    exe: PathBuf,
+    launcher: Child,
+    pid: i32,
+    requests: Option<ChildStdin>,
+    replies: BufReader<ChildStdout>,
     cgroup: Option<CgroupParent>,
-    report_dir: tempfile::TempDir,
     count: u64,
 }
 
 impl Executor {
+    /// Starts the launcher (memgate's own binary, re-executed).
     pub fn new(cgroup: Option<CgroupParent>) -> Result<Self> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::io("cannot find memgate's own executable", e))?;
-        let report_dir = tempfile::Builder::new()
-            .prefix("memgate-")
-            .tempdir()
-            .map_err(|e| Error::io("cannot create a temporary directory", e))?;
+        let mut launcher = Command::new(&exe)
+            .arg(LAUNCH_ARG)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            // Its own process group: Ctrl-C on the terminal reaches memgate alone, which
+            // then stops the tree itself.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::io(format!("cannot start {}", exe.display()), e))?;
+        let pid = launcher.id() as i32;
+        let requests = launcher.stdin.take();
+        let replies = launcher
+            .stdout
+            .take()
+            .map(BufReader::new)
+            .ok_or_else(|| Error::io("the launcher", std::io::Error::other("no stdout")))?;
         Ok(Executor {
-            exe,
+            launcher,
+            pid,
+            requests,
+            replies,
             cgroup,
-            report_dir,
             count: 0,
         })
     }
@@ -87,10 +105,6 @@ impl Executor {
     /// Runs `spec` to the end (or to its limit) and measures it.
     pub fn execute(&mut self, spec: &Execution) -> Result<Measured> {
         self.count += 1;
-        let report_path = self
-            .report_dir
-            .path()
-            .join(format!("launch-{}", self.count));
         let cgroup = match &self.cgroup {
             Some(parent) => Some(
                 parent
@@ -99,41 +113,34 @@ impl Executor {
             ),
             None => None,
         };
-        let cgroup_arg = cgroup
-            .as_ref()
-            .map_or_else(|| "-".into(), |c| c.dir().display().to_string());
-        let open = |path: &Path| {
-            std::fs::File::create(path)
-                .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))
+        let request = Request {
+            argv: spec.argv.to_vec(),
+            cwd: spec.cwd.to_path_buf(),
+            env: spec.env.to_vec(),
+            stdout: spec.stdout.to_path_buf(),
+            stderr: spec.stderr.to_path_buf(),
+            cgroup: cgroup.as_ref().map(|c| c.dir().to_path_buf()),
         };
-        let mut child = Command::new(&self.exe)
-            .arg(LAUNCH_ARG)
-            .arg(&report_path)
-            .arg(&cgroup_arg)
-            .arg("--")
-            .args(spec.argv)
-            .current_dir(spec.cwd)
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(open(spec.stdout)?)
-            .stderr(open(spec.stderr)?)
-            // Its own process group: Ctrl-C on the terminal reaches memgate alone, which
-            // then stops the tree itself.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::io(format!("cannot start {}", self.exe.display()), e))?;
+        let mut line = serde_json::to_string(&request)
+            .map_err(|e| Error::io("cannot encode a request", std::io::Error::other(e)))?;
+        line.push('\n');
+        let lost = |e| Error::io("the launcher has gone", e);
+        let requests = self
+            .requests
+            .as_mut()
+            .ok_or_else(|| lost(std::io::Error::other("closed")))?;
+        requests.write_all(line.as_bytes()).map_err(lost)?;
+        requests.flush().map_err(lost)?;
+
         let start = Instant::now();
         let cpu_start = thread_cpu_time();
-        let pid = child.id() as i32;
-        let mut probe = TreeProbe::new(pid, cgroup);
-        let pidfd = pidfd_open(pid);
-
+        let mut probe = TreeProbe::new(self.pid, cgroup);
         let mut timeline = Timeline::default();
         let mut sampled_peak = Bytes(0);
         let mut stopped: Option<Ending> = None;
         let mut was_interrupted = false;
         loop {
-            if wait_exit(pidfd.as_ref(), &mut child, spec.sample_interval)? {
+            if reply_ready(&self.replies, spec.sample_interval) {
                 break;
             }
             if interrupted() {
@@ -145,40 +152,41 @@ impl Executor {
                 probe.kill();
                 continue;
             }
-            let sample = probe.sample().unwrap_or_default();
             let at = Seconds::from_duration(start.elapsed());
-            if sample.processes > 0 {
+            if let Some(sample) = probe.sample().filter(|s| s.processes > 0) {
                 timeline.push(at, sample.total);
                 sampled_peak = sampled_peak.max(sample.total);
+                if spec.memory_limit.is_some_and(|limit| sample.total > limit) {
+                    stopped = Some(Ending::MemoryLimit);
+                    probe.kill();
+                    continue;
+                }
             }
-            if spec.memory_limit.is_some_and(|limit| sample.total > limit) {
-                stopped = Some(Ending::MemoryLimit);
-                probe.kill();
-            } else if start.elapsed() > spec.timeout {
+            if start.elapsed() > spec.timeout {
                 stopped = Some(Ending::Timeout);
                 probe.kill();
             }
         }
         let sampler_cpu_time = Seconds((thread_cpu_time() - cpu_start).max(0.0));
-        child
-            .wait()
-            .map_err(|e| Error::io("cannot wait for the launcher", e))?;
+        let mut reply = String::new();
+        let read = self.replies.read_line(&mut reply).map_err(lost)?;
+        if read == 0 {
+            let status = self.launcher.wait().ok();
+            return Err(lost(std::io::Error::other(format!(
+                "it exited ({status:?}); its message, if any, is above"
+            ))));
+        }
         if was_interrupted {
             return Err(Error::Interrupted);
+        }
+        let report: LaunchReport = serde_json::from_str(&reply)
+            .map_err(|e| Error::io("the launcher's report", std::io::Error::other(e)))?;
+        if let Some(error) = report.error {
+            return Err(Error::io("the launcher", std::io::Error::other(error)));
         }
         let kernel_peak = probe.kernel_peak();
         let kind = probe.kind();
         drop(probe); // removes the run's cgroup
-        let text = std::fs::read_to_string(&report_path).unwrap_or_default();
-        let Some(report) = LaunchReport::parse(&text) else {
-            let stderr = std::fs::read_to_string(spec.stderr).unwrap_or_default();
-            let said = stderr.lines().rfind(|l| l.starts_with("memgate launcher:"));
-            return Err(Error::io(
-                "the launcher did not report",
-                std::io::Error::other(said.unwrap_or("it exited without a word").to_string()),
-            ));
-        };
-        let _ = std::fs::remove_file(&report_path);
 
         let max_rss = max_rss(&report, sampled_peak);
         let mut peak_memory = sampled_peak.max(max_rss);
@@ -203,6 +211,16 @@ impl Executor {
             probe: kind,
             sampler_cpu_time,
         })
+    }
+}
+
+impl Drop for Executor {
+    /// Stops whatever still runs and lets the launcher go: closing its stdin ends it.
+    fn drop(&mut self) {
+        let mut tree = crate::measure::proc::ProcTree::default();
+        super::launcher::kill_tree(&mut tree, self.pid);
+        self.requests = None;
+        let _ = self.launcher.wait();
     }
 }
 
@@ -237,37 +255,23 @@ fn thread_cpu_time() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags; a valid result is a new fd we own.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-/// Waits up to `timeout` for the launcher to exit; true once it has.
-fn wait_exit(pidfd: Option<&OwnedFd>, child: &mut Child, timeout: Duration) -> Result<bool> {
-    match pidfd {
-        Some(fd) => {
-            let mut pfd = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ts = libc::timespec {
-                tv_sec: timeout.as_secs() as libc::time_t,
-                tv_nsec: timeout.subsec_nanos() as libc::c_long,
-            };
-            // SAFETY: one valid pollfd and a valid timespec; EINTR just returns early.
-            let ready = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
-            Ok(ready > 0)
-        }
-        None => {
-            std::thread::sleep(timeout);
-            Ok(child
-                .try_wait()
-                .map_err(|e| Error::io("cannot wait for the launcher", e))?
-                .is_some())
-        }
+/// Waits up to `timeout` for the launcher's report to arrive; true once it has.
+fn reply_ready(replies: &BufReader<ChildStdout>, timeout: Duration) -> bool {
+    if !replies.buffer().is_empty() {
+        return true;
     }
+    let mut pfd = libc::pollfd {
+        fd: replies.get_ref().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: one valid pollfd and a valid timespec; EINTR just returns early. POLLHUP
+    // (the launcher died) counts as ready: the read then tells.
+    unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) > 0 }
 }
 
 #[cfg(test)]

@@ -1,30 +1,49 @@
-//! The launcher: a small process between memgate and one benchmark run.
+//! The launcher: a small process between memgate and the benchmark runs.
 //!
-//! memgate re-executes its own binary as the launcher for every run, so that:
+//! memgate starts its own binary once per session as the launcher, which then forks and
+//! executes every run it is asked for (one JSON [`Request`] a line on its stdin, one
+//! JSON [`LaunchReport`] a line on its stdout). This way:
 //! - the benchmark is forked from a process of about a megabyte: at exec the kernel folds
 //!   the forking process's memory into the child's `ru_maxrss`, and memgate itself may be
 //!   large;
 //! - the launcher is a child subreaper: orphaned and daemonized descendants are
-//!   re-parented to it, and it reaps every one, so the run ends when the last process of
-//!   the tree has exited and `RUSAGE_CHILDREN` holds the CPU time of the whole tree;
+//!   re-parented to it, and it reaps every one, so a run ends when the last process of
+//!   its tree has exited, and `RUSAGE_CHILDREN` holds the CPU time of the whole tree;
 //! - the wall clock starts at the fork and stops at the last exit, with no memgate work in
-//!   between.
+//!   between, and a run costs a fork and an exec, not a start of memgate.
 //!
-//! It writes a [`LaunchReport`] to a file named on its command line and exits. If memgate
-//! dies, the launcher gets SIGTERM (parent-death signal) and kills its tree.
+//! If memgate dies, the launcher gets SIGTERM (parent-death signal), kills its tree and
+//! exits; when memgate closes its stdin, it exits.
 
-use std::ffi::CString;
-use std::io::Write;
+use std::ffi::{CString, OsStr};
+use std::io::{BufRead, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
 
 use crate::measure::proc::ProcTree;
 
 /// The hidden first argument that makes memgate's binary act as the launcher.
 pub const LAUNCH_ARG: &str = "__memgate_launch";
 
+/// One run memgate asks the launcher for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Request {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// Added to the launcher's environment (memgate's own, inherited).
+    pub env: Vec<(String, String)>,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    /// A cgroup directory for the run to join, where memgate uses one.
+    pub cgroup: Option<PathBuf>,
+}
+
 /// What the launcher tells memgate about one run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LaunchReport {
     /// How the benchmark's first process ended.
     pub exit: Exit,
@@ -41,66 +60,29 @@ pub struct LaunchReport {
     /// at exec from the launcher's copy. A `root_max_rss_kib` above it is the
     /// benchmark's own; one equal to it may be the fold.
     pub fold_kib: u64,
+    /// The launcher could not even try (a file it could not create, say).
+    pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Exit {
     #[default]
     Unknown,
     Code(i32),
     Signal(i32),
-    /// The program could not be executed (errno).
-    NotStarted(i32),
+    /// The child could not become the benchmark: at which step, with which errno.
+    NotStarted {
+        step: StartStep,
+        errno: i32,
+    },
 }
 
-impl LaunchReport {
-    fn to_text(&self) -> String {
-        let exit = match self.exit {
-            Exit::Unknown => "unknown 0".to_string(),
-            Exit::Code(c) => format!("code {c}"),
-            Exit::Signal(s) => format!("signal {s}"),
-            Exit::NotStarted(e) => format!("not_started {e}"),
-        };
-        format!(
-            "exit {exit}\nwall_ns {}\ncpu_us {}\nothers_max_rss_kib {}\nroot_max_rss_kib {}\nfold_kib {}\n",
-            self.wall_ns,
-            self.cpu_us,
-            self.others_max_rss_kib,
-            self.root_max_rss_kib,
-            self.fold_kib
-        )
-    }
-
-    /// Reads what [`LaunchReport::to_text`] wrote; `None` if the file is incomplete.
-    pub fn parse(text: &str) -> Option<Self> {
-        let mut report = LaunchReport::default();
-        let mut seen = 0;
-        for line in text.lines() {
-            let mut words = line.split_ascii_whitespace();
-            let key = words.next()?;
-            let mut num = || words.next().and_then(|w| w.parse::<i64>().ok());
-            match key {
-                "exit" => {
-                    let kind = line.split_ascii_whitespace().nth(1)?;
-                    let value = line.split_ascii_whitespace().nth(2)?.parse().ok()?;
-                    report.exit = match kind {
-                        "code" => Exit::Code(value),
-                        "signal" => Exit::Signal(value),
-                        "not_started" => Exit::NotStarted(value),
-                        _ => Exit::Unknown,
-                    };
-                }
-                "wall_ns" => report.wall_ns = num()? as u64,
-                "cpu_us" => report.cpu_us = num()? as u64,
-                "others_max_rss_kib" => report.others_max_rss_kib = num()? as u64,
-                "root_max_rss_kib" => report.root_max_rss_kib = num()? as u64,
-                "fold_kib" => report.fold_kib = num()? as u64,
-                _ => continue,
-            }
-            seen += 1;
-        }
-        (seen == 6).then_some(report)
-    }
+/// The steps between fork and a running benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartStep {
+    Cgroup,
+    Chdir,
+    Exec,
 }
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
@@ -109,11 +91,9 @@ extern "C" fn on_terminate(_: libc::c_int) {
     TERMINATE.store(true, Ordering::SeqCst);
 }
 
-/// The launcher's `main`: `memgate __memgate_launch REPORT CGROUP -- PROGRAM ARGS...`,
-/// where CGROUP is a cgroup directory to join or `-`. Never returns.
+/// The launcher's `main`: serves requests until its stdin closes. Never returns.
 pub fn main() -> ! {
-    let args: Vec<_> = std::env::args_os().collect();
-    let code = match run(&args) {
+    let code = match serve() {
         Ok(()) => 0,
         Err(message) => {
             let _ = writeln!(std::io::stderr(), "memgate launcher: {message}");
@@ -123,13 +103,7 @@ pub fn main() -> ! {
     std::process::exit(code)
 }
 
-fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
-    let [_, _, report_path, cgroup, dashes, program @ ..] = args else {
-        return Err("usage: memgate __memgate_launch REPORT CGROUP -- PROGRAM ARGS...".into());
-    };
-    if dashes != "--" || program.is_empty() {
-        return Err("expected -- and a program".into());
-    }
+fn serve() -> Result<(), String> {
     let parent = unsafe { libc::getppid() };
     // SAFETY: plain prctl/sigaction calls with valid arguments; the handler only stores
     // to an atomic.
@@ -148,34 +122,122 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
         }
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
         if libc::getppid() != parent {
-            return Err("memgate exited before the run started".into());
+            return Err("memgate exited before the launcher started".into());
         }
     }
-    if cgroup != "-" {
-        let procs = std::path::Path::new(cgroup).join("cgroup.procs");
-        std::fs::write(&procs, "0").map_err(|e| format!("cannot join {}: {e}", procs.display()))?;
+    let dev_null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+    let mut tree = ProcTree::default();
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("reading requests: {e}")),
+        }
+        if TERMINATE.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let request: Request =
+            serde_json::from_str(&line).map_err(|e| format!("bad request: {e}"))?;
+        let report = launch(&request, &dev_null, &mut tree).unwrap_or_else(|error| LaunchReport {
+            error: Some(error),
+            ..LaunchReport::default()
+        });
+        let mut reply = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+        reply.push('\n');
+        stdout
+            .write_all(reply.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| format!("writing a report: {e}"))?;
+        if TERMINATE.load(Ordering::SeqCst) {
+            return Ok(());
+        }
     }
+}
 
-    let argv: Vec<CString> = program
+fn cstring(bytes: &[u8], what: &str) -> Result<CString, String> {
+    CString::new(bytes).map_err(|_| format!("{what} holds a NUL byte"))
+}
+
+fn create(path: &Path) -> Result<OwnedFd, String> {
+    std::fs::File::create(path)
+        .map(OwnedFd::from)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
+/// Runs one request to the end of its tree.
+fn launch(
+    request: &Request,
+    dev_null: &std::fs::File,
+    tree: &mut ProcTree,
+) -> Result<LaunchReport, String> {
+    // Everything the child needs is made before the fork: it then only makes system calls.
+    let Some(program) = request.argv.first() else {
+        return Err("empty argv".into());
+    };
+    let mut env: Vec<(Vec<u8>, Vec<u8>)> = std::env::vars_os()
+        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+    for (key, value) in &request.env {
+        env.retain(|(k, _)| k != key.as_bytes());
+        env.push((key.as_bytes().to_vec(), value.as_bytes().to_vec()));
+    }
+    let path_var = env
         .iter()
-        .map(|a| CString::new(a.as_bytes()).map_err(|_| "an argument holds a NUL byte".to_string()))
+        .find(|(k, _)| k == b"PATH")
+        .map(|(_, v)| v.clone());
+    let resolved = resolve(program, &request.cwd, path_var.as_deref());
+    let exe = cstring(resolved.as_os_str().as_bytes(), "the program")?;
+    let argv: Vec<CString> = request
+        .argv
+        .iter()
+        .map(|a| cstring(a.as_bytes(), "an argument"))
         .collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = env
+        .iter()
+        .map(|(k, v)| {
+            cstring(
+                &[k.as_slice(), b"=", v.as_slice()].concat(),
+                "the environment",
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let cwd = cstring(request.cwd.as_os_str().as_bytes(), "the working directory")?;
     let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
-
-    let mut tree = ProcTree::default();
-    let mut report = LaunchReport::default();
+    let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
+    envp_ptrs.push(std::ptr::null());
+    let out = create(&request.stdout)?;
+    let err = create(&request.stderr)?;
+    let cgroup = match &request.cgroup {
+        Some(dir) => {
+            let procs = dir.join("cgroup.procs");
+            Some(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&procs)
+                    .map_err(|e| format!("cannot open {}: {e}", procs.display()))?,
+            )
+        }
+        None => None,
+    };
 
     // A close-on-exec pipe carries the child's pre-exec ru_maxrss (8 bytes), then, only
-    // if exec fails, its errno (4 bytes); EOF after the first 8 means exec succeeded.
+    // if a step fails, the step (1 byte) and errno (4 bytes); EOF after the first 8
+    // means exec succeeded.
     let mut fds = [0; 2];
     // SAFETY: fds is a valid two-int array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(format!("pipe: {}", std::io::Error::last_os_error()));
     }
+    let mut before: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut before) };
     let started = now_ns();
     // SAFETY: the launcher is single-threaded, so the child may do anything
-    // async-signal-safe before exec; it only makes system calls, then execvp or _exit.
+    // async-signal-safe before exec; it only makes system calls, then execve or _exit.
     let root = unsafe { libc::fork() };
     if root < 0 {
         return Err(format!("fork: {}", std::io::Error::last_os_error()));
@@ -188,18 +250,36 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
+            let fail = |step: u8| -> ! {
+                let errno = *libc::__errno_location();
+                let mut message = [0u8; 5];
+                message[0] = step;
+                message[1..].copy_from_slice(&errno.to_ne_bytes());
+                libc::write(fds[1], message.as_ptr().cast(), 5);
+                libc::_exit(127)
+            };
+            if let Some(procs) = &cgroup
+                && libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1
+            {
+                fail(0);
+            }
+            if libc::chdir(cwd.as_ptr()) != 0 {
+                fail(1);
+            }
+            libc::dup2(dev_null.as_raw_fd(), 0);
+            libc::dup2(out.as_raw_fd(), 1);
+            libc::dup2(err.as_raw_fd(), 2);
             let mut own: libc::rusage = std::mem::zeroed();
             libc::getrusage(libc::RUSAGE_SELF, &mut own);
             let fold = own.ru_maxrss as i64;
             libc::write(fds[1], (&fold as *const i64).cast(), 8);
-            libc::execvp(argv_ptrs[0], argv_ptrs.as_ptr());
-            let errno = *libc::__errno_location();
-            libc::write(fds[1], (&errno as *const i32).cast(), 4);
-            libc::_exit(127);
+            libc::execve(exe.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr());
+            fail(2)
         }
     }
+    drop((out, err, cgroup));
     unsafe { libc::close(fds[1]) };
-    let mut message = [0u8; 12];
+    let mut message = [0u8; 13];
     let mut got = 0;
     while got < message.len() {
         // SAFETY: reads into the unfilled rest of `message`.
@@ -218,13 +298,25 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
         }
     }
     unsafe { libc::close(fds[0]) };
-    if got >= 8 {
-        let fold = i64::from_ne_bytes(message[..8].try_into().unwrap_or_default());
-        report.fold_kib = fold.max(0) as u64;
+    let mut report = LaunchReport::default();
+    // Before a failed step the fold was not written: the failure comes first then.
+    let (fold, failure) = match got {
+        5 => (None, Some(&message[..5])),
+        8 => (Some(&message[..8]), None),
+        13 => (Some(&message[..8]), Some(&message[8..])),
+        _ => (None, None),
+    };
+    if let Some(fold) = fold {
+        report.fold_kib = i64::from_ne_bytes(fold.try_into().unwrap_or_default()).max(0) as u64;
     }
-    if got == 12 {
-        let errno = i32::from_ne_bytes(message[8..].try_into().unwrap_or_default());
-        report.exit = Exit::NotStarted(errno);
+    if let Some(failure) = failure {
+        let errno = i32::from_ne_bytes(failure[1..5].try_into().unwrap_or_default());
+        let step = match failure[0] {
+            0 => StartStep::Cgroup,
+            1 => StartStep::Chdir,
+            _ => StartStep::Exec,
+        };
+        report.exit = Exit::NotStarted { step, errno };
     }
 
     // Reap every process of the tree: the first one and all re-parented orphans.
@@ -237,7 +329,7 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
             match std::io::Error::last_os_error().raw_os_error() {
                 Some(libc::EINTR) => {
                     if TERMINATE.load(Ordering::SeqCst) {
-                        kill_tree(&mut tree, std::process::id() as i32);
+                        kill_tree(tree, std::process::id() as i32);
                     }
                     continue;
                 }
@@ -259,14 +351,37 @@ fn run(args: &[std::ffi::OsString]) -> Result<(), String> {
         }
     }
     report.wall_ns = now_ns().saturating_sub(started);
-    // SAFETY: as above.
-    let mut children: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut children) };
+    let mut after: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut after) };
     let us = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000 + tv.tv_usec as u64;
-    report.cpu_us = us(children.ru_utime) + us(children.ru_stime);
+    report.cpu_us = (us(after.ru_utime) + us(after.ru_stime))
+        .saturating_sub(us(before.ru_utime) + us(before.ru_stime));
+    Ok(report)
+}
 
-    std::fs::write(report_path, report.to_text())
-        .map_err(|e| format!("cannot write {}: {e}", report_path.display()))
+/// The program to execute: a name with a slash as it is (relative to `cwd`), else the
+/// first executable of that name on `PATH` (the run's own PATH, which may differ from
+/// the launcher's). Not found: the name, for exec to fail on.
+fn resolve(program: &str, cwd: &Path, path: Option<&[u8]>) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return cwd.join(program);
+    }
+    let path = path.unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    for dir in path.split(|&b| b == b':') {
+        let dir = if dir.is_empty() {
+            cwd.to_path_buf()
+        } else {
+            cwd.join(OsStr::from_bytes(dir))
+        };
+        let candidate = dir.join(program);
+        if std::fs::metadata(&candidate)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        {
+            return candidate;
+        }
+    }
+    PathBuf::from(program)
 }
 
 /// Sets every signal to its default action, for a benchmark to start from a known state.
@@ -328,18 +443,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn report_round_trip() {
-        for exit in [Exit::Code(3), Exit::Signal(9), Exit::NotStarted(2)] {
-            let r = LaunchReport {
-                exit,
-                wall_ns: 12,
-                cpu_us: 34,
-                others_max_rss_kib: 56,
-                root_max_rss_kib: 78,
-                fold_kib: 90,
-            };
-            assert_eq!(LaunchReport::parse(&r.to_text()), Some(r));
-        }
-        assert_eq!(LaunchReport::parse("exit code 0\nwall_ns 5\n"), None);
+    fn programs_are_found_on_the_runs_path() {
+        let cwd = Path::new("/");
+        assert_eq!(
+            resolve("sh", cwd, Some(b"/nonexistent:/bin")),
+            PathBuf::from("/bin/sh")
+        );
+        assert_eq!(
+            resolve("./x", Path::new("/tmp"), None),
+            PathBuf::from("/tmp/./x")
+        );
+        assert_eq!(
+            resolve("no-such-program-here", cwd, Some(b"/bin")),
+            PathBuf::from("no-such-program-here")
+        );
     }
 }

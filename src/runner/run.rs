@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::execute::{Ending, Execution, Executor, Measured};
-use super::launcher::Exit;
+use super::launcher::{Exit, StartStep};
 use super::progress::Progress;
 use crate::config::{CommandLine, Job, Plan};
 use crate::error::{Error, Result};
@@ -277,17 +277,21 @@ impl Session<'_> {
                 None,
                 Some(*sig),
             ),
-            Ending::Exited(Exit::NotStarted(errno)) => (
-                Status::Failed,
-                format!(
-                    "could not start {:?}: {} (check the command and cwd {})",
-                    argv[0],
-                    std::io::Error::from_raw_os_error(*errno),
-                    cwd.display()
-                ),
-                None,
-                None,
-            ),
+            Ending::Exited(Exit::NotStarted { step, errno }) => {
+                let error = std::io::Error::from_raw_os_error(*errno);
+                let message = match step {
+                    StartStep::Exec => format!(
+                        "could not start {:?}: {error} (check the command, PATH and cwd {})",
+                        argv[0],
+                        cwd.display()
+                    ),
+                    StartStep::Chdir => {
+                        format!("could not enter its cwd {}: {error}", cwd.display())
+                    }
+                    StartStep::Cgroup => format!("could not join its cgroup: {error}"),
+                };
+                (Status::Failed, message, None, None)
+            }
             Ending::Exited(Exit::Unknown) => (
                 Status::Failed,
                 "ended without an exit status".into(),
