@@ -126,6 +126,7 @@ fn serve() -> Result<(), String> {
         }
     }
     let dev_null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+    let to_reset = non_default_signals();
     let mut tree = ProcTree::default();
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
@@ -142,9 +143,11 @@ fn serve() -> Result<(), String> {
         }
         let request: Request =
             serde_json::from_str(&line).map_err(|e| format!("bad request: {e}"))?;
-        let report = launch(&request, &dev_null, &mut tree).unwrap_or_else(|error| LaunchReport {
-            error: Some(error),
-            ..LaunchReport::default()
+        let report = launch(&request, &dev_null, &to_reset, &mut tree).unwrap_or_else(|error| {
+            LaunchReport {
+                error: Some(error),
+                ..LaunchReport::default()
+            }
         });
         let mut reply = serde_json::to_string(&report).map_err(|e| e.to_string())?;
         reply.push('\n');
@@ -172,6 +175,7 @@ fn create(path: &Path) -> Result<OwnedFd, String> {
 fn launch(
     request: &Request,
     dev_null: &std::fs::File,
+    to_reset: &[i32],
     tree: &mut ProcTree,
 ) -> Result<LaunchReport, String> {
     // Everything the child needs is made before the fork: it then only makes system calls.
@@ -245,7 +249,7 @@ fn launch(
     if root == 0 {
         unsafe {
             libc::close(fds[0]);
-            reset_signal_dispositions();
+            reset_signals(to_reset);
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
@@ -384,21 +388,40 @@ fn resolve(program: &str, cwd: &Path, path: Option<&[u8]>) -> PathBuf {
     PathBuf::from(program)
 }
 
-/// Sets every signal to its default action, for a benchmark to start from a known state.
-/// An ignored signal stays ignored across exec, and the launcher ignores some: SIGPIPE
-/// (the Rust runtime) and glibc's two internal signals (posix_spawn, which started the
-/// launcher, sets them to SIG_IGN). glibc's own wrappers refuse its internal signals, so
-/// this uses the system call; it is async-signal-safe, for use between fork and exec.
-fn reset_signal_dispositions() {
-    // A zeroed kernel `struct sigaction` of any architecture: handler SIG_DFL (0), no
-    // flags, empty mask.
+/// The signals whose action is not the default in the launcher: the child resets them
+/// before exec, for a benchmark to start from a known state. An ignored signal stays
+/// ignored across exec, and the launcher ignores some: SIGPIPE (the Rust runtime) and
+/// glibc's two internal signals (posix_spawn, which started the launcher, sets them to
+/// SIG_IGN). glibc's own wrappers refuse its internal signals, so this asks the kernel.
+/// Found once, so the child makes a handful of system calls, not 64, in the timed span.
+fn non_default_signals() -> Vec<i32> {
+    (1..=64)
+        .filter(|&signal| {
+            // A kernel `struct sigaction` of any architecture fits; its first word is
+            // the handler, 0 for SIG_DFL.
+            let mut old = [0u64; 4];
+            // SAFETY: rt_sigaction writes at most the kernel struct into `old`; the
+            // kernel's sigset is 8 bytes. Invalid signal numbers fail harmlessly.
+            let ok = unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    signal,
+                    std::ptr::null::<u64>(),
+                    old.as_mut_ptr(),
+                    8usize,
+                )
+            } == 0;
+            ok && old[0] != 0
+        })
+        .collect()
+}
+
+/// Sets `signals` to their default action; async-signal-safe, for between fork and exec.
+fn reset_signals(signals: &[i32]) {
     let default = [0u64; 4];
-    for signal in 1..=64 {
-        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: rt_sigaction reads a valid, large enough struct; the kernel's sigset
-        // is 8 bytes. Invalid signal numbers fail harmlessly.
+    for &signal in signals {
+        // SAFETY: as in `non_default_signals`, reading a zeroed struct: SIG_DFL, no
+        // flags, empty mask.
         unsafe {
             libc::syscall(
                 libc::SYS_rt_sigaction,
