@@ -8,6 +8,8 @@ use crate::results::RunResults;
 
 /// `run --format json`: the results as pretty JSON (the public contract).
 pub fn json(results: &RunResults) -> Vec<u8> {
+    // Cannot fail: every map key is a string, and serde_json writes a non-finite float as
+    // null.
     let mut out = serde_json::to_vec_pretty(results).unwrap_or_default();
     out.push(b'\n');
     out

@@ -25,6 +25,7 @@ const STDERR_TAIL_LINES: usize = 20;
 
 /// Runs every job of `plan` and returns the results.
 pub fn run_plan(plan: &Plan, executor: &mut Executor, quiet: bool) -> Result<RunResults> {
+    let probe = executor.probe_kind();
     let runs: u64 = plan
         .jobs
         .iter()
@@ -58,13 +59,9 @@ pub fn run_plan(plan: &Plan, executor: &mut Executor, quiet: bool) -> Result<Run
     progress.clear();
     Ok(RunResults {
         memgate_version: env!("CARGO_PKG_VERSION").into(),
-        testbed: crate::testbed::current(executor_kind(&state)),
+        testbed: crate::testbed::current(probe),
         benchmarks,
     })
-}
-
-fn executor_kind(state: &Session) -> crate::measure::probe::ProbeKind {
-    state.executor.probe_kind()
 }
 
 struct Session<'a> {
@@ -107,21 +104,16 @@ impl Session<'_> {
             && !self.prepared.contains(&dataset.path)
         {
             let Some(prepare) = &dataset.prepare else {
-                let failure = Failure {
-                    phase: "prepare".into(),
-                    attempt: 1,
-                    message: format!(
-                        "dataset {:?} is missing at {} and has no prepare command to make it",
-                        dataset.name,
-                        dataset.path.display()
-                    ),
-                    exit_code: None,
-                    signal: None,
-                    after: Default::default(),
-                    peak_memory: Default::default(),
-                    stderr_tail: vec![],
-                };
-                fail(&mut result, Box::new(failure), Status::Failed);
+                let message = format!(
+                    "dataset {:?} is missing at {} and has no prepare command to make it",
+                    dataset.name,
+                    dataset.path.display()
+                );
+                fail(
+                    &mut result,
+                    Failure::plain("prepare", 1, message),
+                    Status::Failed,
+                );
                 self.progress.advance(total);
                 return Ok(result);
             };
@@ -137,21 +129,16 @@ impl Session<'_> {
                 return Ok(result);
             }
             if !dataset.path.exists() {
-                let failure = Failure {
-                    phase: "prepare".into(),
-                    attempt: 1,
-                    message: format!(
-                        "the prepare command of dataset {:?} succeeded but did not create {}",
-                        dataset.name,
-                        dataset.path.display()
-                    ),
-                    exit_code: Some(0),
-                    signal: None,
-                    after: Default::default(),
-                    peak_memory: Default::default(),
-                    stderr_tail: vec![],
-                };
-                fail(&mut result, Box::new(failure), Status::Failed);
+                let message = format!(
+                    "the prepare command of dataset {:?} succeeded but did not create {}",
+                    dataset.name,
+                    dataset.path.display()
+                );
+                fail(
+                    &mut result,
+                    Failure::plain("prepare", 1, message),
+                    Status::Failed,
+                );
                 self.progress.advance(total);
                 return Ok(result);
             }
@@ -202,17 +189,11 @@ impl Session<'_> {
             let custom = match read_custom_metrics(&metrics_file) {
                 Ok(custom) => custom,
                 Err(message) => {
-                    let failure = Failure {
-                        phase: "run".into(),
-                        attempt,
-                        message,
-                        exit_code: Some(0),
-                        signal: None,
-                        after: measured.wall_time,
-                        peak_memory: measured.peak_memory,
-                        stderr_tail: vec![],
-                    };
-                    fail(&mut result, Box::new(failure), Status::Failed);
+                    let mut failure = Failure::plain("run", attempt, message);
+                    failure.exit_code = Some(0);
+                    failure.after = measured.wall_time;
+                    failure.peak_memory = measured.peak_memory;
+                    fail(&mut result, failure, Status::Failed);
                     self.progress.advance(u64::from(job.repeat - attempt));
                     return Ok(result);
                 }
@@ -336,6 +317,22 @@ impl Session<'_> {
             }),
             status,
         ))
+    }
+}
+
+impl Failure {
+    /// A failure memgate found itself (no process failed): no exit status, no stderr.
+    fn plain(phase: &str, attempt: u32, message: String) -> Box<Failure> {
+        Box::new(Failure {
+            phase: phase.into(),
+            attempt,
+            message,
+            exit_code: None,
+            signal: None,
+            after: Default::default(),
+            peak_memory: Default::default(),
+            stderr_tail: vec![],
+        })
     }
 }
 
