@@ -45,7 +45,10 @@ pub fn run_plan(plan: &Plan, executor: &mut Executor, quiet: bool) -> Result<Run
     for job in &plan.jobs {
         let result = state.run_job(job)?;
         let line = match &result.failure {
-            None => format!("{}: ok ({} runs)", job.label(), result.runs.len()),
+            None => match result.runs.len() {
+                1 => format!("{}: ok (1 run)", job.label()),
+                n => format!("{}: ok ({n} runs)", job.label()),
+            },
             Some(f) => format!(
                 "{}: {} — {}",
                 job.label(),
