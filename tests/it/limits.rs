@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{MIB, Project, alive, benchmark, median, pids};
+use crate::util::{MIB, Project, alive, benchmark, median, pids, processes_running};
 
 /// Waits until the helper has written `count` pids to `file`.
 fn wait_for_pids(project: &Project, file: &str, count: usize) -> Vec<i32> {
@@ -66,15 +66,24 @@ version: 1
 defaults: {repeat: 1, warmup: 0}
 benchmarks:
   - name: hog
-    command: ["{shapes}", hold, "300", "20000"]
+    command: ["{shapes}", hold, "300", "20001"]
     memory_limit: 100MiB
   - name: tree
     # No process exceeds 100 MiB; the tree does.
-    command: ["{shapes}", tree, "4", "100", "20000"]
+    command: ["{shapes}", tree, "4", "100", "20002"]
     memory_limit: 250MiB
 "#,
     );
     let results = project.run_json(&[], 3);
+    // The hog and the tree's parent and 4 children: none survives.
+    assert_eq!(
+        processes_running(&["hold", "300", "20001"]),
+        Vec::<i32>::new()
+    );
+    assert_eq!(
+        processes_running(&["tree", "4", "100", "20002"]),
+        Vec::<i32>::new()
+    );
     for name in ["hog", "tree"] {
         let b = benchmark(&results, name);
         assert_eq!(b["status"], "memory_limit", "{name}");
@@ -173,4 +182,25 @@ fn sigterm_leaves_no_process_behind() {
 #[test]
 fn killing_memgate_leaves_no_process_behind() {
     stop_memgate_with(libc::SIGKILL, None);
+}
+
+#[test]
+fn the_survivor_search_finds_a_live_process() {
+    // The checks above pass vacuously if the search never matched: it does.
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("7.25")
+        .spawn()
+        .unwrap();
+    // Right after a vfork-style spawn the child's cmdline can still read empty: the
+    // parent resumes when exec replaces the memory, before the arguments are set up.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut found = processes_running(&["sleep", "7.25"]);
+    while found.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        found = processes_running(&["sleep", "7.25"]);
+    }
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    assert_eq!(found, vec![sleeper.id() as i32]);
+    assert!(processes_running(&["sleep", "7.25"]).is_empty());
 }

@@ -315,3 +315,33 @@ fn benchmarks_start_with_default_signal_handling() {
         "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
     );
 }
+
+#[test]
+fn the_cgroup_probe_where_the_machine_allows_it() {
+    // Where memgate may create a cgroup v2 with the memory controller, MEMGATE_PROBE=cgroup
+    // measures through it; elsewhere (as on this project's CI machines, whose memory
+    // controller is on cgroup v1) it refuses with a fix, rather than falling back quietly.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: hold\n    command: [\"{shapes}\", hold, \"64\", \"300\"]\n",
+    );
+    let out = project
+        .memgate()
+        .env("MEMGATE_PROBE", "cgroup")
+        .args(["run", "--format", "json", "-q"])
+        .run();
+    if out.0.status.code() == Some(0) {
+        let results = out.json();
+        assert_eq!(results["testbed"]["probe"], "cgroup");
+        let peak = median(&results, "hold", "peak_memory");
+        assert!(
+            peak > 64.0 * 1048576.0 && peak < 80.0 * 1048576.0,
+            "peak {peak}"
+        );
+    } else {
+        out.code(2);
+        assert_eq!(
+            out.stderr(),
+            "memgate: error: MEMGATE_PROBE=cgroup, but memgate may not create a cgroup v2 with the memory controller here: run it in a delegated cgroup, or unset MEMGATE_PROBE\n"
+        );
+    }
+}

@@ -216,3 +216,22 @@ pub fn pids(project: &Project, file: &str) -> Vec<i32> {
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
+
+/// The pids of live processes whose command line holds every one of `words`, in order.
+pub fn processes_running(words: &[&str]) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<&[u8]> = raw.split(|&b| b == 0).collect();
+            let wanted: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+            args.windows(wanted.len()).any(|w| w == wanted.as_slice()) && alive(pid)
+        })
+        .collect()
+}
