@@ -17,14 +17,31 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Keep results in this directory instead of git notes (for projects without git,
+    /// and CI steps that pass results on as artifacts).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// Name this machine's results (default: MEMGATE_TESTBED, the config's `testbed:`,
+    /// else a fingerprint of the machine). Results are compared only within a testbed.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub testbed: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the configured benchmarks in the working tree and report their figures.
+    /// Run the configured benchmarks and save their figures under the revision.
     Run(RunArgs),
+    /// Show what is stored for a revision (default HEAD).
+    Show(ShowArgs),
+    /// The stored figures along the first-parent history, newest first.
+    Log(LogArgs),
+    /// Share results through a git remote.
+    #[command(subcommand)]
+    Notes(NotesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -40,6 +57,19 @@ pub struct RunArgs {
     /// Unmeasured runs before the measured ones (overrides the config).
     #[arg(long, value_name = "N")]
     pub warmup: Option<u32>,
+
+    /// Run another revision, checked out into a temporary worktree (the working tree is
+    /// not touched), with the current memgate.yml; save under that revision.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+
+    /// Do not save the results.
+    #[arg(long)]
+    pub no_save: bool,
+
+    /// With --store outside a git repository: the name to save the results under.
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
 
     /// The output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -57,6 +87,55 @@ pub struct RunArgs {
     /// to show it does not leak into any figure.
     #[arg(long, hide = true, value_name = "SIZE")]
     pub debug_hold_memory: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The revision (default HEAD; with --store outside git, the label).
+    #[arg(value_name = "REV")]
+    pub rev: Option<String>,
+
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this benchmark (default: all).
+    #[arg(value_name = "BENCH")]
+    pub benchmark: Option<String>,
+
+    /// The metric to show.
+    #[arg(long, short, default_value = "peak_memory", value_name = "METRIC")]
+    pub metric: String,
+
+    /// How many commits.
+    #[arg(
+        short = 'n',
+        long = "max-count",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub count: usize,
+
+    /// Start from this revision instead of HEAD.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub from: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// Fetch the remote's memgate notes and merge them into the local ones.
+    Fetch {
+        #[arg(default_value = "origin")]
+        remote: String,
+    },
+    /// Push the local memgate notes, merging in what others pushed first.
+    Push {
+        #[arg(default_value = "origin")]
+        remote: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -21,6 +21,9 @@ pub enum Error {
     /// Bad arguments or a missing file the user named.
     #[error("{0}")]
     Usage(String),
+    /// A git operation failed, or git holds something memgate cannot use.
+    #[error("{0}")]
+    Git(String),
     /// A system call or file operation failed.
     #[error("{context}: {source}")]
     Io {

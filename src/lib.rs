@@ -8,11 +8,14 @@
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod git;
 pub mod measure;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod store;
 pub mod testbed;

@@ -26,6 +26,12 @@ pub struct RunResults {
 /// The machine the figures were measured on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Testbed {
+    /// What results are grouped by: the name if one was given, else a fingerprint of
+    /// the machine. Figures are compared only within one testbed.
+    pub id: String,
+    /// The name given with `testbed:`, `MEMGATE_TESTBED` or `--testbed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub os: String,
     pub kernel: String,
     pub arch: String,

@@ -68,7 +68,13 @@ pub fn load(path: &Path) -> Result<Plan> {
         ));
     }
     let built_in = parse(BUILT_IN, BUILT_IN_NAME)?;
-    build(&path, &base, built_in.defaults, raw)
+    let mut plan = build(&path, &base, built_in.defaults, raw)?;
+    use sha2::Digest;
+    plan.config_digest = sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(plan)
 }
 
 /// Parses one YAML text into the raw schema, turning serde's messages into memgate's.
@@ -345,6 +351,8 @@ fn build(path: &Path, base: &Path, built_in: RawSettings, raw: RawConfig) -> Res
     }
     Ok(Plan {
         config_path: path.to_path_buf(),
+        config_digest: String::new(),
+        testbed: raw.testbed.map(|t| t.0),
         jobs,
     })
 }

@@ -11,6 +11,10 @@ use crate::measure::units::Bytes;
 pub struct Plan {
     /// The config file the plan came from.
     pub config_path: PathBuf,
+    /// SHA-256 (hex) of the config file's bytes.
+    pub config_digest: String,
+    /// The testbed name the config gives, if any.
+    pub testbed: Option<String>,
     pub jobs: Vec<Job>,
 }
 
@@ -103,6 +107,17 @@ impl Plan {
         }
         self.jobs.retain(|j| names.contains(&j.benchmark));
         Ok(())
+    }
+
+    /// Runs the benchmarks in another checkout of the same repository: every working
+    /// directory under `from` moves to the same place under `to`. Datasets stay where
+    /// they are (data is shared between revisions, and prepared once).
+    pub fn move_code(&mut self, from: &std::path::Path, to: &std::path::Path) {
+        for job in &mut self.jobs {
+            if let Ok(rest) = job.cwd.strip_prefix(from) {
+                job.cwd = to.join(rest);
+            }
+        }
     }
 
     /// Overrides every job's repeat and warmup counts.

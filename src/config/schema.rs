@@ -29,6 +29,27 @@ pub struct RawConfig {
     pub datasets: BTreeMap<String, RawDataset>,
     #[serde(default)]
     pub benchmarks: Vec<RawBenchmark>,
+    /// A name for the machine's results (else a fingerprint of the machine).
+    pub testbed: Option<TestbedName>,
+}
+
+/// A testbed name: safe as a path component and on a command line.
+#[derive(Clone, Debug)]
+pub struct TestbedName(pub String);
+
+impl<'de> Deserialize<'de> for TestbedName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let check = |name: &str| {
+            if valid_name(name) {
+                Ok(TestbedName(name.to_owned()))
+            } else {
+                Err(format!(
+                    "testbed name {name:?} is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"
+                ))
+            }
+        };
+        d.deserialize_str(Checked(check, "a testbed name"))
+    }
 }
 
 /// Settings that `defaults:` gives every benchmark and a benchmark may override.

@@ -55,6 +55,21 @@ impl Timeline {
         self.stride *= 2;
     }
 
+    /// A copy with at most `max` points, each the largest of the points it replaces.
+    pub fn thinned(&self, max: usize) -> Timeline {
+        let max = max.max(1);
+        let chunk = self.points.len().div_ceil(max).max(1);
+        Timeline {
+            points: self
+                .points
+                .chunks(chunk)
+                .map(|c| (c[0].0, c.iter().map(|p| p.1).max().unwrap_or_default()))
+                .collect(),
+            stride: self.stride.max(1) * chunk,
+            pending: 0,
+        }
+    }
+
     /// The largest memory figure in the timeline.
     pub fn peak(&self) -> Bytes {
         self.points.iter().map(|p| p.1).max().unwrap_or_default()
@@ -76,6 +91,18 @@ mod tests {
         assert!(t.points.len() >= Timeline::MAX_POINTS / 2);
         assert_eq!(t.peak(), Bytes(999));
         assert!(t.points.windows(2).all(|w| w[0].0.0 < w[1].0.0));
+    }
+
+    #[test]
+    fn thinning_for_storage_keeps_the_peak() {
+        let mut t = Timeline::default();
+        for i in 0..1999u64 {
+            t.push(Seconds(i as f64), Bytes(if i == 1234 { 10_000 } else { i }));
+        }
+        let thin = t.thinned(200);
+        assert!(thin.points.len() <= 200, "{}", thin.points.len());
+        assert_eq!(thin.peak(), Bytes(10_000));
+        assert_eq!(t.thinned(5000).points.len(), 1999);
     }
 
     #[test]

@@ -17,15 +17,19 @@ use crate::error::{Error, Result};
 use crate::report::units::{bytes, seconds};
 use crate::results::{
     BUILT_IN_METRICS, BenchmarkResult, Better, CPU_TIME, Failure, MAX_RSS, Metric, PEAK_MEMORY,
-    RunRecord, RunResults, Status, WALL_TIME,
+    RunRecord, RunResults, Status, Testbed, WALL_TIME,
 };
 
 /// How many lines of a failing benchmark's stderr the report keeps.
 const STDERR_TAIL_LINES: usize = 20;
 
 /// Runs every job of `plan` and returns the results.
-pub fn run_plan(plan: &Plan, executor: &mut Executor, quiet: bool) -> Result<RunResults> {
-    let probe = executor.probe_kind();
+pub fn run_plan(
+    plan: &Plan,
+    executor: &mut Executor,
+    testbed: Testbed,
+    quiet: bool,
+) -> Result<RunResults> {
     let runs: u64 = plan
         .jobs
         .iter()
@@ -62,7 +66,7 @@ pub fn run_plan(plan: &Plan, executor: &mut Executor, quiet: bool) -> Result<Run
     progress.clear();
     Ok(RunResults {
         memgate_version: env!("CARGO_PKG_VERSION").into(),
-        testbed: crate::testbed::current(probe),
+        testbed,
         benchmarks,
     })
 }

@@ -5,4 +5,5 @@ mod config_errors;
 mod limits;
 mod measure;
 mod run;
+mod store;
 mod util;

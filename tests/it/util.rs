@@ -62,6 +62,24 @@ impl Project {
             .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
     }
 
+    /// Makes the project a git repository with one commit of everything in it.
+    pub fn git_init(&self) -> &Self {
+        git(self.dir(), &["init", "-q", "-b", "main"]);
+        std::fs::write(self.path(".gitignore"), ".memgate/\n").unwrap();
+        self.commit("first");
+        self
+    }
+
+    /// Commits every change, returning the new commit's id.
+    pub fn commit(&self, message: &str) -> String {
+        git(self.dir(), &["add", "-A"]);
+        git(
+            self.dir(),
+            &["commit", "-q", "--allow-empty", "-m", message],
+        );
+        git(self.dir(), &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
     /// memgate, ready to run in this project.
     pub fn memgate(&self) -> Memgate {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_memgate"));
@@ -234,4 +252,31 @@ pub fn processes_running(words: &[&str]) -> Vec<i32> {
             args.windows(wanted.len()).any(|w| w == wanted.as_slice()) && alive(pid)
         })
         .collect()
+}
+
+/// Runs git in `dir` with a fixed identity; panics with git's message if it fails.
+#[track_caller]
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir, args).output().expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A git command in `dir` with a fixed identity and no user or system config.
+pub fn git_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com");
+    cmd
 }

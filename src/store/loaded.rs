@@ -1,0 +1,37 @@
+//! What reading a revision's records gives: the records that could be read, and a
+//! message for each that could not. One bad record never hides the others.
+
+use super::record::Record;
+
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub records: Vec<Record>,
+    /// One sentence per unreadable record: where it is, what is wrong, what to do.
+    pub problems: Vec<String>,
+}
+
+impl Loaded {
+    /// Reads `(text, where)` pairs; `fix` says what to do about a bad one.
+    pub fn parse<'a>(lines: impl Iterator<Item = (&'a str, String)>, fix: &str) -> Loaded {
+        let mut loaded = Loaded::default();
+        for (line, at) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match Record::from_line(line) {
+                Ok(record) => loaded.records.push(record),
+                Err(what) => loaded.problems.push(format!("{at}: {what}; {fix}")),
+            }
+        }
+        loaded
+    }
+
+    /// The newest clean record of `testbed`, or a dirty one if `allow_dirty`.
+    pub fn latest(&self, testbed: Option<&str>, allow_dirty: bool) -> Option<&Record> {
+        self.records
+            .iter()
+            .filter(|r| testbed.is_none_or(|t| r.testbed_id() == t))
+            .filter(|r| allow_dirty || !r.dirty)
+            .max_by(|a, b| a.time.cmp(&b.time))
+    }
+}

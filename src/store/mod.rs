@@ -1,0 +1,26 @@
+//! Results kept per revision: git notes (default) or a directory (`--store DIR`), one
+//! record per run per testbed, each with its schema version.
+
+mod dir;
+mod loaded;
+mod lock;
+mod notes;
+mod record;
+pub mod sync;
+
+pub use dir::DirStore;
+pub use loaded::Loaded;
+pub use notes::{NOTES_REF, NotesStore};
+pub use record::{Record, SCHEMA_VERSION, STORED_TIMELINE_POINTS};
+
+use crate::error::Result;
+
+/// Where records are kept.
+pub trait Store {
+    /// For messages: `git notes (refs/notes/memgate)`, `directory DIR`.
+    fn describe(&self) -> String;
+    /// Adds a record under a revision; never touches the revision's other records.
+    fn save(&self, revision: &str, record: &Record) -> Result<()>;
+    /// Every record of a revision that can be read, and a message for each that cannot.
+    fn load(&self, revision: &str) -> Result<Loaded>;
+}

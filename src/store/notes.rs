@@ -1,0 +1,100 @@
+//! The default store: git notes on `refs/notes/memgate` (git2), one record a line, so
+//! that notes from many runners merge line by line with git's `cat_sort_uniq` strategy.
+//! A note is written as a new notes commit and a ref update, which git makes atomic: a
+//! memgate killed while saving leaves the old state or the new. Main type: [`NotesStore`].
+
+use git2::{ErrorCode, Oid, Repository, Signature};
+
+use super::lock::FileLock;
+use super::record::Record;
+use super::{Loaded, Store};
+use crate::error::{Error, Result};
+use crate::git::Repo;
+
+/// Where memgate keeps its notes.
+pub const NOTES_REF: &str = "refs/notes/memgate";
+
+pub struct NotesStore {
+    repo: Repository,
+}
+
+impl NotesStore {
+    pub fn open(repo: &Repo) -> Result<NotesStore> {
+        let repo = Repository::open(repo.common_dir())
+            .map_err(|e| Error::Git(format!("cannot open the repository: {}", e.message())))?;
+        Ok(NotesStore { repo })
+    }
+
+    fn oid(revision: &str) -> Result<Oid> {
+        Oid::from_str(revision)
+            .map_err(|_| Error::Usage(format!("{revision:?} is not a commit id")))
+    }
+}
+
+/// The user's git identity, or memgate's where none is configured (CI).
+pub(crate) fn signature(repo: &Repository) -> Result<Signature<'static>> {
+    repo.signature()
+        .or_else(|_| Signature::now("memgate", "memgate@localhost"))
+        .map_err(|e| Error::Git(format!("cannot make a git signature: {}", e.message())))
+}
+
+impl Store for NotesStore {
+    fn describe(&self) -> String {
+        format!("git notes ({NOTES_REF})")
+    }
+
+    fn save(&self, revision: &str, record: &Record) -> Result<()> {
+        let oid = Self::oid(revision)?;
+        let _lock = FileLock::acquire(&self.repo.path().join("memgate-notes.lock"))?;
+        let mut text = match self.repo.find_note(Some(NOTES_REF), oid) {
+            Ok(note) => String::from_utf8_lossy(note.message_bytes()).into_owned(),
+            Err(e) if e.code() == ErrorCode::NotFound => String::new(),
+            Err(e) => {
+                return Err(Error::Git(format!(
+                    "cannot read the note of {revision}: {}",
+                    e.message()
+                )));
+            }
+        };
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&record.to_line());
+        text.push('\n');
+        let sig = signature(&self.repo)?;
+        self.repo
+            .note(&sig, &sig, Some(NOTES_REF), oid, &text, true)
+            .map_err(|e| {
+                Error::Git(format!(
+                    "cannot save the note of {revision}: {}",
+                    e.message()
+                ))
+            })?;
+        Ok(())
+    }
+
+    fn load(&self, revision: &str) -> Result<Loaded> {
+        let oid = Self::oid(revision)?;
+        let note = match self.repo.find_note(Some(NOTES_REF), oid) {
+            Ok(note) => note,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Loaded::default()),
+            Err(e) => {
+                return Err(Error::Git(format!(
+                    "cannot read the note of {revision}: {}",
+                    e.message()
+                )));
+            }
+        };
+        let text = String::from_utf8_lossy(note.message_bytes());
+        let short = &revision[..revision.len().min(12)];
+        Ok(Loaded::parse(
+            text.lines().enumerate().map(|(i, line)| {
+                (
+                    line,
+                    format!("commit {short}, line {} of its note in {NOTES_REF}", i + 1),
+                )
+            }),
+            &format!("drop or fix the line with `git notes --ref=memgate edit {short}`"),
+        ))
+    }
+}

@@ -1,0 +1,101 @@
+//! The stored record: one run of one testbed on one revision, one JSON line. A public
+//! contract (the note format): fields may be added; a change that older readers would
+//! misread bumps [`SCHEMA_VERSION`]. Main type: [`Record`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::results::RunResults;
+
+/// The record format this memgate writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How many points a stored timeline keeps per run: enough to see a shape, small
+/// enough that a thousand notes read quickly.
+pub const STORED_TIMELINE_POINTS: usize = 200;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub schema: u32,
+    /// The commit (full id) or, outside git, the label the results are stored under.
+    pub revision: String,
+    /// When the run finished, RFC 3339 UTC.
+    pub time: String,
+    /// SHA-256 of the config file the plan came from.
+    pub config_digest: String,
+    /// The working tree differed from the revision: not a baseline unless asked.
+    pub dirty: bool,
+    /// `memgate_version`, `testbed` and `benchmarks`, as `run --format json` prints them.
+    #[serde(flatten)]
+    pub results: RunResults,
+}
+
+impl Record {
+    /// A record of `results`, its timelines thinned for storage.
+    pub fn new(revision: &str, results: &RunResults, config_digest: &str, dirty: bool) -> Record {
+        let mut results = results.clone();
+        for benchmark in &mut results.benchmarks {
+            for run in &mut benchmark.runs {
+                run.timeline = run.timeline.thinned(STORED_TIMELINE_POINTS);
+            }
+        }
+        Record {
+            schema: SCHEMA_VERSION,
+            revision: revision.to_owned(),
+            time: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            config_digest: config_digest.to_owned(),
+            dirty,
+            results,
+        }
+    }
+
+    /// The record as one line of JSON (no newline).
+    pub fn to_line(&self) -> String {
+        // Cannot fail: every map key is a string.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads one line; the error says what is wrong with it (the caller says where).
+    pub fn from_line(line: &str) -> Result<Record, String> {
+        #[derive(Deserialize)]
+        struct Version {
+            schema: u32,
+        }
+        let version: Version =
+            serde_json::from_str(line).map_err(|e| format!("not a memgate record ({e})"))?;
+        if version.schema > SCHEMA_VERSION {
+            return Err(format!(
+                "written by a newer memgate (schema {} > {SCHEMA_VERSION}): upgrade memgate to read it",
+                version.schema
+            ));
+        }
+        serde_json::from_str(line).map_err(|e| format!("a damaged record ({e})"))
+    }
+
+    /// The testbed the record was measured on.
+    pub fn testbed_id(&self) -> &str {
+        &self.results.testbed.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        assert!(
+            Record::from_line("{")
+                .unwrap_err()
+                .starts_with("not a memgate record")
+        );
+        assert_eq!(
+            Record::from_line(r#"{"schema": 7}"#).unwrap_err(),
+            "written by a newer memgate (schema 7 > 1): upgrade memgate to read it"
+        );
+        assert!(
+            Record::from_line(r#"{"schema": 1, "revision": 3}"#)
+                .unwrap_err()
+                .starts_with("a damaged record")
+        );
+    }
+}

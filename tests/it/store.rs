@@ -1,0 +1,593 @@
+//! Results kept per revision in git notes and shared through a remote; the directory
+//! store; `show` and `log`; bad stored data. Real repositories in temporary folders,
+//! a real bare remote, real `git`.
+
+use std::time::{Duration, Instant};
+
+use crate::util::{MIB, Project, git, git_command};
+
+const CONFIG: &str = r#"
+version: 1
+defaults: {repeat: 2, warmup: 0}
+benchmarks:
+  - name: hold
+    command: "{shapes} hold $(cat size.txt) 20"
+"#;
+
+/// A git project whose benchmark holds as many MiB as `size.txt` says.
+fn project(size: u32) -> Project {
+    let project = Project::new(CONFIG);
+    project.write("size.txt", &format!("{size}\n"));
+    project.git_init();
+    project
+}
+
+/// The memgate note of `rev`, one record a line.
+fn note_lines(dir: &std::path::Path, rev: &str) -> Vec<serde_json::Value> {
+    git(dir, &["notes", "--ref=memgate", "show", rev])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON record"))
+        .collect()
+}
+
+fn peak(record: &serde_json::Value) -> f64 {
+    let samples = record["benchmarks"][0]["metrics"]["peak_memory"]["samples"]
+        .as_array()
+        .unwrap();
+    samples[0].as_f64().unwrap()
+}
+
+#[test]
+fn run_saves_a_record_under_head() {
+    let project = project(30);
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let out = project.memgate().args(["run", "--format", "json"]).run();
+    out.code(0);
+    assert!(out.stderr().contains(&format!(
+        "memgate: saved under {} in git notes (refs/notes/memgate)",
+        &head[..12]
+    )));
+    let lines = note_lines(project.dir(), "HEAD");
+    assert_eq!(lines.len(), 1);
+    let record = &lines[0];
+    assert_eq!(record["schema"], 1);
+    assert_eq!(record["revision"], head);
+    assert_eq!(record["dirty"], false);
+    assert_eq!(record["config_digest"].as_str().unwrap().len(), 64);
+    assert!(
+        record["testbed"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("auto-")
+    );
+    assert!(peak(record) > 30.0 * MIB);
+    // A second run adds a record; the first stays.
+    project.memgate().args(["run", "-q"]).run().code(0);
+    assert_eq!(note_lines(project.dir(), "HEAD").len(), 2);
+    // --no-save saves nothing.
+    project
+        .memgate()
+        .args(["run", "-q", "--no-save"])
+        .run()
+        .code(0);
+    assert_eq!(note_lines(project.dir(), "HEAD").len(), 2);
+}
+
+#[test]
+fn a_dirty_working_tree_is_marked() {
+    let project = project(20);
+    project.write("size.txt", "25\n");
+    let out = project.memgate().args(["run"]).run();
+    out.code(0);
+    assert!(
+        out.stderr()
+            .contains("(marked dirty: the working tree has changes)"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(note_lines(project.dir(), "HEAD")[0]["dirty"], true);
+    let shown = project.memgate().args(["show"]).run();
+    shown.code(0);
+    assert!(
+        shown
+            .stdout()
+            .contains("DIRTY working tree: not a baseline unless --allow-dirty")
+    );
+    let log = project.memgate().args(["log"]).run();
+    assert!(log.stdout().contains("(dirty)"), "{}", log.stdout());
+}
+
+#[test]
+fn run_rev_measures_that_revision_and_leaves_no_worktree() {
+    let project = project(20);
+    let first = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    project.write("size.txt", "60\n");
+    let second = project.commit("hold more");
+    // The user's own uncommitted change must survive untouched.
+    project.write("size.txt", "99\n");
+    project
+        .memgate()
+        .args(["run", "-q", "--rev", "HEAD~1"])
+        .run()
+        .code(0);
+    let record = &note_lines(project.dir(), &first)[0];
+    assert_eq!(record["revision"], first);
+    assert_eq!(record["dirty"], false);
+    let measured = peak(record);
+    assert!(measured > 20.0 * MIB && measured < 30.0 * MIB, "{measured}");
+    assert_eq!(project.read("size.txt"), "99\n");
+    assert_eq!(git(project.dir(), &["rev-parse", "HEAD"]).trim(), second);
+    assert_eq!(
+        git(project.dir(), &["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+    assert!(git(project.dir(), &["branch", "--list"]).lines().count() == 1);
+}
+
+#[test]
+fn run_rev_leaves_no_worktree_when_the_benchmark_fails() {
+    let project = project(20);
+    project.write("size.txt", "not a number\n");
+    project.commit("break it");
+    project
+        .memgate()
+        .args(["run", "-q", "--rev", "HEAD"])
+        .run()
+        .code(3);
+    assert_eq!(
+        git(project.dir(), &["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+    // Even a failed run is recorded, with its status.
+    let record = &note_lines(project.dir(), "HEAD")[0];
+    assert_eq!(record["benchmarks"][0]["status"], "failed");
+}
+
+#[test]
+fn run_rev_leaves_no_worktree_on_ctrl_c() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: slow\n    command: \"echo started > {dir}/started; sleep 30\"\n",
+    );
+    project.git_init();
+    let mut child = project
+        .memgate()
+        .args(["run", "-q", "--rev", "HEAD"])
+        .command()
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !project.path("started").exists() {
+        assert!(Instant::now() < deadline, "the benchmark never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        git(project.dir(), &["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        2
+    );
+    // SAFETY: plain kill of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(
+        git(project.dir(), &["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+}
+
+/// A bare remote, the project pushed to it, and a second clone.
+fn remote_and_clone(project: &Project) -> (tempfile::TempDir, tempfile::TempDir) {
+    let remote = tempfile::tempdir().unwrap();
+    git(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let url = remote.path().display().to_string();
+    git(project.dir(), &["remote", "add", "origin", &url]);
+    git(project.dir(), &["push", "-q", "origin", "main"]);
+    let clone = tempfile::tempdir().unwrap();
+    git(clone.path(), &["clone", "-q", &url, "."]);
+    (remote, clone)
+}
+
+#[test]
+fn notes_push_and_fetch_share_results() {
+    let project = project(20);
+    let (remote, clone) = remote_and_clone(&project);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let pushed = project.memgate().args(["notes", "push"]).run();
+    pushed.code(0);
+    assert_eq!(
+        pushed.stderr(),
+        "memgate: pushed the memgate notes to origin\n"
+    );
+    assert_eq!(note_lines(remote.path(), "main").len(), 1);
+
+    let fetch = |dir: &std::path::Path| {
+        let out = project
+            .memgate()
+            .args(["notes", "fetch"])
+            .command()
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(
+        fetch(clone.path()),
+        "memgate: merged the memgate notes of origin\n"
+    );
+    assert_eq!(note_lines(clone.path(), "HEAD").len(), 1);
+    let shown = project
+        .memgate()
+        .args(["show", "HEAD"])
+        .command()
+        .current_dir(clone.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("1 record in git notes"));
+}
+
+#[test]
+fn a_fetch_never_overwrites_what_a_local_run_saved() {
+    let project = project(20);
+    let (_remote, clone) = remote_and_clone(&project);
+    // The clone saves and pushes a record for the commit; the project saves its own.
+    let in_clone = |args: &[&str]| {
+        let out = project
+            .memgate()
+            .args(args)
+            .command()
+            .current_dir(clone.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    in_clone(&["run", "-q", "--testbed", "clone"]);
+    in_clone(&["notes", "push"]);
+    project
+        .memgate()
+        .args(["run", "-q", "--testbed", "local"])
+        .run()
+        .code(0);
+    project.memgate().args(["notes", "fetch"]).run().code(0);
+    let lines = note_lines(project.dir(), "HEAD");
+    let mut testbeds: Vec<_> = lines
+        .iter()
+        .map(|r| r["testbed"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    testbeds.sort();
+    assert_eq!(testbeds, ["clone", "local"]);
+}
+
+#[test]
+fn two_clones_pushing_at_once_both_keep_their_records() {
+    let project = project(20);
+    let (remote, clone) = remote_and_clone(&project);
+    let memgate_in = |dir: &std::path::Path, args: &[&str]| {
+        project
+            .memgate()
+            .args(args)
+            .command()
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let a = memgate_in(project.dir(), &["run", "-q", "--testbed", "a"]);
+    let b = memgate_in(clone.path(), &["run", "-q", "--testbed", "b"]);
+    assert!(a.status.success() && b.status.success());
+    // Both push at the same moment: one wins the race, the other fetches, merges, retries.
+    let spawn = |dir: &std::path::Path| {
+        project
+            .memgate()
+            .args(["notes", "push"])
+            .command()
+            .current_dir(dir)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (pa, pb) = (spawn(project.dir()), spawn(clone.path()));
+    for push in [pa, pb] {
+        let out = push.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let lines = note_lines(remote.path(), "main");
+    let mut testbeds: Vec<_> = lines
+        .iter()
+        .map(|r| r["testbed"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    testbeds.sort();
+    assert_eq!(testbeds, ["a", "b"]);
+}
+
+#[test]
+fn a_push_behind_another_runners_merges_and_retries() {
+    let project = project(20);
+    let (remote, clone) = remote_and_clone(&project);
+    let memgate_in = |dir: &std::path::Path, args: &[&str]| {
+        project
+            .memgate()
+            .args(args)
+            .command()
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        memgate_in(project.dir(), &["run", "-q", "--testbed", "a"])
+            .status
+            .success()
+    );
+    assert!(
+        memgate_in(clone.path(), &["run", "-q", "--testbed", "b"])
+            .status
+            .success()
+    );
+    assert!(
+        memgate_in(project.dir(), &["notes", "push"])
+            .status
+            .success()
+    );
+    // The clone's notes do not contain the project's: its push is rejected, then merged.
+    let out = memgate_in(clone.path(), &["notes", "push"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "memgate: pushed the memgate notes to origin (after merging notes others had pushed; 2 attempts)\n"
+    );
+    assert_eq!(note_lines(remote.path(), "main").len(), 2);
+    assert_eq!(note_lines(clone.path(), "HEAD").len(), 2);
+}
+
+#[test]
+fn fetch_from_a_remote_without_notes_says_so() {
+    let project = project(20);
+    let (_remote, _clone) = remote_and_clone(&project);
+    let out = project.memgate().args(["notes", "fetch"]).run();
+    out.code(0);
+    assert_eq!(out.stderr(), "memgate: origin has no memgate notes yet\n");
+}
+
+#[test]
+fn killed_while_saving_the_store_stays_readable() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [/bin/true]\n",
+    );
+    project.git_init();
+    // How long a whole run takes, so the kills land around the save at its end.
+    let t = Instant::now();
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let full = t.elapsed();
+    let mut state: u64 = 0x9e3779b97f4a7c15;
+    for _ in 0..20 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay = full.mul_f64(0.5 + (state % 1000) as f64 / 1000.0 * 0.7);
+        let mut child = project
+            .memgate()
+            .args(["run", "-q"])
+            .command()
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let list = git_command(project.dir(), &["notes", "--ref=memgate", "list"])
+            .output()
+            .unwrap();
+        assert!(
+            list.status.success(),
+            "{}",
+            String::from_utf8_lossy(&list.stderr)
+        );
+        let shown = project.memgate().args(["show"]).run();
+        shown.code(0);
+        assert!(!shown.stderr().contains("warning"), "{}", shown.stderr());
+    }
+    let records = note_lines(project.dir(), "HEAD").len();
+    assert!((1..=21).contains(&records), "{records}");
+}
+
+#[test]
+fn bad_records_are_reported_and_the_good_ones_still_read() {
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let good = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    let note = format!(
+        "{}this is not json\n{{\"schema\": 99, \"anything\": true}}\n",
+        good
+    );
+    git(
+        project.dir(),
+        &["notes", "--ref=memgate", "add", "-f", "-m", &note, "HEAD"],
+    );
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let short = &head[..12];
+    let out = project.memgate().args(["show"]).run();
+    out.code(0);
+    assert!(
+        out.stdout().contains("1 record in git notes"),
+        "{}",
+        out.stdout()
+    );
+    let warnings: Vec<_> = out.stderr().lines().map(str::to_owned).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with(&format!(
+        "memgate: warning: commit {short}, line 2 of its note in refs/notes/memgate: not a memgate record ("
+    )), "{}", warnings[0]);
+    assert!(warnings[0].ends_with(&format!(
+        "; drop or fix the line with `git notes --ref=memgate edit {short}`"
+    )));
+    assert_eq!(
+        warnings[1],
+        format!(
+            "memgate: warning: commit {short}, line 3 of its note in refs/notes/memgate: written by a newer memgate (schema 99 > 1): upgrade memgate to read it; drop or fix the line with `git notes --ref=memgate edit {short}`"
+        )
+    );
+    // log still shows the good figure.
+    let log = project.memgate().args(["log"]).run();
+    log.code(0);
+    assert!(log.stdout().contains("MiB"), "{}", log.stdout());
+}
+
+#[test]
+fn results_of_a_commit_that_is_gone_are_still_shown() {
+    let project = project(20);
+    let doomed = project.commit("soon gone");
+    project.memgate().args(["run", "-q"]).run().code(0);
+    git(project.dir(), &["reset", "-q", "--hard", "HEAD~1"]);
+    git(
+        project.dir(),
+        &["reflog", "expire", "--expire=now", "--all"],
+    );
+    git(project.dir(), &["gc", "-q", "--prune=now"]);
+    let out = project.memgate().args(["show", &doomed]).run();
+    out.code(0);
+    assert!(out.stdout().contains("1 record in git notes"));
+    assert!(out.stderr().contains(&format!(
+        "commit {doomed} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune`"
+    )), "{}", out.stderr());
+}
+
+#[test]
+fn log_walks_first_parents_newest_first() {
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    project.write("size.txt", "40\n");
+    project.commit("hold 40");
+    project.write("README", "docs only\n");
+    project.commit("docs only");
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let out = project.memgate().args(["log", "hold", "-n", "3"]).run();
+    out.code(0);
+    let stdout = out.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("peak_memory of hold on testbed auto-"),
+        "{}",
+        out.stdout()
+    );
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["revision", "date", "hold", "subject"]
+    );
+    assert_eq!(lines.len(), 5, "{}", out.stdout());
+    assert!(
+        lines[2].contains("MiB") && lines[2].ends_with("docs only"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].contains("·") && lines[3].ends_with("hold 40  (no results)"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[4].contains("MiB") && lines[4].ends_with("first"),
+        "{}",
+        lines[4]
+    );
+    let wall = project
+        .memgate()
+        .args(["log", "--metric", "wall_time", "-n", "1"])
+        .run();
+    assert!(wall.stdout().contains(" ms"), "{}", wall.stdout());
+}
+
+#[test]
+fn log_names_the_testbeds_it_has_when_this_one_has_none() {
+    let project = project(20);
+    project
+        .memgate()
+        .args(["run", "-q", "--testbed", "ci-large"])
+        .run()
+        .code(0);
+    let out = project.memgate().args(["log"]).run();
+    out.code(0);
+    assert!(
+        out.stderr()
+            .contains("stored testbeds: ci-large (choose one with --testbed NAME)"),
+        "{}",
+        out.stderr()
+    );
+    let named = project
+        .memgate()
+        .args(["log"])
+        .env("MEMGATE_TESTBED", "ci-large")
+        .run();
+    assert!(named.stdout().contains("MiB"), "{}", named.stdout());
+}
+
+#[test]
+fn the_directory_store_works_without_git() {
+    let project = Project::new(CONFIG);
+    project.write("size.txt", "20\n");
+    let out = project
+        .memgate()
+        .args(["run", "-q", "--store", "results"])
+        .run();
+    out.code(2);
+    assert_eq!(
+        out.stderr(),
+        "memgate: error: not in a git repository: pass --label NAME to save under a name in --store, or --no-save\n"
+    );
+    project
+        .memgate()
+        .args(["run", "-q", "--store", "results", "--label", "v1.0"])
+        .run()
+        .code(0);
+    let files: Vec<_> = std::fs::read_dir(project.path("results/v1.0"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let shown = project
+        .memgate()
+        .args(["show", "v1.0", "--store", "results", "--format", "json"])
+        .run();
+    shown.code(0);
+    let records = shown.json();
+    assert_eq!(records[0]["revision"], "v1.0");
+    // A damaged file is named, the others still read.
+    std::fs::write(
+        project.path("results/v1.0/zz-broken.json"),
+        "{\"schema\": 1",
+    )
+    .unwrap();
+    let shown = project
+        .memgate()
+        .args(["show", "v1.0", "--store", "results"])
+        .run();
+    shown.code(0);
+    assert!(
+        shown
+            .stderr()
+            .contains("zz-broken.json: not a memgate record"),
+        "{}",
+        shown.stderr()
+    );
+    assert!(shown.stderr().contains("; remove or fix the file"));
+}
