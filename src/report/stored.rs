@@ -67,7 +67,7 @@ pub fn show(
             record.time,
             record.results.memgate_version,
             if record.dirty {
-                ", DIRTY working tree: not a baseline unless --allow-dirty"
+                ", DIRTY working tree: not a baseline"
             } else {
                 ""
             }

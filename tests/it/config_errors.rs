@@ -249,3 +249,11 @@ fn missing_working_directory() {
         r#"{file}: benchmark "a", key "cwd": {dir}/nowhere is not a directory: create it or fix the path (relative to the config's directory)"#,
     );
 }
+
+#[test]
+fn bad_testbed_name() {
+    assert_config_error(
+        "version: 1\ntestbed: \"my box\"\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:2:10: key "testbed": testbed name "my box" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"#,
+    );
+}

@@ -91,7 +91,7 @@ fn a_dirty_working_tree_is_marked() {
     assert!(
         shown
             .stdout()
-            .contains("DIRTY working tree: not a baseline unless --allow-dirty")
+            .contains("DIRTY working tree: not a baseline")
     );
     let log = project.memgate().args(["log"]).run();
     assert!(log.stdout().contains("(dirty)"), "{}", log.stdout());
