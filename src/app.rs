@@ -14,6 +14,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => commands::run(&ctx, cli.config.as_deref(), args),
         Command::Show(args) => commands::show(&ctx, args),
         Command::Log(args) => commands::log(&ctx, cli.config.as_deref(), args),
+        Command::Compare(args) => commands::compare(&ctx, cli.config.as_deref(), args),
+        Command::Check(args) => commands::check(&ctx, cli.config.as_deref(), args),
         Command::Notes(command) => commands::notes(&ctx, command),
     }
 }

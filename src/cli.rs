@@ -39,9 +39,77 @@ pub enum Command {
     Show(ShowArgs),
     /// The stored figures along the first-parent history, newest first.
     Log(LogArgs),
+    /// Compare stored results of two revisions: the gate without running anything.
+    Compare(CompareArgs),
+    /// The CI gate: run the working tree, compare with the base, fail on a regression.
+    Check(CheckArgs),
     /// Share results through a git remote.
     #[command(subcommand)]
     Notes(NotesCommand),
+}
+
+/// How a comparison is written.
+#[derive(Debug, Args)]
+pub struct GateOutput {
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = GateFormat::Table)]
+    pub format: GateFormat,
+
+    /// Write the output to FILE; the table still goes to the terminal.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Take a base record made on a working tree with changes (normally skipped).
+    #[arg(long)]
+    pub allow_dirty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The base revision (default: the merge-base of HEAD with the default branch).
+    #[arg(value_name = "BASE")]
+    pub base: Option<String>,
+
+    /// The head revision (default HEAD).
+    #[arg(value_name = "HEAD")]
+    pub head: Option<String>,
+
+    #[command(flatten)]
+    pub output: GateOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only these benchmarks (default: all).
+    #[arg(value_name = "BENCH")]
+    pub benchmarks: Vec<String>,
+
+    /// The base revision (default: the merge-base of HEAD with the default branch).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Run the base in this session even if results for it are stored.
+    #[arg(long)]
+    pub rerun_base: bool,
+
+    /// Also save the head's results under HEAD.
+    #[arg(long)]
+    pub save: bool,
+
+    /// Measured runs per benchmark and dataset (overrides the config).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+
+    /// Unmeasured runs before the measured ones (overrides the config).
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u32>,
+
+    /// No progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub output: GateOutput,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +204,14 @@ pub enum NotesCommand {
         #[arg(default_value = "origin")]
         remote: String,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GateFormat {
+    Table,
+    Json,
+    Markdown,
+    Junit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

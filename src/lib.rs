@@ -9,6 +9,7 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod exit;

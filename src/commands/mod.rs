@@ -1,12 +1,17 @@
 //! The commands, one file each: checked arguments in, output written, exit code out.
 
+mod check;
+mod compare;
 mod context;
+mod gate;
 mod log;
 mod notes;
 mod output;
 mod run;
 mod show;
 
+pub use check::check;
+pub use compare::compare;
 pub use context::Context;
 pub use log::log;
 pub use notes::notes;

@@ -24,3 +24,20 @@ pub fn emit(table: &[u8], json: &[u8], format: Format, output: Option<&Path>) ->
     }
     stdout.flush().map_err(write_err)
 }
+
+/// Like [`emit`], for output that may hold ANSI styles (the gate's table): they reach a
+/// terminal that wants them (not with `NO_COLOR`), and never a pipe or a file.
+pub fn emit_styled(table: &[u8], chosen: &[u8], output: Option<&Path>) -> Result<()> {
+    let write_err = |e| Error::io("cannot write to stdout", e);
+    let mut stdout = anstream::AutoStream::auto(std::io::stdout());
+    match output {
+        Some(path) => {
+            let plain = anstream::adapter::strip_bytes(chosen).into_vec();
+            std::fs::write(path, plain)
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+            stdout.write_all(table).map_err(write_err)?;
+        }
+        None => stdout.write_all(chosen).map_err(write_err)?,
+    }
+    stdout.flush().map_err(write_err)
+}

@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::plan::{CommandLine, Dataset, Job, Plan};
-use super::schema::{ParseContext, RawCommand, RawConfig, RawSettings, with_context};
+use super::schema::{
+    MinChange, ParseContext, RawCommand, RawConfig, RawSettings, RawThreshold, with_context,
+};
 use super::suggest;
+use crate::compare::{ThresholdSpec, Thresholds};
 use crate::error::{Error, Result};
+use crate::results::{CPU_TIME, MAX_RSS, PEAK_MEMORY, WALL_TIME};
 
 /// The config file's name, looked for in the current directory and the repository root.
 pub const CONFIG_FILE: &str = "memgate.yml";
@@ -68,13 +72,19 @@ pub fn load(path: &Path) -> Result<Plan> {
         ));
     }
     let built_in = parse(BUILT_IN, BUILT_IN_NAME)?;
-    let mut plan = build(&path, &base, built_in.defaults, raw)?;
+    let mut plan = build(&path, &base, built_in, raw)?;
     use sha2::Digest;
     plan.config_digest = sha2::Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(plan)
+}
+
+/// The built-in thresholds alone, for comparing without a config.
+pub fn built_in_thresholds() -> Result<Thresholds> {
+    let built_in = parse(BUILT_IN, BUILT_IN_NAME)?;
+    thresholds(&built_in.thresholds, Path::new(BUILT_IN_NAME), "")
 }
 
 /// Parses one YAML text into the raw schema, turning serde's messages into memgate's.
@@ -261,7 +271,76 @@ fn resolve(layers: &[&RawSettings]) -> Result<Settings> {
     })
 }
 
-fn build(path: &Path, base: &Path, built_in: RawSettings, raw: RawConfig) -> Result<Plan> {
+/// The thresholds a `thresholds:` mapping gives; `owner` says whose, for messages.
+fn thresholds(
+    raw: &BTreeMap<String, RawThreshold>,
+    path: &Path,
+    owner: &str,
+) -> Result<Thresholds> {
+    let mut out = Thresholds::default();
+    for (metric, r) in raw {
+        let at = format!("{owner}thresholds.{metric}");
+        if metric != "default" && !super::valid_name(metric) {
+            return Err(Error::config(
+                path,
+                format!("{at}: {metric:?} cannot name a metric"),
+            ));
+        }
+        let bytes = [PEAK_MEMORY, MAX_RSS].contains(&metric.as_str());
+        let seconds = [WALL_TIME, CPU_TIME].contains(&metric.as_str());
+        if (bytes || seconds) && r.max_decrease.is_some() {
+            return Err(Error::config(
+                path,
+                format!(
+                    "{at}: lower is better for {metric}, so a regression is an increase: use max_increase, not max_decrease"
+                ),
+            ));
+        }
+        let min_change = match r.min_change {
+            Some(MinChange::Bytes(b)) if !seconds => Some(b),
+            Some(MinChange::Seconds(s)) if !bytes => Some(s),
+            Some(MinChange::Number(n)) if !bytes && !seconds => Some(n),
+            Some(MinChange::Number(0.0)) => Some(0.0),
+            Some(_) if bytes => {
+                return Err(Error::config(
+                    path,
+                    format!(
+                        "{at}.min_change: {metric} is measured in bytes: write a size like 8MiB"
+                    ),
+                ));
+            }
+            Some(_) => {
+                return Err(Error::config(
+                    path,
+                    format!(
+                        "{at}.min_change: {metric} is measured in seconds: write a duration like 20ms"
+                    ),
+                ));
+            }
+            None => None,
+        };
+        let spec = ThresholdSpec {
+            max_increase: r.max_increase.map(|f| f.0),
+            max_decrease: r.max_decrease.map(|f| f.0),
+            min_change,
+            alpha: r.alpha.map(|a| a.0),
+        };
+        if metric == "default" {
+            out.default = spec;
+        } else {
+            out.per_metric.insert(metric.clone(), spec);
+        }
+    }
+    Ok(out)
+}
+
+fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Result<Plan> {
+    let global = thresholds(&raw.thresholds, path, "")?.over(&thresholds(
+        &built_in.thresholds,
+        Path::new(BUILT_IN_NAME),
+        "",
+    )?);
+    let built_in = built_in.defaults;
     let datasets: BTreeMap<String, Dataset> = raw
         .datasets
         .iter()
@@ -288,6 +367,8 @@ fn build(path: &Path, base: &Path, built_in: RawSettings, raw: RawConfig) -> Res
         let own = bench.settings();
         let settings = resolve(&[&built_in, &raw.defaults, &own])?;
         let name = &bench.name.0;
+        let bench_thresholds =
+            thresholds(&bench.thresholds, path, &format!("benchmark {name:?}: "))?.over(&global);
         let cwd = match &bench.cwd {
             Some(dir) => base.join(&dir.0),
             None => base.to_path_buf(),
@@ -346,6 +427,7 @@ fn build(path: &Path, base: &Path, built_in: RawSettings, raw: RawConfig) -> Res
                 timeout: settings.timeout,
                 memory_limit: settings.memory_limit,
                 sample_interval: settings.sample_interval,
+                thresholds: bench_thresholds.clone(),
             });
         }
     }
@@ -353,6 +435,7 @@ fn build(path: &Path, base: &Path, built_in: RawSettings, raw: RawConfig) -> Res
         config_path: path.to_path_buf(),
         config_digest: String::new(),
         testbed: raw.testbed.map(|t| t.0),
+        thresholds: global,
         jobs,
     })
 }

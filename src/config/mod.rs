@@ -7,7 +7,7 @@ mod schema;
 mod suggest;
 pub mod units;
 
-pub use load::{CONFIG_FILE, find, load};
+pub use load::{CONFIG_FILE, built_in_thresholds, find, load};
 pub use plan::{CommandLine, Dataset, Job, Plan};
 pub use schema::valid_name;
 pub use suggest::suggest;

@@ -15,6 +15,8 @@ pub struct Plan {
     pub config_digest: String,
     /// The testbed name the config gives, if any.
     pub testbed: Option<String>,
+    /// The project's thresholds over the built-in ones (a benchmark's own are in its job).
+    pub thresholds: crate::compare::Thresholds,
     pub jobs: Vec<Job>,
 }
 
@@ -34,6 +36,8 @@ pub struct Job {
     pub timeout: Duration,
     pub memory_limit: Option<Bytes>,
     pub sample_interval: Duration,
+    /// This benchmark's thresholds over the project's and the built-in ones.
+    pub thresholds: crate::compare::Thresholds,
 }
 
 impl Job {
@@ -84,6 +88,15 @@ impl std::fmt::Display for CommandLine {
 }
 
 impl Plan {
+    /// The thresholds for `benchmark`: its own where the config has it, else the
+    /// project's.
+    pub fn thresholds_for(&self, benchmark: &str) -> &crate::compare::Thresholds {
+        self.jobs
+            .iter()
+            .find(|j| j.benchmark == benchmark)
+            .map_or(&self.thresholds, |j| &j.thresholds)
+    }
+
     /// Keeps the jobs of the named benchmarks (all when `names` is empty); an unknown name
     /// is an error with a suggestion.
     pub fn select(&mut self, names: &[String]) -> crate::error::Result<()> {

@@ -31,6 +31,109 @@ pub struct RawConfig {
     pub benchmarks: Vec<RawBenchmark>,
     /// A name for the machine's results (else a fingerprint of the machine).
     pub testbed: Option<TestbedName>,
+    /// Per metric (and `default` for metrics not named).
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, RawThreshold>,
+}
+
+/// One metric's threshold as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThreshold {
+    pub max_increase: Option<Fraction>,
+    pub max_decrease: Option<Fraction>,
+    pub min_change: Option<MinChange>,
+    pub alpha: Option<Alpha>,
+}
+
+/// A percentage such as `5%`, as a fraction.
+#[derive(Clone, Copy, Debug)]
+pub struct Fraction(pub f64);
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let check = |text: &str| super::units::parse_percent(text).map(Fraction);
+        d.deserialize_str(Checked(check, "a percentage like 5%"))
+    }
+}
+
+/// An absolute change: a size (`8MiB`), a duration (`20ms`) or, for a custom metric, a
+/// plain number.
+#[derive(Clone, Copy, Debug)]
+pub enum MinChange {
+    Bytes(f64),
+    Seconds(f64),
+    Number(f64),
+}
+
+impl<'de> Deserialize<'de> for MinChange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = MinChange;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size like 8MiB, a duration like 20ms, or a number")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<MinChange, E> {
+                if let Ok(bytes) = parse_size(s) {
+                    return Ok(MinChange::Bytes(bytes.as_f64()));
+                }
+                if let Ok(d) = parse_duration(s) {
+                    return Ok(MinChange::Seconds(d.as_secs_f64()));
+                }
+                Err(E::custom(format!(
+                    "{s:?} is not a size (like 8MiB), a duration (like 20ms) or a number"
+                )))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<MinChange, E> {
+                Ok(MinChange::Number(n as f64))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<MinChange, E> {
+                if n >= 0.0 && n.is_finite() {
+                    Ok(MinChange::Number(n))
+                } else {
+                    Err(E::custom(format!(
+                        "{n} is not a change: give a number of at least 0"
+                    )))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A significance level, above 0 and at most 0.5.
+#[derive(Clone, Copy, Debug)]
+pub struct Alpha(pub f64);
+
+impl<'de> Deserialize<'de> for Alpha {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Alpha;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a significance level like 0.05")
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Alpha, E> {
+                if n > 0.0 && n <= 0.5 {
+                    Ok(Alpha(n))
+                } else {
+                    Err(E::custom(format!(
+                        "alpha {n} is out of range: give a significance level above 0 and at most 0.5, like 0.05"
+                    )))
+                }
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Alpha, E> {
+                self.visit_f64(n as f64)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Alpha, E> {
+                Err(E::custom(format!(
+                    "alpha {s:?} is not a number: give a significance level like 0.05 (not a percentage)"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A testbed name: safe as a path component and on a command line.
@@ -81,6 +184,9 @@ pub struct RawBenchmark {
     pub datasets: Vec<DatasetRef>,
     pub cwd: Option<NonEmpty>,
     pub setup: Option<RawCommand>,
+    /// Thresholds of this benchmark, over the project's.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, RawThreshold>,
     // The same keys as `RawSettings`: serde cannot flatten with deny_unknown_fields.
     pub repeat: Option<Count>,
     pub warmup: Option<u32>,

@@ -93,6 +93,65 @@ impl Repo {
         Ok(out)
     }
 
+    /// The default branch: `origin/HEAD`'s target, else `main` or `master` (local, then
+    /// on origin). Its full ref name.
+    pub fn default_branch(&self) -> Option<String> {
+        if let Ok(reference) = self.inner.find_reference("refs/remotes/origin/HEAD")
+            && let Ok(Some(target)) = reference.symbolic_target()
+        {
+            return Some(target.to_owned());
+        }
+        [
+            "refs/heads/main",
+            "refs/heads/master",
+            "refs/remotes/origin/main",
+            "refs/remotes/origin/master",
+        ]
+        .into_iter()
+        .find(|r| self.inner.find_reference(r).is_ok())
+        .map(str::to_owned)
+    }
+
+    /// The default base for `head` (a full id): the merge-base of head and the default
+    /// branch, or head's first parent when head is on that branch already. With a
+    /// sentence saying how it was chosen.
+    pub fn default_base(&self, head: &str) -> Result<(String, String)> {
+        let branch = self.default_branch().ok_or_else(|| {
+            Error::Usage(
+                "cannot tell the default branch (no origin/HEAD, main or master): name the base, like --base origin/develop".into(),
+            )
+        })?;
+        let branch_id = self.resolve(&branch)?;
+        let head_oid = Oid::from_str(head).map_err(|e| git_error(head, e))?;
+        let branch_oid = Oid::from_str(&branch_id).map_err(|e| git_error(&branch, e))?;
+        let base = self
+            .inner
+            .merge_base(head_oid, branch_oid)
+            .map_err(|e| git_error(format!("no merge-base of HEAD and {branch}"), e))?;
+        let short = branch
+            .trim_start_matches("refs/heads/")
+            .trim_start_matches("refs/remotes/");
+        if base != head_oid {
+            return Ok((
+                base.to_string(),
+                format!("the merge-base of HEAD and {short}"),
+            ));
+        }
+        let commit = self
+            .inner
+            .find_commit(head_oid)
+            .map_err(|e| git_error(head, e))?;
+        let parent = commit.parent_id(0).map_err(|_| {
+            Error::Usage(format!(
+                "HEAD is on {short} and has no parent to compare with: name the base"
+            ))
+        })?;
+        Ok((
+            parent.to_string(),
+            format!("HEAD's parent (HEAD is on {short})"),
+        ))
+    }
+
     /// The summary line and time of one commit, if it exists.
     pub fn commit_info(&self, id: &str) -> Option<CommitInfo> {
         let commit = self.inner.find_commit(Oid::from_str(id).ok()?).ok()?;

@@ -8,4 +8,4 @@ mod progress;
 mod run;
 
 pub use execute::Executor;
-pub use run::run_plan;
+pub use run::{run_pair, run_plan};

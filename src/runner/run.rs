@@ -30,53 +30,75 @@ pub fn run_plan(
     testbed: Testbed,
     quiet: bool,
 ) -> Result<RunResults> {
-    let runs: u64 = plan
-        .jobs
-        .iter()
-        .map(|j| u64::from(j.warmup + j.repeat))
-        .sum();
-    let progress = Progress::new(runs, quiet);
-    let root = plan.config_path.parent().unwrap_or(Path::new("/"));
-    let logs = root.join(".memgate").join("logs");
-    let mut state = Session {
-        executor,
-        progress: &progress,
-        logs,
-        prepared: BTreeSet::new(),
-        set_up: BTreeSet::new(),
-    };
+    let progress = Progress::new(total_runs(plan), quiet);
+    let mut session = Session::new(plan, executor, &progress);
     let mut benchmarks = Vec::new();
     for job in &plan.jobs {
-        let result = state.run_job(job)?;
-        let line = match &result.failure {
-            None => match result.runs.len() {
-                1 => format!("{}: ok (1 run)", job.label()),
-                n => format!("{}: ok ({n} runs)", job.label()),
-            },
-            Some(f) => format!(
-                "{}: {} — {}",
-                job.label(),
-                result.status.as_str(),
-                f.message
-            ),
-        };
-        progress.finished(&line);
-        benchmarks.push(result);
+        let mut run = session.begin(job, None)?;
+        for attempt in 1..=job.warmup {
+            session.warmup(&mut run, attempt)?;
+        }
+        for attempt in 1..=job.repeat {
+            session.measure(&mut run, attempt)?;
+        }
+        benchmarks.push(session.finish(run));
     }
     progress.clear();
-    Ok(RunResults {
+    Ok(results(testbed, benchmarks))
+}
+
+/// Runs `base` and `head` (the same benchmarks, checked out in two places) in one
+/// session, alternating run by run (base, head, base, head, ...) so that whatever the
+/// machine does meanwhile falls on both alike. Returns (base, head) results.
+pub fn run_pair(
+    base: &Plan,
+    head: &Plan,
+    executor: &mut Executor,
+    testbed: Testbed,
+    quiet: bool,
+) -> Result<(RunResults, RunResults)> {
+    let progress = Progress::new(total_runs(base) + total_runs(head), quiet);
+    let mut session = Session::new(head, executor, &progress);
+    let (mut base_results, mut head_results) = (Vec::new(), Vec::new());
+    for (b, h) in base.jobs.iter().zip(&head.jobs) {
+        let mut runs = [
+            session.begin(b, Some("base"))?,
+            session.begin(h, Some("head"))?,
+        ];
+        for attempt in 1..=h.warmup.max(b.warmup) {
+            for run in &mut runs {
+                session.warmup(run, attempt)?;
+            }
+        }
+        for attempt in 1..=h.repeat.max(b.repeat) {
+            for run in &mut runs {
+                session.measure(run, attempt)?;
+            }
+        }
+        let [b_run, h_run] = runs;
+        base_results.push(session.finish(b_run));
+        head_results.push(session.finish(h_run));
+    }
+    progress.clear();
+    Ok((
+        results(testbed.clone(), base_results),
+        results(testbed, head_results),
+    ))
+}
+
+fn total_runs(plan: &Plan) -> u64 {
+    plan.jobs
+        .iter()
+        .map(|j| u64::from(j.warmup + j.repeat))
+        .sum()
+}
+
+fn results(testbed: Testbed, benchmarks: Vec<BenchmarkResult>) -> RunResults {
+    RunResults {
         memgate_version: env!("CARGO_PKG_VERSION").into(),
         testbed,
         benchmarks,
-    })
-}
-
-struct Session<'a> {
-    executor: &'a mut Executor,
-    progress: &'a Progress,
-    logs: PathBuf,
-    prepared: BTreeSet<PathBuf>,
-    set_up: BTreeSet<String>,
+    }
 }
 
 /// The outcome of one unmeasured step (prepare, setup, warmup) or measured run.
@@ -85,26 +107,74 @@ enum Step {
     Failed(Box<Failure>, Status),
 }
 
-impl Session<'_> {
-    fn run_job(&mut self, job: &Job) -> Result<BenchmarkResult> {
-        let label = job.label();
-        let mut result = BenchmarkResult {
-            benchmark: job.benchmark.clone(),
-            dataset: job.dataset.as_ref().map(|d| d.name.clone()),
-            status: Status::Ok,
-            command: job.command.to_string(),
-            metrics: BTreeMap::new(),
-            runs: Vec::new(),
-            failure: None,
+struct Session<'a> {
+    executor: &'a mut Executor,
+    progress: &'a Progress,
+    logs: PathBuf,
+    prepared: BTreeSet<PathBuf>,
+    /// (side, benchmark) pairs whose setup has run.
+    set_up: BTreeSet<(String, String)>,
+}
+
+/// One benchmark × dataset on its way through its runs.
+struct JobRun<'j> {
+    job: &'j Job,
+    /// `base` or `head` when two revisions run together.
+    side: Option<&'static str>,
+    result: BenchmarkResult,
+    log_dir: PathBuf,
+    /// Runs still to come; once the job has failed, none of them will run.
+    remaining: u64,
+    failed: bool,
+}
+
+impl JobRun<'_> {
+    fn label(&self) -> String {
+        match self.side {
+            Some(side) => format!("{} ({side})", self.job.label()),
+            None => self.job.label(),
+        }
+    }
+}
+
+impl<'a> Session<'a> {
+    fn new(plan: &Plan, executor: &'a mut Executor, progress: &'a Progress) -> Session<'a> {
+        let root = plan.config_path.parent().unwrap_or(Path::new("/"));
+        Session {
+            executor,
+            progress,
+            logs: root.join(".memgate").join("logs"),
+            prepared: BTreeSet::new(),
+            set_up: BTreeSet::new(),
+        }
+    }
+
+    /// Starts a job: its dataset prepared if missing, its setup run once per side.
+    fn begin<'j>(&mut self, job: &'j Job, side: Option<&'static str>) -> Result<JobRun<'j>> {
+        let log_dir = match side {
+            // '@' cannot start a benchmark name: no clash with a benchmark's logs.
+            Some(side) => self.logs.join(format!("@{side}")).join(job.label()),
+            None => self.logs.join(job.label()),
         };
-        let log_dir = self.logs.join(&label);
         std::fs::create_dir_all(&log_dir)
             .map_err(|e| Error::io(format!("cannot create {}", log_dir.display()), e))?;
-        let total = u64::from(job.warmup + job.repeat);
-        let fail = |result: &mut BenchmarkResult, failure: Box<Failure>, status: Status| {
-            result.status = status;
-            result.failure = Some(*failure);
+        let mut run = JobRun {
+            job,
+            side,
+            result: BenchmarkResult {
+                benchmark: job.benchmark.clone(),
+                dataset: job.dataset.as_ref().map(|d| d.name.clone()),
+                status: Status::Ok,
+                command: job.command.to_string(),
+                metrics: BTreeMap::new(),
+                runs: Vec::new(),
+                failure: None,
+            },
+            log_dir,
+            remaining: u64::from(job.warmup + job.repeat),
+            failed: false,
         };
+        let label = run.label();
 
         if let Some(dataset) = &job.dataset
             && !dataset.path.exists()
@@ -116,24 +186,22 @@ impl Session<'_> {
                     dataset.name,
                     dataset.path.display()
                 );
-                fail(
-                    &mut result,
+                self.fail(
+                    &mut run,
                     Failure::plain("prepare", 1, message),
                     Status::Failed,
                 );
-                self.progress.advance(total);
-                return Ok(result);
+                return Ok(run);
             };
             self.progress
                 .now(&format!("{label}: preparing dataset {}", dataset.name));
             if let Some(parent) = dataset.path.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            let step = self.step(job, prepare, &dataset.prepare_cwd, &log_dir, "prepare", 1)?;
+            let step = self.step(&run, prepare, &dataset.prepare_cwd, "prepare", 1)?;
             if let Step::Failed(failure, status) = step {
-                fail(&mut result, failure, status);
-                self.progress.advance(total);
-                return Ok(result);
+                self.fail(&mut run, *failure, status);
+                return Ok(run);
             }
             if !dataset.path.exists() {
                 let message = format!(
@@ -141,85 +209,117 @@ impl Session<'_> {
                     dataset.name,
                     dataset.path.display()
                 );
-                fail(
-                    &mut result,
+                self.fail(
+                    &mut run,
                     Failure::plain("prepare", 1, message),
                     Status::Failed,
                 );
-                self.progress.advance(total);
-                return Ok(result);
+                return Ok(run);
             }
             self.prepared.insert(dataset.path.clone());
         }
 
+        let key = (side.unwrap_or_default().to_owned(), job.benchmark.clone());
         if let Some(setup) = &job.setup
-            && !self.set_up.contains(&job.benchmark)
+            && !self.set_up.contains(&key)
         {
             self.progress.now(&format!("{label}: setup"));
-            if let Step::Failed(failure, status) =
-                self.step(job, setup, &job.cwd, &log_dir, "setup", 1)?
-            {
-                fail(&mut result, failure, status);
-                self.progress.advance(total);
-                return Ok(result);
+            if let Step::Failed(failure, status) = self.step(&run, setup, &job.cwd, "setup", 1)? {
+                self.fail(&mut run, *failure, status);
+                return Ok(run);
             }
-            self.set_up.insert(job.benchmark.clone());
+            self.set_up.insert(key);
         }
+        Ok(run)
+    }
 
-        for attempt in 1..=job.warmup {
-            self.progress
-                .now(&format!("{label}: warmup {attempt}/{}", job.warmup));
-            let step = self.step(job, &job.command, &job.cwd, &log_dir, "warmup", attempt)?;
-            self.progress.advance(1);
-            if let Step::Failed(failure, status) = step {
-                fail(&mut result, failure, status);
-                self.progress.advance(total - u64::from(attempt));
-                return Ok(result);
+    /// One unmeasured run.
+    fn warmup(&mut self, run: &mut JobRun, attempt: u32) -> Result<()> {
+        if run.failed || attempt > run.job.warmup {
+            return Ok(());
+        }
+        self.progress.now(&format!(
+            "{}: warmup {attempt}/{}",
+            run.label(),
+            run.job.warmup
+        ));
+        let step = self.step(run, &run.job.command, &run.job.cwd, "warmup", attempt)?;
+        self.progress.advance(1);
+        run.remaining -= 1;
+        if let Step::Failed(failure, status) = step {
+            self.fail(run, *failure, status);
+        }
+        Ok(())
+    }
+
+    /// One measured run: its figures and custom metrics join the result.
+    fn measure(&mut self, run: &mut JobRun, attempt: u32) -> Result<()> {
+        if run.failed || attempt > run.job.repeat {
+            return Ok(());
+        }
+        self.progress.now(&format!(
+            "{}: run {attempt}/{}",
+            run.label(),
+            run.job.repeat
+        ));
+        let metrics_file = run.log_dir.join("metrics.jsonl");
+        let _ = std::fs::remove_file(&metrics_file);
+        let step = self.step(run, &run.job.command, &run.job.cwd, "run", attempt)?;
+        self.progress.advance(1);
+        run.remaining -= 1;
+        let measured = match step {
+            Step::Done(m) => m,
+            Step::Failed(failure, status) => {
+                self.fail(run, *failure, status);
+                return Ok(());
+            }
+        };
+        match read_custom_metrics(&metrics_file) {
+            Ok(custom) => record(&mut run.result, measured, custom),
+            Err(message) => {
+                let mut failure = Failure::plain("run", attempt, message);
+                failure.exit_code = Some(0);
+                failure.after = measured.wall_time;
+                failure.peak_memory = measured.peak_memory;
+                self.fail(run, failure, Status::Failed);
             }
         }
+        Ok(())
+    }
 
-        let metrics_file = log_dir.join("metrics.jsonl");
-        for attempt in 1..=job.repeat {
-            self.progress
-                .now(&format!("{label}: run {attempt}/{}", job.repeat));
-            let _ = std::fs::remove_file(&metrics_file);
-            let step = self.step(job, &job.command, &job.cwd, &log_dir, "run", attempt)?;
-            self.progress.advance(1);
-            let measured = match step {
-                Step::Done(m) => m,
-                Step::Failed(failure, status) => {
-                    fail(&mut result, failure, status);
-                    self.progress.advance(u64::from(job.repeat - attempt));
-                    return Ok(result);
-                }
-            };
-            let custom = match read_custom_metrics(&metrics_file) {
-                Ok(custom) => custom,
-                Err(message) => {
-                    let mut failure = Failure::plain("run", attempt, message);
-                    failure.exit_code = Some(0);
-                    failure.after = measured.wall_time;
-                    failure.peak_memory = measured.peak_memory;
-                    fail(&mut result, failure, Status::Failed);
-                    self.progress.advance(u64::from(job.repeat - attempt));
-                    return Ok(result);
-                }
-            };
-            record(&mut result, measured, custom);
-        }
-        Ok(result)
+    /// Records a failure: the job's remaining runs will not happen.
+    fn fail(&self, run: &mut JobRun, failure: Failure, status: Status) {
+        run.result.status = status;
+        run.result.failure = Some(failure);
+        run.failed = true;
+        self.progress.advance(run.remaining);
+        run.remaining = 0;
+    }
+
+    /// Ends a job, saying how it went.
+    fn finish(&self, run: JobRun) -> BenchmarkResult {
+        let label = run.label();
+        let line = match &run.result.failure {
+            None => match run.result.runs.len() {
+                1 => format!("{label}: ok (1 run)"),
+                n => format!("{label}: ok ({n} runs)"),
+            },
+            Some(f) => format!("{label}: {} — {}", run.result.status.as_str(), f.message),
+        };
+        self.progress.finished(&line);
+        run.result
     }
 
     /// Runs one step of a job and judges it.
     fn step(
         &mut self,
-        job: &Job,
+        run: &JobRun,
         command: &CommandLine,
         cwd: &Path,
-        log_dir: &Path,
         phase: &str,
         attempt: u32,
     ) -> Result<Step> {
+        let (job, log_dir) = (run.job, &run.log_dir);
         let stdout = log_dir.join(format!("{phase}-{attempt}.stdout"));
         let stderr = log_dir.join(format!("{phase}-{attempt}.stderr"));
         let mut env = job.env.clone();
@@ -329,8 +429,8 @@ impl Session<'_> {
 
 impl Failure {
     /// A failure memgate found itself (no process failed): no exit status, no stderr.
-    fn plain(phase: &str, attempt: u32, message: String) -> Box<Failure> {
-        Box::new(Failure {
+    fn plain(phase: &str, attempt: u32, message: String) -> Failure {
+        Failure {
             phase: phase.into(),
             attempt,
             message,
@@ -339,7 +439,7 @@ impl Failure {
             after: Default::default(),
             peak_memory: Default::default(),
             stderr_tail: vec![],
-        })
+        }
     }
 }
 

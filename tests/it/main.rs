@@ -2,6 +2,7 @@
 //! its own temporary project.
 
 mod config_errors;
+mod gate;
 mod limits;
 mod measure;
 mod run;

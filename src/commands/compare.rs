@@ -1,0 +1,72 @@
+//! `memgate compare [BASE [HEAD]]`: the gate over stored results, running nothing.
+
+use std::path::Path;
+
+use super::context::Context;
+use super::gate::{
+    base_revision, finish, judge, no_head_results, short, stored, stored_base, thresholds_of,
+};
+use crate::cli::CompareArgs;
+use crate::compare::Rev;
+use crate::error::{Error, Result};
+use crate::{config, measure};
+
+pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> Result<i32> {
+    let store = ctx.require_store()?;
+    // The config gives thresholds and the testbed name; without one, the defaults.
+    let plan = match config::find(config_path, &ctx.cwd) {
+        Ok(path) => Some(config::load(&path)?),
+        Err(_) if config_path.is_none() => None,
+        Err(e) => return Err(e),
+    };
+    let probe = match measure::probe::choose().map_err(Error::Usage)? {
+        Some(_) => measure::probe::ProbeKind::Cgroup,
+        None => measure::probe::ProbeKind::Proc,
+    };
+    let testbed = ctx.testbed(probe, plan.as_ref().and_then(|p| p.testbed.as_deref()));
+    let head = ctx.revision(args.head.as_deref().unwrap_or("HEAD"))?;
+    let (base, how) = base_revision(ctx, args.base.as_deref(), &head)?;
+
+    let head_record = stored(store.as_ref(), &head, &testbed.id, true)?
+        .ok_or_else(|| no_head_results(store.as_ref(), &head, &testbed.id))?;
+    let found = stored_base(
+        ctx,
+        store.as_ref(),
+        &base,
+        &testbed.id,
+        args.output.allow_dirty,
+    )?;
+    let (base_results, base_note) = match &found {
+        Some((record, note)) => (Some(&record.results), note.clone()),
+        None => {
+            eprintln!(
+                "memgate: warning: no results for base {} (or the {} commits before it) on testbed {}: every comparison is missing",
+                short(&base),
+                super::gate::BASE_WALK - 1,
+                testbed.id
+            );
+            (None, None)
+        }
+    };
+    let base_rev = Rev {
+        rev: found
+            .as_ref()
+            .map_or(base.clone(), |(r, _)| r.revision.clone()),
+        note: base_note.or(how),
+    };
+    let head_rev = Rev {
+        rev: head,
+        note: head_record
+            .dirty
+            .then(|| "measured on a working tree with changes".to_owned()),
+    };
+    let report = judge(
+        base_results,
+        &head_record.results,
+        thresholds_of(plan.as_ref())?,
+        base_rev,
+        head_rev,
+        &testbed.id,
+    );
+    finish(&report, &args.output)
+}

@@ -1,0 +1,146 @@
+//! What `compare` and `check` share: choosing the base, finding stored results of this
+//! testbed, judging, writing the report in the chosen format, the exit code.
+
+use super::context::Context;
+use crate::cli::{GateFormat, GateOutput};
+use crate::compare::{Overall, Report, Rev, Thresholds, compare, overall};
+use crate::config::Plan;
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::report::comparison;
+use crate::results::RunResults;
+use crate::store::{Record, Store};
+
+/// How far back along first parents `compare` looks for a base with results.
+pub const BASE_WALK: usize = 50;
+
+/// The base revision the user named, or the default one, with how it was chosen.
+pub fn base_revision(
+    ctx: &Context,
+    named: Option<&str>,
+    head: &str,
+) -> Result<(String, Option<String>)> {
+    match named {
+        Some(rev) => Ok((ctx.revision(rev)?, None)),
+        None => {
+            let repo = ctx.require_repo("choosing the base")?;
+            let (base, how) = repo.default_base(head)?;
+            Ok((base, Some(how)))
+        }
+    }
+}
+
+/// The newest record of `testbed` for `revision` (clean unless `allow_dirty`).
+pub fn stored(
+    store: &dyn Store,
+    revision: &str,
+    testbed: &str,
+    allow_dirty: bool,
+) -> Result<Option<Record>> {
+    let loaded = store.load(revision)?;
+    for problem in &loaded.problems {
+        eprintln!("memgate: warning: {problem}");
+    }
+    Ok(loaded.latest(Some(testbed), allow_dirty).cloned())
+}
+
+/// The base's record, or the nearest first-parent ancestor's within [`BASE_WALK`]
+/// commits (saying which was used).
+pub fn stored_base(
+    ctx: &Context,
+    store: &dyn Store,
+    base: &str,
+    testbed: &str,
+    allow_dirty: bool,
+) -> Result<Option<(Record, Option<String>)>> {
+    let candidates: Vec<String> = match (&ctx.repo, &ctx.store_dir) {
+        (Some(repo), _) if repo.has_commit(base) => repo
+            .first_parent_history(base, BASE_WALK)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect(),
+        _ => vec![base.to_owned()],
+    };
+    for (back, candidate) in candidates.iter().enumerate() {
+        if let Some(record) = stored(store, candidate, testbed, allow_dirty)? {
+            let note = (back > 0).then(|| {
+                format!(
+                    "{} has no results for testbed {testbed}; used {}, {back} commit{} earlier",
+                    short(base),
+                    short(candidate),
+                    if back == 1 { "" } else { "s" }
+                )
+            });
+            return Ok(Some((record, note)));
+        }
+    }
+    Ok(None)
+}
+
+pub fn short(rev: &str) -> &str {
+    &rev[..rev.len().min(12)]
+}
+
+/// The thresholds for each benchmark: the config's, else the built-in ones.
+pub fn thresholds_of(plan: Option<&Plan>) -> Result<impl Fn(&str) -> Thresholds + '_> {
+    let built_in = match plan {
+        Some(_) => None,
+        None => Some(crate::config::built_in_thresholds()?),
+    };
+    Ok(move |benchmark: &str| match (plan, &built_in) {
+        (Some(plan), _) => plan.thresholds_for(benchmark).clone(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => Thresholds::default(),
+    })
+}
+
+/// Judges `head` against `base` into a report.
+pub fn judge(
+    base: Option<&RunResults>,
+    head: &RunResults,
+    thresholds: impl Fn(&str) -> Thresholds,
+    base_rev: Rev,
+    head_rev: Rev,
+    testbed: &str,
+) -> Report {
+    let cache: std::collections::BTreeMap<String, Thresholds> = head
+        .benchmarks
+        .iter()
+        .map(|b| (b.benchmark.clone(), thresholds(&b.benchmark)))
+        .collect();
+    let fallback = Thresholds::default();
+    let comparisons = compare(base, head, |b| cache.get(b).unwrap_or(&fallback));
+    Report {
+        verdict: overall(&comparisons),
+        base: base_rev,
+        head: head_rev,
+        testbed: testbed.to_owned(),
+        comparisons,
+    }
+}
+
+/// Writes the report as asked and returns the gate's exit code.
+pub fn finish(report: &Report, output: &GateOutput) -> Result<i32> {
+    let table = comparison::table::render(report);
+    let chosen = match output.format {
+        GateFormat::Table => table.clone(),
+        GateFormat::Json => comparison::json(report),
+        GateFormat::Markdown => comparison::markdown::render(report),
+        GateFormat::Junit => comparison::junit::render(report),
+    };
+    super::output::emit_styled(&table, &chosen, output.output.as_deref())?;
+    Ok(match report.verdict {
+        Overall::Regression => exit::REGRESSION,
+        Overall::Failure => exit::BENCHMARK_FAILED,
+        Overall::Pass => exit::SUCCESS,
+    })
+}
+
+/// An error for a head without results.
+pub fn no_head_results(store: &dyn Store, head: &str, testbed: &str) -> Error {
+    Error::Usage(format!(
+        "no results for {} on testbed {testbed} in {}: run `memgate run` there first, or use `memgate check`",
+        short(head),
+        store.describe()
+    ))
+}

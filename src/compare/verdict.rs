@@ -1,0 +1,507 @@
+//! Comparing two result sets: per benchmark × dataset × metric, the medians, the change
+//! with its confidence interval, the one-sided test, and a verdict; and the overall
+//! verdict. The JSON of `compare` and `check` is [`Report`] (a public contract: fields may
+//! be added, none renamed).
+
+use serde::Serialize;
+
+use super::stats::{Tail, median, rank_sum_p, shift};
+use super::threshold::{Threshold, Thresholds};
+use crate::results::{BUILT_IN_METRICS, BenchmarkResult, Better, RunResults, Status};
+
+/// The confidence level of the reported interval of a change.
+pub const CI_LEVEL: f64 = 0.95;
+
+/// The fewest samples on each side for the test to run; with fewer, the threshold alone
+/// decides.
+pub const MIN_SAMPLES_FOR_TEST: usize = 3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Worse beyond the threshold, and significant.
+    Regression,
+    /// Better beyond the threshold, and significant.
+    Improvement,
+    /// Within the threshold (or better, but not significantly).
+    Pass,
+    /// Worse beyond the threshold, but not significant: run more repeats to tell.
+    Inconclusive,
+    /// The benchmark failed on head.
+    Failure,
+    /// No base figures to compare with.
+    Missing,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Regression => "regression",
+            Verdict::Improvement => "improvement",
+            Verdict::Pass => "pass",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Failure => "failure",
+            Verdict::Missing => "missing",
+        }
+    }
+}
+
+/// The verdict of a whole comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    Regression,
+    Failure,
+    Pass,
+}
+
+/// One side's figures of a metric.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Side {
+    pub median: Option<f64>,
+    pub samples: Vec<f64>,
+}
+
+/// One benchmark × dataset × metric.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub benchmark: String,
+    pub dataset: Option<String>,
+    pub metric: String,
+    pub unit: String,
+    pub better: Better,
+    pub base: Side,
+    pub head: Side,
+    /// head median / base median - 1.
+    pub change: Option<f64>,
+    /// head median - base median, in the metric's unit.
+    pub abs_change: Option<f64>,
+    /// The Hodges–Lehmann shift of head from base as a fraction of the base median,
+    /// with its confidence interval: `[low, high]` at `ci_level`.
+    pub change_ci: Option<[f64; 2]>,
+    pub ci_level: Option<f64>,
+    /// One-sided p-value of the rank-sum test in the direction the median moved.
+    pub p_value: Option<f64>,
+    pub threshold: Threshold,
+    pub verdict: Verdict,
+    /// Why, when the verdict needs a word: a failure's message, too few samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Comparison {
+    /// `automl[taxi]`.
+    pub fn label(&self) -> String {
+        match &self.dataset {
+            Some(d) => format!("{}[{d}]", self.benchmark),
+            None => self.benchmark.clone(),
+        }
+    }
+}
+
+/// Judges one metric from its samples.
+pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -> Judged {
+    let (Some(mb), Some(mh)) = (median(base), median(head)) else {
+        return Judged::missing();
+    };
+    let abs_change = mh - mb;
+    let change = if mb != 0.0 {
+        Some(mh / mb - 1.0)
+    } else if mh == 0.0 {
+        Some(0.0)
+    } else {
+        None // from nothing to something: no ratio
+    };
+    // Positive `worse` is a change for the worse, whichever way better points.
+    let sign = match better {
+        Better::Lower => 1.0,
+        Better::Higher => -1.0,
+    };
+    let worse_abs = sign * abs_change;
+    let worse_rel = change.map_or(f64::INFINITY * worse_abs.signum(), |c| sign * c);
+    let beyond_worse =
+        worse_rel > threshold.max_worse && worse_abs >= threshold.min_change && worse_abs > 0.0;
+    let beyond_better =
+        -worse_rel > threshold.max_worse && -worse_abs >= threshold.min_change && worse_abs < 0.0;
+
+    let testable = base.len() >= MIN_SAMPLES_FOR_TEST && head.len() >= MIN_SAMPLES_FOR_TEST;
+    let (worse_tail, better_tail) = match better {
+        Better::Lower => (Tail::Greater, Tail::Less),
+        Better::Higher => (Tail::Less, Tail::Greater),
+    };
+    let p_worse = testable
+        .then(|| rank_sum_p(base, head, worse_tail))
+        .flatten();
+    let p_better = testable
+        .then(|| rank_sum_p(base, head, better_tail))
+        .flatten();
+    let significant = |p: Option<f64>| p.is_none_or(|p| p < threshold.alpha);
+    let (verdict, note) = if beyond_worse {
+        if significant(p_worse) {
+            (Verdict::Regression, None)
+        } else {
+            (
+                Verdict::Inconclusive,
+                Some(format!(
+                    "beyond the threshold but not significant at alpha {}: more repeats would tell",
+                    threshold.alpha
+                )),
+            )
+        }
+    } else if beyond_better && significant(p_better) {
+        (Verdict::Improvement, None)
+    } else {
+        (Verdict::Pass, None)
+    };
+    let note = note.or_else(|| {
+        (!testable && verdict != Verdict::Pass).then(|| {
+            format!(
+                "fewer than {MIN_SAMPLES_FOR_TEST} runs on a side: decided by the threshold alone"
+            )
+        })
+    });
+    let p_value = if worse_abs >= 0.0 { p_worse } else { p_better };
+    let interval = testable.then(|| shift(base, head, CI_LEVEL)).flatten();
+    Judged {
+        base_median: Some(mb),
+        head_median: Some(mh),
+        change,
+        abs_change: Some(abs_change),
+        change_ci: interval
+            .filter(|_| mb != 0.0)
+            .map(|s| [s.low / mb.abs(), s.high / mb.abs()]),
+        ci_level: interval.map(|s| s.level),
+        p_value,
+        verdict,
+        note,
+    }
+}
+
+/// What [`judge`] finds for one metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judged {
+    pub base_median: Option<f64>,
+    pub head_median: Option<f64>,
+    pub change: Option<f64>,
+    pub abs_change: Option<f64>,
+    pub change_ci: Option<[f64; 2]>,
+    pub ci_level: Option<f64>,
+    pub p_value: Option<f64>,
+    pub verdict: Verdict,
+    pub note: Option<String>,
+}
+
+impl Judged {
+    fn missing() -> Judged {
+        Judged {
+            base_median: None,
+            head_median: None,
+            change: None,
+            abs_change: None,
+            change_ci: None,
+            ci_level: None,
+            p_value: None,
+            verdict: Verdict::Missing,
+            note: None,
+        }
+    }
+}
+
+/// Metrics in the order people read them: the built-in ones first, then custom ones.
+fn metric_order(b: &BenchmarkResult) -> Vec<&String> {
+    let mut names: Vec<&String> = b.metrics.keys().collect();
+    names.sort_by_key(|m| {
+        (
+            BUILT_IN_METRICS
+                .iter()
+                .position(|b| b == m)
+                .unwrap_or(usize::MAX),
+            *m,
+        )
+    });
+    names
+}
+
+/// Compares every benchmark × dataset of `head` with `base` (if any), each under the
+/// thresholds `thresholds_for` gives its benchmark.
+pub fn compare<'a>(
+    base: Option<&RunResults>,
+    head: &RunResults,
+    thresholds_for: impl Fn(&str) -> &'a Thresholds,
+) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    for h in &head.benchmarks {
+        let b = base.and_then(|base| {
+            base.benchmarks
+                .iter()
+                .find(|b| b.benchmark == h.benchmark && b.dataset == h.dataset)
+        });
+        let thresholds = thresholds_for(&h.benchmark);
+        let comparison =
+            |metric: &str, unit: &str, better: Better, base: Side, head: Side, judged: Judged| {
+                Comparison {
+                    benchmark: h.benchmark.clone(),
+                    dataset: h.dataset.clone(),
+                    metric: metric.to_owned(),
+                    unit: unit.to_owned(),
+                    better,
+                    base,
+                    head,
+                    change: judged.change,
+                    abs_change: judged.abs_change,
+                    change_ci: judged.change_ci,
+                    ci_level: judged.ci_level,
+                    p_value: judged.p_value,
+                    threshold: thresholds.resolve(metric, better),
+                    verdict: judged.verdict,
+                    note: judged.note,
+                }
+            };
+        if h.status != Status::Ok {
+            // No head figures: one failure per metric the base had (or one in all).
+            let message = h
+                .failure
+                .as_ref()
+                .map_or_else(|| h.status.as_str().to_owned(), |f| f.message.clone());
+            let metrics: Vec<(String, String, Better, Vec<f64>)> =
+                match b.filter(|b| !b.metrics.is_empty()) {
+                    Some(b) => metric_order(b)
+                        .into_iter()
+                        .map(|m| {
+                            (
+                                m.clone(),
+                                b.metrics[m].unit.clone(),
+                                b.metrics[m].better,
+                                b.metrics[m].samples.clone(),
+                            )
+                        })
+                        .collect(),
+                    None => vec![("peak_memory".into(), "bytes".into(), Better::Lower, vec![])],
+                };
+            for (metric, unit, better, samples) in metrics {
+                let mut judged = Judged::missing();
+                judged.verdict = Verdict::Failure;
+                judged.base_median = median(&samples);
+                judged.note = Some(format!("{} on head: {message}", h.status.as_str()));
+                let base_side = Side {
+                    median: judged.base_median,
+                    samples,
+                };
+                let head_side = Side {
+                    median: None,
+                    samples: vec![],
+                };
+                out.push(comparison(
+                    &metric, &unit, better, base_side, head_side, judged,
+                ));
+            }
+            continue;
+        }
+        for metric in metric_order(h) {
+            let hm = &h.metrics[metric];
+            let base_samples: Vec<f64> = b
+                .filter(|b| b.status == Status::Ok)
+                .and_then(|b| b.metrics.get(metric))
+                .map(|m| m.samples.clone())
+                .unwrap_or_default();
+            let mut judged = judge(
+                &base_samples,
+                &hm.samples,
+                hm.better,
+                thresholds.resolve(metric, hm.better),
+            );
+            if judged.verdict == Verdict::Missing {
+                judged.head_median = median(&hm.samples);
+                judged.note = Some(match b {
+                    None => {
+                        "no base figures: the benchmark is new, or the base did not run it".into()
+                    }
+                    Some(b) if b.status != Status::Ok => {
+                        format!("the base {}: no figures to compare with", b.status.as_str())
+                    }
+                    Some(_) => format!("the base has no {metric} figures"),
+                });
+            }
+            let base_side = Side {
+                median: judged.base_median,
+                samples: base_samples,
+            };
+            let head_side = Side {
+                median: judged.head_median,
+                samples: hm.samples.clone(),
+            };
+            out.push(comparison(
+                metric, &hm.unit, hm.better, base_side, head_side, judged,
+            ));
+        }
+    }
+    out
+}
+
+/// The overall verdict: a regression if any comparison regressed, a failure if a
+/// benchmark failed, else a pass.
+pub fn overall(comparisons: &[Comparison]) -> Overall {
+    if comparisons.iter().any(|c| c.verdict == Verdict::Regression) {
+        Overall::Regression
+    } else if comparisons.iter().any(|c| c.verdict == Verdict::Failure) {
+        Overall::Failure
+    } else {
+        Overall::Pass
+    }
+}
+
+/// Which revision a side is, and anything to say about how it was chosen.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rev {
+    pub rev: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The result of `compare` and `check`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub verdict: Overall,
+    pub base: Rev,
+    pub head: Rev,
+    pub testbed: String,
+    pub comparisons: Vec<Comparison>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MEMORY: Threshold = Threshold {
+        max_worse: 0.05,
+        min_change: 1_048_576.0,
+        alpha: 0.05,
+    };
+    const MIB: f64 = 1_048_576.0;
+
+    fn around(center: f64, spread: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| center * (1.0 + spread * ((i as f64 / (n - 1).max(1) as f64) - 0.5)))
+            .collect()
+    }
+
+    #[test]
+    fn a_clear_memory_regression() {
+        let j = judge(
+            &around(100.0 * MIB, 0.002, 5),
+            &around(130.0 * MIB, 0.002, 5),
+            Better::Lower,
+            MEMORY,
+        );
+        assert_eq!(j.verdict, Verdict::Regression);
+        assert!((j.change.unwrap() - 0.30).abs() < 1e-9);
+        assert!(j.p_value.unwrap() < 0.005);
+        let [low, high] = j.change_ci.unwrap();
+        assert!(low > 0.25 && high < 0.35, "{low} {high}");
+    }
+
+    #[test]
+    fn below_the_relative_threshold_passes_however_significant() {
+        let j = judge(
+            &around(100.0 * MIB, 0.001, 10),
+            &around(103.0 * MIB, 0.001, 10),
+            Better::Lower,
+            MEMORY,
+        );
+        assert!(j.p_value.unwrap() < 1e-4);
+        assert_eq!(j.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn below_the_absolute_floor_passes() {
+        // +50% of 1 MiB is half a MiB: under the 1 MiB floor.
+        let j = judge(
+            &around(MIB, 0.001, 5),
+            &around(1.5 * MIB, 0.001, 5),
+            Better::Lower,
+            MEMORY,
+        );
+        assert_eq!(j.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn beyond_the_threshold_but_noisy_is_inconclusive() {
+        let base = [100.0, 150.0, 90.0, 140.0, 95.0].map(|v| v * MIB);
+        let head = [160.0, 100.0, 150.0, 92.0, 155.0].map(|v| v * MIB);
+        let j = judge(&base, &head, Better::Lower, MEMORY);
+        assert_eq!(j.verdict, Verdict::Inconclusive, "{j:?}");
+        assert!(j.note.unwrap().contains("not significant"));
+    }
+
+    #[test]
+    fn higher_is_better_turns_the_test_around() {
+        let score = Threshold {
+            max_worse: 0.01,
+            min_change: 0.0,
+            alpha: 0.05,
+        };
+        let j = judge(
+            &around(0.90, 0.001, 5),
+            &around(0.85, 0.001, 5),
+            Better::Higher,
+            score,
+        );
+        assert_eq!(j.verdict, Verdict::Regression);
+        let j = judge(
+            &around(0.85, 0.001, 5),
+            &around(0.90, 0.001, 5),
+            Better::Higher,
+            score,
+        );
+        assert_eq!(j.verdict, Verdict::Improvement);
+    }
+
+    #[test]
+    fn too_few_runs_are_decided_by_the_threshold() {
+        let j = judge(&[100.0 * MIB], &[130.0 * MIB], Better::Lower, MEMORY);
+        assert_eq!(j.verdict, Verdict::Regression);
+        assert_eq!(j.p_value, None);
+        assert!(j.note.unwrap().contains("decided by the threshold alone"));
+    }
+
+    #[test]
+    fn no_base_is_missing() {
+        assert_eq!(
+            judge(&[], &[1.0], Better::Lower, MEMORY).verdict,
+            Verdict::Missing
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn identical_samples_always_pass(samples in prop::collection::vec(1.0f64..1e9, 1..12)) {
+            let j = judge(&samples, &samples, Better::Lower, MEMORY);
+            prop_assert_eq!(j.verdict, Verdict::Pass);
+            prop_assert_eq!(j.change, Some(0.0));
+        }
+
+        #[test]
+        fn swapping_sides_swaps_regression_and_improvement(
+            base in prop::collection::vec(1.0f64..1e9, 3..10),
+            factor in 1.2f64..3.0,
+        ) {
+            let head: Vec<f64> = base.iter().map(|v| v * factor + 2e6).collect();
+            let up = judge(&base, &head, Better::Lower, MEMORY);
+            let down = judge(&head, &base, Better::Lower, MEMORY);
+            prop_assert_eq!(up.verdict == Verdict::Regression, down.verdict == Verdict::Improvement);
+        }
+
+        #[test]
+        fn a_regression_is_always_beyond_both_thresholds(
+            base in prop::collection::vec(1.0f64..1e9, 1..10),
+            head in prop::collection::vec(1.0f64..1e9, 1..10),
+        ) {
+            let j = judge(&base, &head, Better::Lower, MEMORY);
+            if j.verdict == Verdict::Regression {
+                prop_assert!(j.change.unwrap() > MEMORY.max_worse);
+                prop_assert!(j.abs_change.unwrap() >= MEMORY.min_change);
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The markdown of a comparison, made to be a pull-request comment or a job summary: a
+//! headline verdict, a table of what changed, and every comparison folded in details.
+
+use std::fmt::Write;
+
+use super::cells::{change_with_interval, p_value, percent, summary, threshold, value};
+use crate::compare::{Comparison, Overall, Report, Verdict};
+
+/// Text from benchmarks (a failure's message) may hold anything: keep it one table cell
+/// and plain text, so it can neither break the table nor inject markup.
+fn cell(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Regression => "🔴 regression",
+        Verdict::Failure => "💥 failure",
+        Verdict::Inconclusive => "🟡 inconclusive",
+        Verdict::Missing => "⚪ missing",
+        Verdict::Improvement => "🟢 improvement",
+        Verdict::Pass => "✅ pass",
+    }
+}
+
+fn rev(rev: &str) -> String {
+    let short = if rev.len() == 40 { &rev[..12] } else { rev };
+    format!("`{}`", cell(short))
+}
+
+pub fn render(report: &Report) -> Vec<u8> {
+    let mut out = String::new();
+    let headline = match report.verdict {
+        Overall::Regression => "🔴 memgate: regression",
+        Overall::Failure => "💥 memgate: a benchmark failed",
+        Overall::Pass => "✅ memgate: no regression",
+    };
+    let _ = writeln!(out, "### {headline}\n");
+    let _ = writeln!(
+        out,
+        "{}\n",
+        cell(&summary(report.verdict, &report.comparisons))
+    );
+    let _ = write!(
+        out,
+        "Base {} → head {} on testbed `{}`",
+        rev(&report.base.rev),
+        rev(&report.head.rev),
+        cell(&report.testbed)
+    );
+    if let Some(note) = &report.base.note {
+        let _ = write!(out, " (base: {})", cell(note));
+    }
+    out.push_str(".\n\n");
+
+    let notable: Vec<&Comparison> = report
+        .comparisons
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .collect();
+    if notable.is_empty() {
+        out.push_str("Every metric is within its threshold.\n\n");
+    } else {
+        out.push_str("| benchmark | metric | base | head | change | threshold | verdict |\n");
+        out.push_str("|---|---|---:|---:|---:|---:|---|\n");
+        for c in &notable {
+            let change = match c.verdict {
+                Verdict::Regression | Verdict::Improvement => format!("**{}**", percent(c.change)),
+                _ => percent(c.change),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {change} | {} | {} |",
+                cell(&c.label()),
+                cell(&c.metric),
+                value(c.base.median, &c.unit),
+                value(c.head.median, &c.unit),
+                threshold(c),
+                mark(c.verdict)
+            );
+        }
+        out.push('\n');
+        for c in notable.iter().filter(|c| c.note.is_some()) {
+            let _ = writeln!(
+                out,
+                "- {} {}: {}",
+                cell(&c.label()),
+                cell(&c.metric),
+                cell(c.note.as_deref().unwrap_or_default())
+            );
+        }
+        if notable.iter().any(|c| c.note.is_some()) {
+            out.push('\n');
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "<details><summary>All {} comparisons</summary>\n",
+        report.comparisons.len()
+    );
+    out.push_str("| benchmark | metric | base | head | change [95% CI] | p | runs | verdict |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
+    for c in &report.comparisons {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {}/{} | {} |",
+            cell(&c.label()),
+            cell(&c.metric),
+            value(c.base.median, &c.unit),
+            value(c.head.median, &c.unit),
+            change_with_interval(c),
+            p_value(c.p_value),
+            c.base.samples.len(),
+            c.head.samples.len(),
+            mark(c.verdict)
+        );
+    }
+    out.push_str("\nA change counts when it is beyond its threshold and the one-sided Mann-Whitney test finds it significant; runs = base/head samples.\n\n</details>\n");
+    out.into_bytes()
+}

@@ -1,0 +1,246 @@
+//! Snapshots of every rendering of one fixed report holding each kind of verdict.
+
+use std::collections::BTreeMap;
+
+use crate::compare::{Report, Rev, ThresholdSpec, Thresholds, compare, overall};
+use crate::measure::probe::ProbeKind;
+use crate::measure::units::Bytes;
+use crate::results::{BenchmarkResult, Better, Failure, Metric, RunResults, Status, Testbed};
+
+const MIB: f64 = 1_048_576.0;
+
+fn metric(unit: &str, samples: &[f64], better: Better) -> Metric {
+    Metric {
+        unit: unit.into(),
+        samples: samples.to_vec(),
+        better,
+    }
+}
+
+fn bench(name: &str, dataset: Option<&str>, metrics: Vec<(&str, Metric)>) -> BenchmarkResult {
+    BenchmarkResult {
+        benchmark: name.into(),
+        dataset: dataset.map(str::to_owned),
+        status: Status::Ok,
+        command: "true".into(),
+        metrics: metrics
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<BTreeMap<_, _>>(),
+        runs: vec![],
+        failure: None,
+    }
+}
+
+fn results(benchmarks: Vec<BenchmarkResult>) -> RunResults {
+    RunResults {
+        memgate_version: "0.1.0".into(),
+        testbed: Testbed {
+            id: "ci-large".into(),
+            name: Some("ci-large".into()),
+            os: "linux".into(),
+            kernel: "6.1".into(),
+            arch: "x86_64".into(),
+            cpu: "cpu".into(),
+            cores: 2,
+            memory: Bytes(1 << 34),
+            probe: ProbeKind::Proc,
+        },
+        benchmarks,
+    }
+}
+
+fn scaled(values: &[f64], by: f64) -> Vec<f64> {
+    values.iter().map(|v| v * by).collect()
+}
+
+pub fn fixture() -> Report {
+    let mem = [100.0, 100.1, 99.9, 100.05, 99.95].map(|v| v * MIB);
+    let time = [1.00, 1.02, 0.98, 1.01, 0.99];
+    let noisy = [1.00, 1.40, 0.90, 1.35, 0.95];
+    let base = results(vec![
+        bench(
+            "automl",
+            Some("taxi"),
+            vec![
+                ("peak_memory", metric("bytes", &mem, Better::Lower)),
+                ("wall_time", metric("seconds", &time, Better::Lower)),
+                (
+                    "score",
+                    metric("", &[0.90, 0.901, 0.899, 0.9, 0.9], Better::Higher),
+                ),
+            ],
+        ),
+        bench(
+            "parse",
+            None,
+            vec![
+                ("peak_memory", metric("bytes", &mem, Better::Lower)),
+                ("wall_time", metric("seconds", &noisy, Better::Lower)),
+            ],
+        ),
+        bench(
+            "export",
+            None,
+            vec![("peak_memory", metric("bytes", &mem, Better::Lower))],
+        ),
+    ]);
+    let mut crashed = bench("export", None, vec![]);
+    crashed.status = Status::Failed;
+    crashed.failure = Some(Failure {
+        phase: "run".into(),
+        attempt: 2,
+        message: "run 2 exited with code 1 | <script>alert(1)</script>".into(),
+        exit_code: Some(1),
+        signal: None,
+        after: Default::default(),
+        peak_memory: Default::default(),
+        stderr_tail: vec![],
+    });
+    let head = results(vec![
+        bench(
+            "automl",
+            Some("taxi"),
+            vec![
+                (
+                    "peak_memory",
+                    metric("bytes", &scaled(&mem, 1.30), Better::Lower),
+                ),
+                (
+                    "wall_time",
+                    metric("seconds", &scaled(&time, 0.80), Better::Lower),
+                ),
+                (
+                    "score",
+                    metric("", &[0.90, 0.901, 0.899, 0.9, 0.9], Better::Higher),
+                ),
+            ],
+        ),
+        bench(
+            "parse",
+            None,
+            vec![
+                ("peak_memory", metric("bytes", &mem, Better::Lower)),
+                (
+                    "wall_time",
+                    metric("seconds", &[1.30, 1.00, 1.45, 0.95, 1.40], Better::Lower),
+                ),
+            ],
+        ),
+        crashed,
+        bench(
+            "new-one",
+            None,
+            vec![("peak_memory", metric("bytes", &mem, Better::Lower))],
+        ),
+    ]);
+    let thresholds = Thresholds {
+        per_metric: [
+            (
+                "peak_memory".to_string(),
+                ThresholdSpec {
+                    max_increase: Some(0.05),
+                    min_change: Some(MIB),
+                    alpha: Some(0.05),
+                    ..Default::default()
+                },
+            ),
+            (
+                "wall_time".to_string(),
+                ThresholdSpec {
+                    max_increase: Some(0.10),
+                    min_change: Some(0.02),
+                    alpha: Some(0.01),
+                    ..Default::default()
+                },
+            ),
+        ]
+        .into(),
+        default: ThresholdSpec {
+            max_increase: Some(0.05),
+            max_decrease: Some(0.05),
+            alpha: Some(0.05),
+            ..Default::default()
+        },
+    };
+    let comparisons = compare(Some(&base), &head, |_| &thresholds);
+    Report {
+        verdict: overall(&comparisons),
+        base: Rev {
+            rev: "a".repeat(40),
+            note: Some("no results for 1234567890ab; used this one, 2 commits earlier".into()),
+        },
+        head: Rev {
+            rev: "b".repeat(40),
+            note: None,
+        },
+        testbed: "ci-large".into(),
+        comparisons,
+    }
+}
+
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn table() {
+    let plain = anstream::adapter::strip_str(&text(super::table::render(&fixture()))).to_string();
+    insta::assert_snapshot!(plain);
+}
+
+#[test]
+fn table_colors_the_verdicts() {
+    let colored = text(super::table::render(&fixture()));
+    assert!(
+        colored.contains("\u{1b}[1m\u{1b}[31mregression\u{1b}[0m"),
+        "{colored:?}"
+    );
+    assert!(colored.contains("\u{1b}[32mimprovement\u{1b}[0m"));
+}
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!(text(super::markdown::render(&fixture())));
+}
+
+#[test]
+fn junit() {
+    let xml = text(super::junit::render(&fixture()));
+    // Well formed: quick-xml reads it to the end.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed XML: {e}\n{xml}"),
+        }
+    }
+    insta::assert_snapshot!(xml);
+}
+
+#[test]
+fn json_contract() {
+    let json: serde_json::Value = serde_json::from_slice(&super::json(&fixture())).unwrap();
+    assert_eq!(json["verdict"], "regression");
+    assert_eq!(json["base"]["rev"], "a".repeat(40));
+    let first = &json["comparisons"][0];
+    for key in [
+        "benchmark",
+        "dataset",
+        "metric",
+        "unit",
+        "base",
+        "head",
+        "change",
+        "p_value",
+        "verdict",
+    ] {
+        assert!(!first[key].is_null(), "{key}");
+    }
+    assert_eq!(first["benchmark"], "automl");
+    assert_eq!(first["metric"], "peak_memory");
+    assert!((first["change"].as_f64().unwrap() - 0.30).abs() < 1e-9);
+    assert_eq!(first["verdict"], "regression");
+    assert_eq!(first["base"]["samples"].as_array().unwrap().len(), 5);
+}
