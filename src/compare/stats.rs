@@ -11,6 +11,10 @@
 //! the normal approximation with tie and continuity corrections (statrs' normal CDF)
 //! stands in.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use statrs::distribution::{ContinuousCDF, Normal};
 
 /// Up to this many pooled samples the p-value is exact (the count takes well under a
@@ -78,7 +82,9 @@ fn rank_sum_counts(ranks: &[u64], k: usize) -> Vec<f64> {
     for (seen, &rank) in ranks.iter().enumerate() {
         let rank = rank as usize;
         reach += rank;
-        for j in (1..=k.min(seen + 1)).rev() {
+        // Only counts that can still grow to `k` items matter.
+        let remaining = ranks.len() - seen - 1;
+        for j in (k.saturating_sub(remaining).max(1)..=k.min(seen + 1)).rev() {
             let (lower, upper) = dp.split_at_mut(j);
             let from = &lower[j - 1];
             let to = &mut upper[0];
@@ -93,13 +99,24 @@ fn rank_sum_counts(ranks: &[u64], k: usize) -> Vec<f64> {
 /// The one-sided p-value of the rank-sum test that `second` is shifted from `first` in
 /// the direction `tail`. `None` for an empty sample.
 pub fn rank_sum_p(first: &[f64], second: &[f64], tail: Tail) -> Option<f64> {
+    rank_sum_tails(first, second).map(|(greater, less)| match tail {
+        Tail::Greater => greater,
+        Tail::Less => less,
+    })
+}
+
+/// Both one-sided p-values, (greater, less), from one count of the distribution.
+pub fn rank_sum_tails(first: &[f64], second: &[f64]) -> Option<(f64, f64)> {
     if first.is_empty() || second.is_empty() {
         return None;
     }
     Some(if first.len() + second.len() <= EXACT_LIMIT {
-        exact_p(first, second, tail)
+        exact_tails(first, second)
     } else {
-        normal_p(first, second, tail)
+        (
+            normal_p(first, second, Tail::Greater),
+            normal_p(first, second, Tail::Less),
+        )
     })
 }
 
@@ -115,15 +132,53 @@ fn observed(first: &[f64], second: &[f64]) -> (u64, Vec<u64>, Vec<u64>) {
     (sum, ranks, ties)
 }
 
-fn exact_p(first: &[f64], second: &[f64], tail: Tail) -> f64 {
-    let (w, ranks, _) = observed(first, second);
-    let counts = rank_sum_counts(&ranks, second.len());
-    let total: f64 = counts.iter().sum();
-    let extreme: f64 = match tail {
-        Tail::Greater => counts[w as usize..].iter().sum(),
-        Tail::Less => counts[..=w as usize].iter().sum(),
+/// Rank-sum counts without ties, by (pooled size, second sample's size).
+type UntiedCache = RefCell<HashMap<(usize, usize), Rc<Vec<f64>>>>;
+
+thread_local! {
+    /// Counts without ties depend on nothing but the sizes, and a report compares many
+    /// metrics of one repeat count.
+    static UNTIED: UntiedCache = Default::default();
+}
+
+/// Counts for `m` of the ranks 1..=N, doubled, without ties: remembered.
+fn untied_counts(big_n: usize, m: usize) -> Rc<Vec<f64>> {
+    UNTIED.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry((big_n, m))
+            .or_insert_with(|| {
+                let ranks: Vec<u64> = (1..=big_n as u64).map(|r| 2 * r).collect();
+                Rc::new(rank_sum_counts(&ranks, m))
+            })
+            .clone()
+    })
+}
+
+fn exact_tails(first: &[f64], second: &[f64]) -> (f64, f64) {
+    let (w, ranks, ties) = observed(first, second);
+    let counts = if ties.iter().all(|&t| t == 1) {
+        untied_counts(ranks.len(), second.len())
+    } else {
+        Rc::new(rank_sum_counts(&ranks, second.len()))
     };
-    (extreme / total).clamp(0.0, 1.0)
+    let total: f64 = counts.iter().sum();
+    let w = w as usize;
+    let greater: f64 = counts[w..].iter().sum();
+    let less: f64 = counts[..=w].iter().sum();
+    (
+        (greater / total).clamp(0.0, 1.0),
+        (less / total).clamp(0.0, 1.0),
+    )
+}
+
+#[cfg(test)]
+fn exact_p(first: &[f64], second: &[f64], tail: Tail) -> f64 {
+    let (greater, less) = exact_tails(first, second);
+    match tail {
+        Tail::Greater => greater,
+        Tail::Less => less,
+    }
 }
 
 /// The normal approximation of the rank sum's distribution, with the tie correction of
@@ -177,8 +232,7 @@ pub fn shift(first: &[f64], second: &[f64], level: f64) -> Option<Shift> {
     let alpha_half = (1.0 - level) / 2.0;
     // P(U <= u) without ties: the rank sum of `m` of the ranks 1..=N, doubled.
     let (k, achieved) = if n + m <= EXACT_LIMIT {
-        let ranks: Vec<u64> = (1..=(n + m) as u64).map(|r| 2 * r).collect();
-        let counts = rank_sum_counts(&ranks, m);
+        let counts = untied_counts(n + m, m);
         let total: f64 = counts.iter().sum();
         // U = W - m(m+1)/2; doubled, the smallest possible sum is m(m+1).
         let offset = m * (m + 1);

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::stats::{Tail, median, rank_sum_p, shift};
+use super::stats::{median, rank_sum_tails, shift};
 use super::threshold::{Threshold, Thresholds};
 use crate::results::{BUILT_IN_METRICS, BenchmarkResult, Better, RunResults, Status};
 
@@ -125,16 +125,13 @@ pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -
         -worse_rel > threshold.max_worse && -worse_abs >= threshold.min_change && worse_abs < 0.0;
 
     let testable = base.len() >= MIN_SAMPLES_FOR_TEST && head.len() >= MIN_SAMPLES_FOR_TEST;
-    let (worse_tail, better_tail) = match better {
-        Better::Lower => (Tail::Greater, Tail::Less),
-        Better::Higher => (Tail::Less, Tail::Greater),
+    let tails = testable.then(|| rank_sum_tails(base, head)).flatten();
+    // (greater, less): head larger is worse where lower is better.
+    let (p_worse, p_better) = match (tails, better) {
+        (Some((greater, less)), Better::Lower) => (Some(greater), Some(less)),
+        (Some((greater, less)), Better::Higher) => (Some(less), Some(greater)),
+        (None, _) => (None, None),
     };
-    let p_worse = testable
-        .then(|| rank_sum_p(base, head, worse_tail))
-        .flatten();
-    let p_better = testable
-        .then(|| rank_sum_p(base, head, better_tail))
-        .flatten();
     let significant = |p: Option<f64>| p.is_none_or(|p| p < threshold.alpha);
     let (verdict, note) = if beyond_worse {
         if significant(p_worse) {
