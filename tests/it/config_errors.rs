@@ -257,3 +257,39 @@ fn bad_testbed_name() {
         r#"{file}:2:10: key "testbed": testbed name "my box" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"#,
     );
 }
+
+#[test]
+fn threshold_min_change_in_the_wrong_unit() {
+    assert_config_error(
+        "version: 1\nthresholds:\n  peak_memory: {min_change: 20ms}\nbenchmarks:\n  - name: a\n    command: x\n",
+        "{file}: thresholds.peak_memory.min_change: peak_memory is measured in bytes: write a size like 8MiB",
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    thresholds:\n      wall_time: {min_change: 8MiB}\n",
+        r#"{file}: benchmark "a": thresholds.wall_time.min_change: wall_time is measured in seconds: write a duration like 20ms"#,
+    );
+}
+
+#[test]
+fn threshold_in_the_wrong_direction() {
+    assert_config_error(
+        "version: 1\nthresholds:\n  peak_memory: {max_decrease: 5%}\nbenchmarks:\n  - name: a\n    command: x\n",
+        "{file}: thresholds.peak_memory: lower is better for peak_memory, so a regression is an increase: use max_increase, not max_decrease",
+    );
+}
+
+#[test]
+fn threshold_alpha_as_a_percentage() {
+    assert_config_error(
+        "version: 1\nthresholds:\n  wall_time: {alpha: 5%}\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:22: key "thresholds.wall_time.alpha": alpha "5%" is not a number: give a significance level like 0.05 (not a percentage)"#,
+    );
+}
+
+#[test]
+fn threshold_unknown_key() {
+    assert_config_error(
+        "version: 1\nthresholds:\n  wall_time: {max_increse: 5%}\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:15: key "thresholds.wall_time": unknown key "max_increse" (did you mean "max_increase"?)"#,
+    );
+}

@@ -105,6 +105,23 @@ fn check_takes_the_stored_base_when_there_is_one() {
     );
     // Nothing ran for the base: its logs are not there.
     assert!(!project.path(".memgate/logs/@base").exists());
+    // HEAD is the base commit here (the change is not committed): without --save its
+    // note holds the base's record alone; with --save, the head's too, marked dirty.
+    let records = || {
+        git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"])
+            .lines()
+            .count()
+    };
+    assert_eq!(records(), 1);
+    project
+        .memgate()
+        .args(["check", "--base", &base, "-q", "--save"])
+        .run()
+        .code(1);
+    assert_eq!(records(), 2);
+    let saved = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    let record: serde_json::Value = serde_json::from_str(saved.lines().last().unwrap()).unwrap();
+    assert_eq!(record["dirty"], true);
 }
 
 #[test]
