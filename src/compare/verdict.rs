@@ -132,7 +132,16 @@ pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -
         (Some((greater, less)), Better::Higher) => (Some(less), Some(greater)),
         (None, _) => (None, None),
     };
-    let significant = |p: Option<f64>| p.is_none_or(|p| p < threshold.alpha);
+    // With few runs the test cannot reach alpha at all (3 against 3: the smallest
+    // one-sided p is 1/20 = 0.05). Then the strongest evidence those runs can give, every
+    // head run on the worse side of every base run, counts as significant.
+    let smallest_p = testable.then(|| smallest_p(base.len(), head.len()));
+    let out_of_reach = smallest_p.is_some_and(|p| p >= threshold.alpha);
+    let significant = |p: Option<f64>| match (p, smallest_p) {
+        (None, _) => true,
+        (Some(p), Some(least)) if out_of_reach => p <= least * (1.0 + 1e-9),
+        (Some(p), _) => p < threshold.alpha,
+    };
     let (verdict, note) = if beyond_worse {
         if significant(p_worse) {
             (Verdict::Regression, None)
@@ -150,12 +159,18 @@ pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -
     } else {
         (Verdict::Pass, None)
     };
-    let note = note.or_else(|| {
-        (!testable && verdict != Verdict::Pass).then(|| {
-            format!(
-                "fewer than {MIN_SAMPLES_FOR_TEST} runs on a side: decided by the threshold alone"
-            )
-        })
+    let note = note.or_else(|| match verdict {
+        Verdict::Pass => None,
+        _ if !testable => Some(format!(
+            "fewer than {MIN_SAMPLES_FOR_TEST} runs on a side: decided by the threshold alone"
+        )),
+        Verdict::Regression | Verdict::Improvement if out_of_reach => Some(format!(
+            "{} against {} runs cannot reach alpha {}: every head run was on the same side of every base run",
+            base.len(),
+            head.len(),
+            threshold.alpha
+        )),
+        _ => None,
     });
     let p_value = if worse_abs >= 0.0 { p_worse } else { p_better };
     let interval = testable.then(|| shift(base, head, CI_LEVEL)).flatten();
@@ -172,6 +187,15 @@ pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -
         verdict,
         note,
     }
+}
+
+/// The smallest one-sided p-value of the exact rank-sum test with `n` and `m` runs and no
+/// ties: 1 / C(n + m, m).
+fn smallest_p(n: usize, m: usize) -> f64 {
+    // C(n+m, m) as a running product: every partial product is itself a binomial
+    // coefficient, so it stays exact while it fits in f64's 53 bits (60 runs and more).
+    let choose = (1..=m).fold(1.0f64, |c, i| c * (n + i) as f64 / i as f64);
+    1.0 / choose
 }
 
 /// What [`judge`] finds for one metric.
@@ -460,6 +484,33 @@ mod tests {
         assert_eq!(j.verdict, Verdict::Regression);
         assert_eq!(j.p_value, None);
         assert!(j.note.unwrap().contains("decided by the threshold alone"));
+    }
+
+    #[test]
+    fn three_runs_a_side_still_catch_a_clear_regression() {
+        // 3 against 3 cannot reach alpha 0.05 (the smallest p is 1/20); full separation
+        // beyond the threshold counts.
+        let j = judge(
+            &around(100.0 * MIB, 0.002, 3),
+            &around(130.0 * MIB, 0.002, 3),
+            Better::Lower,
+            MEMORY,
+        );
+        assert_eq!(j.verdict, Verdict::Regression, "{j:?}");
+        assert!(
+            j.note
+                .unwrap()
+                .contains("3 against 3 runs cannot reach alpha 0.05")
+        );
+        // Overlapping runs do not.
+        let base = [100.0, 140.0, 101.0].map(|v| v * MIB);
+        let head = [139.0, 141.0, 142.0].map(|v| v * MIB);
+        assert_eq!(
+            judge(&base, &head, Better::Lower, MEMORY).verdict,
+            Verdict::Inconclusive
+        );
+        assert!((smallest_p(3, 3) - 0.05).abs() < 1e-12);
+        assert!((smallest_p(7, 7) - 1.0 / 3432.0).abs() < 1e-15);
     }
 
     #[test]
