@@ -96,6 +96,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub save: bool,
 
+    /// Post the report as a comment on the pull request (GitHub Actions: GITHUB_TOKEN,
+    /// GITHUB_REPOSITORY, GITHUB_EVENT_PATH), editing memgate's earlier one.
+    #[arg(long)]
+    pub github_comment: bool,
+
     /// Measured runs per benchmark and dataset (overrides the config).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: Option<u32>,

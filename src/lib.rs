@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod exit;
 pub mod git;
+pub mod github;
 pub mod measure;
 pub mod report;
 pub mod results;

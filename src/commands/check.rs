@@ -7,9 +7,13 @@ use std::path::Path;
 use super::context::Context;
 use super::gate::{base_revision, finish, judge, short, stored, thresholds_of};
 use crate::cli::CheckArgs;
-use crate::compare::Rev;
+use crate::compare::{Report, Rev};
 use crate::error::{Error, Result};
 use crate::git::TempWorktree;
+use crate::github::Actions;
+use crate::github::comment::{COMMENT_LIMIT, GithubApi, Posted};
+use crate::github::workflow;
+use crate::report::comparison;
 use crate::store::Record;
 use crate::{config, measure, runner};
 
@@ -24,7 +28,19 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         .resolve("HEAD")
         .map_err(|_| Error::Usage("the repository has no commit yet: commit first".into()))?;
     let dirty = repo.is_dirty()?;
-    let (base, how) = base_revision(ctx, args.base.as_deref(), &head)?;
+    let actions = Actions::from_env();
+    let (base, how) = match (&args.base, actions.base_sha()) {
+        // In a pull request's workflow the base is the pull request's base commit.
+        (None, Some(sha)) => (
+            repo.resolve(sha).map_err(|_| {
+                Error::Usage(format!(
+                    "the pull request's base {sha} is not in this clone: check out with fetch-depth: 0"
+                ))
+            })?,
+            Some("the pull request's base".to_owned()),
+        ),
+        _ => base_revision(ctx, args.base.as_deref(), &head)?,
+    };
 
     runner::interrupt::install();
     let cgroup = measure::probe::choose().map_err(Error::Usage)?;
@@ -110,5 +126,126 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         head_rev,
         &testbed.id,
     );
-    finish(&report, &args.output)
+    let report_dir = path.parent().unwrap_or(Path::new(".")).join(".memgate");
+    publish(&report, &actions, &report_dir, args.github_comment)?;
+    finish(
+        &report,
+        &args.output,
+        &stderr_tails(&[&base_results, &head_results]),
+        &actions,
+    )
+}
+
+/// The last lines of stderr of every benchmark that failed, to follow the table.
+fn stderr_tails(sides: &[&crate::results::RunResults]) -> String {
+    let mut out = String::new();
+    for (side, results) in ["base", "head"].iter().zip(sides) {
+        for b in &results.benchmarks {
+            let Some(failure) = b.failure.as_ref().filter(|f| !f.stderr_tail.is_empty()) else {
+                continue;
+            };
+            let label = b
+                .dataset
+                .as_ref()
+                .map_or(b.benchmark.clone(), |d| format!("{}[{d}]", b.benchmark));
+            out.push_str(&format!("\nlast lines of stderr of {label} ({side}):\n"));
+            for line in &failure.stderr_tail {
+                out.push_str(&format!("  | {line}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The GitHub surfaces: report files, job summary, outputs, and the comment if asked.
+/// Trouble with the comment is a warning: it never changes the verdict.
+fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Result<()> {
+    if !actions.active && !comment {
+        return Ok(());
+    }
+    let markdown = String::from_utf8_lossy(&comparison::markdown::render(report)).into_owned();
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let (md_path, json_path) = (dir.join("report.md"), dir.join("report.json"));
+    std::fs::write(&md_path, &markdown)
+        .map_err(|e| Error::io(format!("cannot write {}", md_path.display()), e))?;
+    std::fs::write(&json_path, comparison::json(report))
+        .map_err(|e| Error::io(format!("cannot write {}", json_path.display()), e))?;
+    if let Some(summary) = &actions.step_summary {
+        workflow::append_summary(summary, &markdown, &md_path.display().to_string())?;
+    }
+    if let Some(output) = &actions.output {
+        let verdict = serde_json::to_value(report.verdict)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        workflow::set_outputs(
+            output,
+            &[
+                ("verdict", verdict.unwrap_or_default()),
+                ("report", md_path.display().to_string()),
+                ("report-json", json_path.display().to_string()),
+            ],
+        )?;
+    }
+    if comment && let Err(why) = post_comment(report, actions, &markdown) {
+        let text = format!("memgate did not comment on the pull request: {why}");
+        if actions.active {
+            println!(
+                "::warning title=memgate::{}",
+                text.replace('%', "%25").replace('\n', "%0A")
+            );
+        } else {
+            eprintln!("memgate: warning: {text}");
+        }
+    }
+    Ok(())
+}
+
+fn post_comment(
+    report: &Report,
+    actions: &Actions,
+    markdown: &str,
+) -> std::result::Result<(), String> {
+    let token = std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or("GITHUB_TOKEN is not set")?;
+    let repository = actions
+        .repository
+        .as_deref()
+        .ok_or("GITHUB_REPOSITORY is not set")?;
+    let number = actions.pull_request().map(|pr| pr.number).ok_or(
+        "this is not a pull request's workflow run (GITHUB_EVENT_PATH has no pull_request)",
+    )?;
+    let marker = format!("<!-- memgate report, testbed {} -->", report.testbed);
+    let body = workflow::fit(
+        &format!("{marker}\n{markdown}"),
+        COMMENT_LIMIT,
+        "\n\n*The report is cut here: a comment holds at most 65,536 characters. The job summary has all of it.*\n",
+    );
+    let api = GithubApi::new(&actions.api_url, &token, repository).map_err(|e| e.to_string())?;
+    match api
+        .upsert_comment(number, &marker, &body)
+        .map_err(|e| e.to_string())?
+    {
+        Posted::Created(id) => {
+            eprintln!("memgate: commented on pull request #{number} (comment {id})")
+        }
+        Posted::Updated(id) => {
+            eprintln!("memgate: updated its comment on pull request #{number} (comment {id})")
+        }
+        Posted::NotAllowed(why) => {
+            let fork = actions
+                .pull_request()
+                .and_then(|pr| pr.head.as_ref()?.repo.as_ref())
+                .is_some_and(|r| r.fork);
+            let hint = if fork {
+                "a pull request from a fork gets a read-only token"
+            } else {
+                "give the job `pull-requests: write`"
+            };
+            return Err(format!("{why}: {hint}; the job summary has the report"));
+        }
+    }
+    Ok(())
 }

@@ -68,5 +68,10 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
         head_rev,
         &testbed.id,
     );
-    finish(&report, &args.output)
+    finish(
+        &report,
+        &args.output,
+        "",
+        &crate::github::Actions::from_env(),
+    )
 }

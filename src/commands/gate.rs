@@ -7,6 +7,7 @@ use crate::compare::{Overall, Report, Rev, Thresholds, compare, overall};
 use crate::config::Plan;
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::github::{Actions, workflow};
 use crate::report::comparison;
 use crate::results::RunResults;
 use crate::store::{Record, Store};
@@ -119,16 +120,38 @@ pub fn judge(
     }
 }
 
-/// Writes the report as asked and returns the gate's exit code.
-pub fn finish(report: &Report, output: &GateOutput) -> Result<i32> {
-    let table = comparison::table::render(report);
+/// Writes the report as asked and returns the gate's exit code. `extra` follows the
+/// table (the stderr of failed benchmarks). In GitHub Actions the table is printed
+/// between `::stop-commands::` and its token, so no text from a benchmark can be taken
+/// for a workflow command; memgate's own annotations follow.
+pub fn finish(report: &Report, output: &GateOutput, extra: &str, actions: &Actions) -> Result<i32> {
+    let mut table = comparison::table::render(report);
+    table.extend_from_slice(extra.as_bytes());
     let chosen = match output.format {
         GateFormat::Table => table.clone(),
         GateFormat::Json => comparison::json(report),
         GateFormat::Markdown => comparison::markdown::render(report),
         GateFormat::Junit => comparison::junit::render(report),
     };
+    let shows_table = output.output.is_some() || output.format == GateFormat::Table;
+    let token = (actions.active && shows_table).then(workflow::stop_token);
+    let say = |text: &str| -> Result<()> {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("cannot write to stdout", e))
+    };
+    if let Some(token) = &token {
+        say(&format!("::stop-commands::{token}\n"))?;
+    }
     super::output::emit_styled(&table, &chosen, output.output.as_deref())?;
+    if let Some(token) = &token {
+        say(&format!("::{token}::\n"))?;
+    }
+    if actions.active {
+        say(&workflow::annotations(report))?;
+    }
     Ok(match report.verdict {
         Overall::Regression => exit::REGRESSION,
         Overall::Failure => exit::BENCHMARK_FAILED,

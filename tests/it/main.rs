@@ -3,6 +3,7 @@
 
 mod config_errors;
 mod gate;
+mod github;
 mod limits;
 mod measure;
 mod run;

@@ -57,6 +57,10 @@ impl Project {
         std::fs::write(self.path(name), text).expect("write file");
     }
 
+    pub fn read_or_empty(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name))
             .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))

@@ -1,7 +1,7 @@
 //! Renderings of a comparison ([`crate::compare::Report`]): the terminal table,
 //! markdown, JUnit XML, JSON. Each a pure function to bytes.
 
-mod cells;
+pub mod cells;
 pub mod junit;
 pub mod markdown;
 pub mod table;

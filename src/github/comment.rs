@@ -1,0 +1,284 @@
+//! The pull-request comment: memgate's report, found again by a hidden marker and edited
+//! in place, else created. Main type: [`GithubApi`] (reqwest, blocking, rustls with the
+//! ring provider and bundled root certificates: no OpenSSL, no system CA store).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// GitHub's limit on a comment's body, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+/// Attempts at one request when GitHub asks memgate to slow down.
+const ATTEMPTS: u32 = 4;
+/// The longest memgate waits before one retry.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// What happened to the comment.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Posted {
+    Created(u64),
+    Updated(u64),
+    /// The token may not write (a pull request from a fork): nothing posted.
+    NotAllowed(String),
+}
+
+pub struct GithubApi {
+    client: Client,
+    base: String,
+    token: String,
+    repository: String,
+}
+
+#[derive(Deserialize)]
+struct IssueComment {
+    id: u64,
+    #[serde(default)]
+    body: String,
+}
+
+impl GithubApi {
+    pub fn new(api_url: &str, token: &str, repository: &str) -> Result<GithubApi> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        // The process-wide default as well, for anything that asks for one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Usage(format!("TLS setup: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        headers.insert(
+            "X-GitHub-Api-Version",
+            HeaderValue::from_static("2022-11-28"),
+        );
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("memgate/", env!("CARGO_PKG_VERSION"))),
+        );
+        let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Error::Usage("GITHUB_TOKEN holds characters a header cannot".into()))?;
+        auth.set_sensitive(true);
+        headers.insert(AUTHORIZATION, auth);
+        let client = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot make an HTTP client: {e}")))?;
+        Ok(GithubApi {
+            client,
+            base: api_url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            repository: repository.to_owned(),
+        })
+    }
+
+    /// An error message with the token blanked, should any layer ever echo it.
+    fn clean(&self, text: impl std::fmt::Display) -> String {
+        let text = text.to_string();
+        if self.token.is_empty() {
+            text
+        } else {
+            text.replace(&self.token, "***")
+        }
+    }
+
+    /// Sends a request, waiting and retrying (a bounded number of times) when GitHub
+    /// answers 429, or 403 with its rate-limit headers.
+    fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response> {
+        let mut attempt = 1;
+        loop {
+            let mut request = self.client.request(method.clone(), url);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request
+                .send()
+                .map_err(|e| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}"))))?;
+            let status = response.status();
+            let wait = retry_wait(status, response.headers());
+            match wait {
+                Some(wait) if attempt < ATTEMPTS => {
+                    eprintln!(
+                        "memgate: GitHub asks to wait ({status}); retrying in {} s",
+                        wait.as_secs()
+                    );
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                _ => return Ok(response),
+            }
+        }
+    }
+
+    /// Edits the comment holding `marker` on pull request `number`, or creates one.
+    pub fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<Posted> {
+        let mut url = format!(
+            "{}/repos/{}/issues/{number}/comments?per_page=100",
+            self.base, self.repository
+        );
+        let mut found = None;
+        loop {
+            let response = self.send(reqwest::Method::GET, &url, None)?;
+            let status = response.status();
+            if matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+                return Ok(Posted::NotAllowed(format!(
+                    "reading the comments was refused ({status})"
+                )));
+            }
+            if !status.is_success() {
+                return Err(Error::Git(
+                    self.clean(format!("GitHub API GET {url}: {status}")),
+                ));
+            }
+            let next = next_link(response.headers(), &self.base);
+            let comments: Vec<IssueComment> = response
+                .json()
+                .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
+            if let Some(c) = comments.iter().find(|c| c.body.contains(marker)) {
+                found = Some(c.id);
+                break;
+            }
+            match next {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        let payload = serde_json::json!({ "body": body });
+        let (method, url) = match found {
+            Some(id) => (
+                reqwest::Method::PATCH,
+                format!(
+                    "{}/repos/{}/issues/comments/{id}",
+                    self.base, self.repository
+                ),
+            ),
+            None => (
+                reqwest::Method::POST,
+                format!(
+                    "{}/repos/{}/issues/{number}/comments",
+                    self.base, self.repository
+                ),
+            ),
+        };
+        let response = self.send(method.clone(), &url, Some(&payload))?;
+        let status = response.status();
+        if matches!(
+            status,
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED
+        ) {
+            return Ok(Posted::NotAllowed(format!(
+                "writing the comment was refused ({status})"
+            )));
+        }
+        if !status.is_success() {
+            return Err(Error::Git(
+                self.clean(format!("GitHub API {method} {url}: {status}")),
+            ));
+        }
+        let comment: IssueComment = response
+            .json()
+            .map_err(|e| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}"))))?;
+        Ok(match found {
+            Some(_) => Posted::Updated(comment.id),
+            None => Posted::Created(comment.id),
+        })
+    }
+}
+
+/// How long to wait before retrying, if the answer asks for a wait: 429, or 403 with
+/// `retry-after` or an exhausted rate limit (`x-ratelimit-remaining: 0` until
+/// `x-ratelimit-reset`). Capped at [`MAX_WAIT`].
+fn retry_wait(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
+    if status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::FORBIDDEN {
+        return None;
+    }
+    let header = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    let wait = if let Some(seconds) = header("retry-after") {
+        Duration::from_secs(seconds)
+    } else if header("x-ratelimit-remaining") == Some(0) {
+        let reset = header("x-ratelimit-reset")?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Duration::from_secs(reset.saturating_sub(now) + 1)
+    } else if status == StatusCode::TOO_MANY_REQUESTS {
+        Duration::from_secs(5)
+    } else {
+        return None; // a plain 403: not allowed, not a rate limit
+    };
+    Some(wait.min(MAX_WAIT))
+}
+
+/// The `rel="next"` URL of a `Link` header, only if it is on the API's own origin: the
+/// token goes with every request.
+fn next_link(headers: &HeaderMap, base: &str) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let is_next = params.split(';').any(|p| p.trim() == "rel=\"next\"");
+        (is_next && url.starts_with(&format!("{base}/"))).then(|| url.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_links_stay_on_the_api() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            HeaderValue::from_static(
+                "<https://api.github.com/repos/o/r/issues/1/comments?page=2>; rel=\"next\", <https://api.github.com/repos/o/r/issues/1/comments?page=5>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h, "https://api.github.com").as_deref(),
+            Some("https://api.github.com/repos/o/r/issues/1/comments?page=2")
+        );
+        let mut evil = HeaderMap::new();
+        evil.insert(
+            "link",
+            HeaderValue::from_static("<https://evil.example/steal>; rel=\"next\""),
+        );
+        assert_eq!(next_link(&evil, "https://api.github.com"), None);
+    }
+
+    #[test]
+    fn waits() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(
+            retry_wait(StatusCode::TOO_MANY_REQUESTS, &h),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(retry_wait(StatusCode::FORBIDDEN, &HeaderMap::new()), None);
+        let mut long = HeaderMap::new();
+        long.insert("retry-after", HeaderValue::from_static("3600"));
+        assert_eq!(
+            retry_wait(StatusCode::TOO_MANY_REQUESTS, &long),
+            Some(MAX_WAIT)
+        );
+        assert_eq!(retry_wait(StatusCode::OK, &h), None);
+    }
+}

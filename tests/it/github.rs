@@ -1,0 +1,650 @@
+//! GitHub Actions: the action's own steps in a simulated Actions environment, the job
+//! summary, outputs, annotations, `::stop-commands::`, and the pull-request comment
+//! against a real HTTP server on 127.0.0.1 playing GitHub's API.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::util::{Project, git};
+
+const TOKEN: &str = "ghs_fake_token_4f9c2b7e1d";
+
+/// One request the fake API received.
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    url: String,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+/// How the fake API behaves.
+#[derive(Clone, Copy, Default)]
+struct Behaviour {
+    /// Writes are refused with 403 (a fork's read-only token).
+    read_only: bool,
+    /// The first write gets 429 with `retry-after: 1`.
+    rate_limit_once: bool,
+    /// The comments list comes in pages of `page` (with `Link` headers).
+    page: Option<usize>,
+}
+
+/// A fake of the GitHub comments API: issue #7 of `owner/repo`, comments kept in memory.
+struct FakeGithub {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    comments: Arc<Mutex<Vec<(u64, String)>>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeGithub {
+    fn start(behaviour: Behaviour) -> FakeGithub {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let comments: Arc<Mutex<Vec<(u64, String)>>> = Arc::new(Mutex::new(Vec::new()));
+        // Other people's comments come first.
+        for i in 0..behaviour.page.map_or(2, |p| p + 1) {
+            comments
+                .lock()
+                .unwrap()
+                .push((100 + i as u64, format!("comment {i} by someone else")));
+        }
+        let (s, c, u) = (server.clone(), comments.clone(), url.clone());
+        let log = seen.clone();
+        let thread = std::thread::spawn(move || {
+            let mut limited = false;
+            for mut request in s.incoming_requests() {
+                let mut body = String::new();
+                let _ = request.as_reader().read_to_string(&mut body);
+                let headers = request
+                    .headers()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.field.as_str().as_str().to_ascii_lowercase(),
+                            h.value.as_str().to_owned(),
+                        )
+                    })
+                    .collect();
+                let method = request.method().as_str().to_owned();
+                let path = request.url().to_owned();
+                log.lock().unwrap().push(Seen {
+                    method: method.clone(),
+                    url: path.clone(),
+                    headers,
+                    body: body.clone(),
+                });
+                let (status, extra, reply) =
+                    answer(&method, &path, &body, &c, &u, behaviour, &mut limited);
+                let mut response = tiny_http::Response::from_string(reply).with_status_code(status);
+                response.add_header(
+                    tiny_http::Header::from_bytes("content-type", "application/json").unwrap(),
+                );
+                for (k, v) in extra {
+                    response.add_header(
+                        tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
+                    );
+                }
+                let _ = request.respond(response);
+            }
+        });
+        FakeGithub {
+            url,
+            seen,
+            comments,
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn methods(&self) -> Vec<String> {
+        self.seen()
+            .iter()
+            .map(|s| format!("{} {}", s.method, s.url))
+            .collect()
+    }
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn answer(
+    method: &str,
+    path: &str,
+    body: &str,
+    comments: &Mutex<Vec<(u64, String)>>,
+    base: &str,
+    behaviour: Behaviour,
+    limited: &mut bool,
+) -> (u16, Vec<(String, String)>, String) {
+    let list = "/repos/owner/repo/issues/7/comments";
+    let mut comments = comments.lock().unwrap();
+    let as_json = |c: &[(u64, String)]| {
+        json!(
+            c.iter()
+                .map(|(id, b)| json!({"id": id, "body": b}))
+                .collect::<Vec<_>>()
+        )
+        .to_string()
+    };
+    if method == "GET" && path.starts_with(list) {
+        let page: usize = path
+            .split("&page=")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        return match behaviour.page {
+            None => (200, vec![], as_json(&comments)),
+            Some(size) => {
+                let start = (page - 1) * size;
+                let chunk: Vec<_> = comments.iter().skip(start).take(size).cloned().collect();
+                let mut headers = vec![];
+                if start + size < comments.len() {
+                    headers.push((
+                        "link".into(),
+                        format!(
+                            "<{base}{list}?per_page={size}&page={}>; rel=\"next\"",
+                            page + 1
+                        ),
+                    ));
+                }
+                (200, headers, as_json(&chunk))
+            }
+        };
+    }
+    let writing = (method == "POST" && path == list)
+        || (method == "PATCH" && path.starts_with("/repos/owner/repo/issues/comments/"));
+    if !writing {
+        return (404, vec![], json!({"message": "Not Found"}).to_string());
+    }
+    if behaviour.read_only {
+        return (
+            403,
+            vec![],
+            json!({"message": "Resource not accessible by integration"}).to_string(),
+        );
+    }
+    if behaviour.rate_limit_once && !*limited {
+        *limited = true;
+        return (
+            429,
+            vec![("retry-after".into(), "1".into())],
+            json!({"message": "slow down"}).to_string(),
+        );
+    }
+    let text = serde_json::from_str::<Value>(body).unwrap()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    if method == "POST" {
+        let id = 1000 + comments.len() as u64;
+        comments.push((id, text.clone()));
+        (201, vec![], json!({"id": id, "body": text}).to_string())
+    } else {
+        let id: u64 = path.rsplit('/').next().unwrap().parse().unwrap();
+        let entry = comments
+            .iter_mut()
+            .find(|(i, _)| *i == id)
+            .expect("edit of an existing comment");
+        entry.1 = text.clone();
+        (200, vec![], json!({"id": id, "body": text}).to_string())
+    }
+}
+
+/// A project with a regression on branch `feature` (60 → 78 MiB), and the files of a
+/// simulated Actions step.
+struct Workflow {
+    project: Project,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Workflow {
+    fn new(size: u32) -> Workflow {
+        let project = Project::new(
+            "version: 1\ndefaults: {repeat: 3, warmup: 0}\nthresholds:\n  wall_time: {min_change: 10s}\n  cpu_time: {min_change: 10s}\nbenchmarks:\n  - name: pipeline\n    command: \"{shapes} hold $(cat size.txt) 20\"\n",
+        );
+        project.write("size.txt", "60\n");
+        project.git_init();
+        let base = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+        git(project.dir(), &["checkout", "-q", "-b", "feature"]);
+        project.write("size.txt", &format!("{size}\n"));
+        project.commit("change the size");
+        let dir = tempfile::tempdir().unwrap();
+        let event = json!({"pull_request": {"number": 7, "base": {"sha": base}, "head": {"repo": {"fork": false}}}});
+        std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+        Workflow { project, base, dir }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.file(name)).unwrap_or_default()
+    }
+
+    /// The environment GitHub Actions gives a step.
+    fn env(&self, api: &FakeGithub) -> Vec<(String, String)> {
+        [
+            ("GITHUB_ACTIONS", "true".to_owned()),
+            (
+                "GITHUB_STEP_SUMMARY",
+                self.file("summary.md").display().to_string(),
+            ),
+            (
+                "GITHUB_OUTPUT",
+                self.file("output.txt").display().to_string(),
+            ),
+            (
+                "GITHUB_EVENT_PATH",
+                self.file("event.json").display().to_string(),
+            ),
+            ("GITHUB_REPOSITORY", "owner/repo".to_owned()),
+            ("GITHUB_API_URL", api.url.clone()),
+            ("GITHUB_TOKEN", TOKEN.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// `memgate check --github-comment` as a step would run it.
+    fn check(&self, api: &FakeGithub, extra: &[&str]) -> std::process::Output {
+        let mut cmd = self
+            .project
+            .memgate()
+            .args(["check", "-q", "--github-comment"])
+            .args(extra)
+            .command();
+        cmd.envs(self.env(api));
+        let out = cmd.output().unwrap();
+        self.assert_no_token(&out);
+        out
+    }
+
+    /// The token appears nowhere memgate wrote.
+    #[track_caller]
+    fn assert_no_token(&self, out: &std::process::Output) {
+        let places = [
+            ("stdout", String::from_utf8_lossy(&out.stdout).into_owned()),
+            ("stderr", String::from_utf8_lossy(&out.stderr).into_owned()),
+            ("summary", self.read("summary.md")),
+            ("outputs", self.read("output.txt")),
+            (
+                "report.md",
+                self.project.read_or_empty(".memgate/report.md"),
+            ),
+            (
+                "report.json",
+                self.project.read_or_empty(".memgate/report.json"),
+            ),
+        ];
+        for (place, text) in places {
+            assert!(!text.contains(TOKEN), "the token appears in {place}");
+        }
+    }
+}
+
+fn outputs(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Runs the `run:` steps of the repository's `action.yml` as a runner would: each step's
+/// `env:` evaluated from the inputs, `if:` conditions honoured, `uses:` steps skipped.
+fn run_action(
+    workflow: &Workflow,
+    api: &FakeGithub,
+    inputs: &[(&str, &str)],
+) -> Vec<(String, std::process::Output)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let action: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root.join("action.yml")).unwrap()).unwrap();
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    for (name, spec) in action["inputs"].as_object().unwrap() {
+        let default = spec["default"].as_str().unwrap_or_default();
+        let default = if default == "${{ github.token }}" {
+            TOKEN
+        } else {
+            default
+        };
+        values.insert(name.clone(), default.to_owned());
+    }
+    for (k, v) in inputs {
+        values.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let expr = |text: &str| -> String {
+        let mut out = text.to_owned();
+        for (name, value) in &values {
+            out = out.replace(&format!("${{{{ inputs.{name} }}}}"), value);
+        }
+        out
+    };
+    let condition = |cond: &str| -> bool {
+        // The forms action.yml uses: inputs.NAME == 'VALUE'.
+        let (left, right) = cond.split_once("==").expect("a comparison");
+        let name = left.trim().strip_prefix("inputs.").unwrap();
+        values[name] == right.trim().trim_matches('\'')
+    };
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_memgate"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut results = Vec::new();
+    for step in action["runs"]["steps"].as_array().unwrap() {
+        if step.get("uses").is_some() {
+            continue;
+        }
+        if let Some(cond) = step["if"].as_str()
+            && !condition(cond)
+        {
+            continue;
+        }
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(step["run"].as_str().unwrap())
+            .current_dir(workflow.project.dir())
+            .envs(workflow.env(api))
+            .env("GITHUB_ACTION_PATH", root)
+            .env("PATH", &path)
+            .env_remove("GITHUB_TOKEN");
+        if let Some(env) = step["env"].as_object() {
+            for (k, v) in env {
+                let value = v.as_str().unwrap();
+                assert!(!value.contains("${{ github."), "{value}");
+                cmd.env(k, expr(value));
+            }
+        }
+        for (_, v) in step.as_object().unwrap() {
+            if let Some(script) = v.as_str() {
+                assert!(
+                    !(script.contains("${{") && step["run"].as_str() == Some(script)),
+                    "no expression inside run:"
+                );
+            }
+        }
+        let out = cmd.output().unwrap();
+        workflow.assert_no_token(&out);
+        results.push((step["name"].as_str().unwrap().to_owned(), out));
+    }
+    results
+}
+
+#[test]
+fn the_action_gates_a_regression_and_comments_once() {
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour::default());
+    let steps = run_action(&workflow, &api, &[]);
+    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Install memgate", "Fetch baselines", "Check"]);
+    let install = String::from_utf8_lossy(&steps[0].1.stdout).into_owned();
+    assert!(
+        install.starts_with("memgate 0.1.0 is installed"),
+        "{install}"
+    );
+    let (_, check) = &steps[2];
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    // The summary, the outputs, the report files.
+    let summary = workflow.read("summary.md");
+    assert!(
+        summary.starts_with("### 🔴 memgate: regression"),
+        "{summary}"
+    );
+    assert!(summary.contains("| pipeline | peak_memory |"), "{summary}");
+    let out = outputs(&workflow.read("output.txt"));
+    assert_eq!(out["verdict"], "regression");
+    assert!(Path::new(&out["report"]).is_file() && out["report"].ends_with("report.md"));
+    assert!(Path::new(&out["report-json"]).is_file());
+
+    // Annotations outside the stop-commands block.
+    let stdout = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(
+        stdout.contains(
+            "::error title=memgate regression%3A pipeline peak_memory::peak_memory grew of pipeline"
+        ),
+        "{stdout}"
+    );
+
+    // The exact requests: list the comments, then create one.
+    assert_eq!(
+        api.methods(),
+        [
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "POST /repos/owner/repo/issues/7/comments"
+        ]
+    );
+    for seen in api.seen() {
+        assert_eq!(seen.headers["accept"], "application/vnd.github+json");
+        assert_eq!(seen.headers["x-github-api-version"], "2022-11-28");
+        assert_eq!(seen.headers["user-agent"], "memgate/0.1.0");
+        assert_eq!(seen.headers["authorization"], format!("Bearer {TOKEN}"));
+    }
+    let posted: Value = serde_json::from_str(&api.seen()[1].body).unwrap();
+    let body = posted["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("<!-- memgate report, testbed auto-"),
+        "{body}"
+    );
+    assert!(body.contains("### 🔴 memgate: regression"));
+
+    // A second run edits the same comment.
+    let again = run_action(&workflow, &api, &[]);
+    assert_eq!(again[2].1.status.code(), Some(1));
+    let methods = api.methods();
+    assert_eq!(methods.len(), 4, "{methods:?}");
+    assert_eq!(
+        methods[2],
+        "GET /repos/owner/repo/issues/7/comments?per_page=100"
+    );
+    assert_eq!(methods[3], "PATCH /repos/owner/repo/issues/comments/1002");
+    assert_eq!(
+        api.comments
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| b.contains("memgate report"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_action_passes_inputs_through_the_environment_only() {
+    let workflow = Workflow::new(60);
+    let api = FakeGithub::start(Behaviour::default());
+    // An input that would be code if pasted into a script is only text.
+    let steps = run_action(
+        &workflow,
+        &api,
+        &[("args", "--repeat 3 $(touch pwned)"), ("comment", "false")],
+    );
+    let (_, check) = &steps[2];
+    assert_eq!(
+        check.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(!workflow.project.path("pwned").exists());
+    assert!(api.seen().is_empty());
+}
+
+#[test]
+fn a_read_only_token_warns_and_keeps_the_verdict() {
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour {
+        read_only: true,
+        ..Default::default()
+    });
+    let out = workflow.check(&api, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("::warning title=memgate::memgate did not comment on the pull request: writing the comment was refused (403 Forbidden): give the job `pull-requests: write`; the job summary has the report"),
+        "{stdout}"
+    );
+    assert!(workflow.read("summary.md").contains("memgate: regression"));
+}
+
+#[test]
+fn a_rate_limit_is_waited_out() {
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour {
+        rate_limit_once: true,
+        ..Default::default()
+    });
+    let out = workflow.check(&api, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        api.methods(),
+        [
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "POST /repos/owner/repo/issues/7/comments",
+            "POST /repos/owner/repo/issues/7/comments",
+        ]
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("GitHub asks to wait (429 Too Many Requests); retrying in 1 s")
+    );
+    assert_eq!(
+        api.comments
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| b.contains("memgate report"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_earlier_comment_is_found_on_a_later_page() {
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour {
+        page: Some(2),
+        ..Default::default()
+    });
+    workflow.check(&api, &[]);
+    // 3 comments of others + memgate's: pages of 2.
+    let before = api.seen().len();
+    let out = workflow.check(&api, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let methods: Vec<String> = api.methods()[before..].to_vec();
+    assert_eq!(
+        methods,
+        [
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "GET /repos/owner/repo/issues/7/comments?per_page=2&page=2",
+            "PATCH /repos/owner/repo/issues/comments/1003",
+        ]
+    );
+}
+
+#[test]
+fn an_oversized_report_is_cut_before_the_summary_limit() {
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour::default());
+    // Earlier steps left the summary 200 bytes short of GitHub's 1 MiB.
+    let limit = 1024 * 1024;
+    std::fs::write(workflow.file("summary.md"), "x".repeat(limit - 200)).unwrap();
+    workflow.check(&api, &[]);
+    let summary = workflow.read("summary.md");
+    assert!(summary.len() <= limit, "{}", summary.len());
+    let tail = format!(
+        "The whole of it is in {}.*\n",
+        workflow.project.path(".memgate/report.md").display()
+    );
+    assert!(
+        summary.ends_with(&tail),
+        "{}",
+        &summary[summary.len().saturating_sub(300)..]
+    );
+}
+
+#[test]
+fn a_benchmark_cannot_inject_workflow_commands() {
+    let workflow = Workflow::new(60);
+    workflow.project.write("memgate.yml", "version: 1\ndefaults: {repeat: 3, warmup: 0}\nbenchmarks:\n  - name: evil\n    command: \"echo '::error::injected by a benchmark' >&2; echo '::add-mask::x' >&2; exit 1\"\n");
+    workflow.project.commit("evil benchmark");
+    let api = FakeGithub::start(Behaviour::default());
+    let out = workflow.check(&api, &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("::stop-commands::"))
+        .expect("stop-commands");
+    let token = lines[start].trim_start_matches("::stop-commands::");
+    assert_eq!(token.len(), 32);
+    let end = lines
+        .iter()
+        .position(|l| *l == format!("::{token}::"))
+        .expect("the resume line");
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("injected by a benchmark") || line.contains("::add-mask::") {
+            assert!(start < i && i < end, "line {i} outside the block: {line}");
+        }
+    }
+    assert!(
+        lines[start..end]
+            .iter()
+            .any(|l| l.contains("injected by a benchmark")),
+        "{stdout}"
+    );
+    // memgate's own annotation for the failure is outside, after the block.
+    assert!(
+        lines[end..]
+            .iter()
+            .any(|l| l.starts_with("::error title=memgate failure%3A evil")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn outside_a_pull_request_there_is_no_comment() {
+    let workflow = Workflow::new(60);
+    std::fs::write(
+        workflow.file("event.json"),
+        json!({"ref": "refs/heads/main"}).to_string(),
+    )
+    .unwrap();
+    let api = FakeGithub::start(Behaviour::default());
+    let out = workflow.check(&api, &["--base", &workflow.base.clone()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not a pull request's workflow run"));
+    assert!(api.seen().is_empty());
+    let _ = Duration::ZERO;
+}
