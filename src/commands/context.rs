@@ -70,13 +70,15 @@ impl Context {
         })
     }
 
-    /// The revision `rev` names: a commit in git (full id), else a store label.
+    /// The revision `rev` names: a commit in git (full id); with `--store`, a name git does
+    /// not know is a label, as outside git.
     pub fn revision(&self, rev: &str) -> Result<String> {
         match &self.repo {
-            Some(repo) if self.store_dir.is_none() || repo.resolve(rev).is_ok() => {
-                repo.resolve(rev)
-            }
-            _ => Ok(rev.to_owned()),
+            Some(repo) => match repo.resolve(rev) {
+                Err(_) if self.store_dir.is_some() => Ok(rev.to_owned()),
+                resolved => resolved,
+            },
+            None => Ok(rev.to_owned()),
         }
     }
 

@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use super::table::{median, render};
+use super::table::render;
 use super::units::{bytes, figure};
+use crate::compare::stats::median;
 use crate::git::CommitInfo;
 use crate::measure::probe::ProbeKind;
 use crate::store::Record;

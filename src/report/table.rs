@@ -4,19 +4,8 @@
 use std::fmt::Write;
 
 use super::units::figure;
+use crate::compare::stats::median;
 use crate::results::RunResults;
-
-/// The middle value (mean of the two middle ones for an even count).
-pub fn median(samples: &[f64]) -> Option<f64> {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-    }
-}
 
 /// Renders the table as text.
 pub fn render(results: &RunResults) -> Vec<u8> {
@@ -141,16 +130,4 @@ pub fn render(results: &RunResults) -> Vec<u8> {
         }
     );
     out.into_bytes()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::median;
-
-    #[test]
-    fn medians() {
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
-    }
 }
