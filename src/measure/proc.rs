@@ -35,6 +35,8 @@ const FULL_REFRESH: Duration = Duration::from_millis(100);
 /// by RSS changes, and a sample that would need a full re-read is skipped.
 const PSS_BUDGET: f64 = 0.10;
 const PSS_ALLOWANCE: Duration = Duration::from_millis(5);
+/// How many samples in a row may be skipped for shared pages moving during the reads.
+const MAX_UNSETTLED: u32 = 10;
 
 /// What `/proc/PID/stat` tells the sampler.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,11 +50,13 @@ struct Stat {
 
 /// The kept-open files and last figures of one process.
 struct Proc {
+    pid: i32,
     stat_file: File,
     /// `children` of each thread, the main thread first.
     children: Vec<File>,
-    /// The thread count `children` was built for.
-    threads: u64,
+    /// The threads `children` was opened for.
+    tids: Vec<i32>,
+    statm: Option<File>,
     stat: Stat,
     rollup: Option<File>,
     /// The last `smaps_rollup` read: the stat before it, and its own RSS and PSS.
@@ -63,7 +67,8 @@ struct Proc {
 #[derive(Clone, Copy, Debug)]
 struct Rollup {
     stat: Stat,
-    rss: u64,
+    /// Anonymous resident memory at the read, in bytes.
+    anon: u64,
     pss: u64,
 }
 
@@ -82,6 +87,8 @@ pub struct ProcTree {
     last_full: Option<Instant>,
     started: Instant,
     pss_spent: Duration,
+    /// Samples skipped in a row because shared pages moved while they were read.
+    unsettled: u32,
 }
 
 impl Default for ProcTree {
@@ -100,6 +107,7 @@ impl Default for ProcTree {
             last_full: None,
             started: Instant::now(),
             pss_spent: Duration::ZERO,
+            unsettled: 0,
         }
     }
 }
@@ -133,7 +141,7 @@ impl ProcTree {
     /// its threads are listed only once.
     fn root_children(&mut self, root: i32, queue: &mut Vec<i32>) {
         if self.root.as_ref().is_none_or(|(pid, _)| *pid != root) {
-            self.root = Some((root, open_children(root)));
+            self.root = Some((root, open_children(root, &list_tids(root))));
         }
         if let Some((_, files)) = &self.root {
             for file in files {
@@ -153,9 +161,11 @@ impl ProcTree {
                     return false;
                 };
                 e.insert(Proc {
+                    pid,
                     stat_file,
                     children: Vec::new(),
-                    threads: 0,
+                    tids: Vec::new(),
+                    statm: None,
                     stat: Stat::default(),
                     rollup: None,
                     pss: None,
@@ -170,9 +180,15 @@ impl ProcTree {
         };
         proc.stat = stat;
         proc.seen = self.generation;
-        if proc.threads != stat.threads || proc.children.is_empty() {
-            proc.children = open_children(pid);
-            proc.threads = stat.threads;
+        // A child belongs to the thread that forked it. With several threads, the set is
+        // read again each time: one thread may end and another start between samples
+        // with the count unchanged.
+        if proc.children.is_empty() || stat.threads > 1 || proc.tids.len() != 1 {
+            let tids = list_tids(pid);
+            if tids != proc.tids || proc.children.is_empty() {
+                proc.children = open_children(pid, &tids);
+                proc.tids = tids;
+            }
         }
         for file in &proc.children {
             if let Some(text) = read_at(file, &mut self.buf) {
@@ -236,6 +252,18 @@ impl ProcTree {
         self.pss_spent <= PSS_ALLOWANCE + self.started.elapsed().mul_f64(PSS_BUDGET)
     }
 
+    /// The shared pages of each of `pids`, in order.
+    fn shared_pages(&mut self, pids: &[i32]) -> Vec<u64> {
+        pids.iter()
+            .map(|pid| {
+                self.procs
+                    .get_mut(pid)
+                    .and_then(|p| p.statm_pages(&mut self.buf))
+                    .map_or(0, |(_, shared)| shared)
+            })
+            .collect()
+    }
+
     /// The PSS of `pids` together, re-reading only what may have changed; `None` when
     /// the set of processes changed (so every share may have) and the budget cannot pay
     /// for reading them all.
@@ -254,13 +282,14 @@ impl ProcTree {
         if full {
             self.last_full = Some(now);
         }
+        let shared_before = self.shared_pages(pids);
+        let mut read_any = false;
         let mut total = 0;
         for pid in pids {
             let within = self.within_budget();
             let Some(proc) = self.procs.get_mut(pid) else {
                 continue;
             };
-            let rss = proc.stat.rss_pages * self.page_size;
             let stale = proc.pss.is_none_or(|r| r.stat != proc.stat);
             if full || proc.pss.is_none() || (stale && within) {
                 let t = Instant::now();
@@ -271,46 +300,68 @@ impl ProcTree {
                     .rollup
                     .as_ref()
                     .and_then(|f| read_at(f, &mut self.buf))
-                    .and_then(|text| Some((kib_field(text, b"Rss:")?, kib_field(text, b"Pss:")?)));
+                    .and_then(|text| {
+                        Some((kib_field(text, b"Anonymous:")?, kib_field(text, b"Pss:")?))
+                    });
                 self.pss_spent += t.elapsed();
-                if let Some((rss_kib, pss_kib)) = rollup {
+                if let Some((anon_kib, pss_kib)) = rollup {
+                    read_any = true;
                     let pss = pss_kib * 1024;
                     proc.pss = Some(Rollup {
                         stat: proc.stat,
-                        rss: rss_kib * 1024,
+                        anon: anon_kib * 1024,
                         pss,
                     });
                     total += pss;
                     continue;
                 }
             }
-            // Not re-read: carry the last PSS forward by the change in RSS since that
-            // read (new pages are nearly always private); never read (it has just
-            // exited): its RSS.
+            // Not re-read: carry the last PSS forward by the change in anonymous memory
+            // since that read. New anonymous pages are private; pages of a shared file or
+            // shared memory may be shared by the whole tree, and wait for the next read
+            // rather than count in full in every process.
+            let anon = proc
+                .statm_pages(&mut self.buf)
+                .map_or(0, |(resident, shared)| {
+                    resident.saturating_sub(shared) * self.page_size
+                });
             total += match proc.pss {
-                Some(r) => (r.pss + rss).saturating_sub(r.rss),
-                None => rss,
+                Some(r) => (r.pss + anon).saturating_sub(r.anon),
+                None => anon,
             };
         }
+        // PSS is read one process at a time: pages a process maps while the others are
+        // read count whole in one and shared in another. If shared pages moved during
+        // the reads, the sample may count them twice: skip it, but not forever, or a
+        // tree that never settles would get no figure at all.
+        if read_any && self.shared_pages(pids) != shared_before && self.unsettled < MAX_UNSETTLED {
+            self.unsettled += 1;
+            return None;
+        }
+        self.unsettled = 0;
         Some(total)
     }
 }
 
-/// Opens the `children` file of every thread of `pid`, the main thread's first.
-fn open_children(pid: i32) -> Vec<File> {
-    let mut files: Vec<File> = File::open(format!("/proc/{pid}/task/{pid}/children"))
-        .into_iter()
-        .collect();
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            let tid = task.file_name();
-            if tid.to_str().is_some_and(|t| t != pid.to_string()) {
-                let path = format!("/proc/{pid}/task/{}/children", tid.to_string_lossy());
-                files.extend(File::open(path));
-            }
-        }
-    }
-    files
+/// The thread ids of `pid`, the main thread first.
+fn list_tids(pid: i32) -> Vec<i32> {
+    let mut tids: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|t| t.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    tids.sort_by_key(|&t| (t != pid, t));
+    tids
+}
+
+/// Opens the `children` file of each of `tids` of `pid`.
+fn open_children(pid: i32, tids: &[i32]) -> Vec<File> {
+    tids.iter()
+        .filter_map(|tid| File::open(format!("/proc/{pid}/task/{tid}/children")).ok())
+        .collect()
 }
 
 /// Reads a whole (small) /proc file from offset 0 into `buf`, growing it as needed.
@@ -346,6 +397,26 @@ fn parse_stat(text: &[u8]) -> Option<Stat> {
         threads: field(20)?,
         rss_pages: field(24)?,
     })
+}
+
+/// Resident and shared (file and shmem) pages from `statm`.
+fn parse_statm(text: &[u8]) -> Option<(u64, u64)> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut fields = text.split_ascii_whitespace().skip(1);
+    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+}
+
+impl Proc {
+    /// (resident, shared) pages now, through the kept-open `statm`.
+    fn statm_pages(&mut self, buf: &mut Vec<u8>) -> Option<(u64, u64)> {
+        if self.statm.is_none() {
+            self.statm = File::open(format!("/proc/{}/statm", self.pid)).ok();
+        }
+        self.statm
+            .as_ref()
+            .and_then(|f| read_at(f, buf))
+            .and_then(parse_statm)
+    }
 }
 
 /// The pids in a `children` file: numbers separated by spaces.
