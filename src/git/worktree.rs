@@ -5,13 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{Oid, Repository, WorktreeAddOptions, WorktreePruneOptions};
+use git2::{Oid, Repository, WorktreeAddOptions, WorktreeLockStatus, WorktreePruneOptions};
 
 use super::repo::{Repo, git_error};
 use crate::error::{Error, Result};
 
-/// Worktrees memgate creates are named `memgate-<pid>-<n>`.
+/// Worktrees memgate creates are named `memgate-<pid>-<n>` and locked with the reason
+/// `memgate pid <pid>`: only such a worktree is ever removed as stale, never one that
+/// merely has a similar name.
 const PREFIX: &str = "memgate-";
+const LOCK_REASON: &str = "memgate pid ";
 
 pub struct TempWorktree {
     repo: Repository,
@@ -59,6 +62,7 @@ impl TempWorktree {
         options.reference(Some(reference));
         let added = self.repo.worktree(&self.name, &self.path(), Some(&options));
         let detached = added.and_then(|wt| {
+            wt.lock(Some(&format!("{LOCK_REASON}{}", std::process::id())))?;
             let inner = Repository::open_from_worktree(&wt)?;
             inner.set_head_detached(oid)
         });
@@ -76,32 +80,40 @@ impl Drop for TempWorktree {
     }
 }
 
-/// Forgets a worktree whose directory is gone.
+/// Unlocks and forgets one of memgate's worktrees whose directory is gone.
 fn prune(repo: &Repository, name: &str) {
     if let Ok(worktree) = repo.find_worktree(name) {
+        let _ = worktree.unlock();
         let mut options = WorktreePruneOptions::new();
         options.valid(true).working_tree(true);
         let _ = worktree.prune(Some(&mut options));
     }
 }
 
-/// Removes worktrees left by a memgate that no longer runs (killed before its cleanup).
+/// Removes worktrees left by a memgate that no longer runs (killed before its cleanup):
+/// those locked with memgate's reason by a process that is gone.
 fn remove_stale(repo: &Repository) {
     let Ok(names) = repo.worktrees() else { return };
     for name in names.iter().flatten().flatten() {
-        let Some(pid) = name
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<i32>().ok())
+        if !name.starts_with(PREFIX) {
+            continue;
+        }
+        let Ok(worktree) = repo.find_worktree(name) else {
+            continue;
+        };
+        let Ok(WorktreeLockStatus::Locked(Some(reason))) = worktree.is_locked() else {
+            continue;
+        };
+        let Some(pid) = reason
+            .strip_prefix(LOCK_REASON)
+            .and_then(|p| p.trim().parse::<i32>().ok())
         else {
             continue;
         };
         if Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        if let Ok(worktree) = repo.find_worktree(name) {
-            let _ = std::fs::remove_dir_all(worktree.path());
-        }
+        let _ = std::fs::remove_dir_all(worktree.path());
         prune(repo, name);
     }
 }

@@ -591,3 +591,68 @@ fn the_directory_store_works_without_git() {
     );
     assert!(shown.stderr().contains("; remove or fix the file"));
 }
+
+#[test]
+fn a_users_worktree_named_like_memgates_is_left_alone() {
+    // Review finding: stale clean-up once removed any worktree named memgate-<number>.
+    let project = project(20);
+    let theirs = tempfile::tempdir().unwrap();
+    let path = theirs.path().join("memgate-4242");
+    git(
+        project.dir(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "userbranch",
+            &path.display().to_string(),
+        ],
+    );
+    std::fs::write(path.join("notes.txt"), "uncommitted work\n").unwrap();
+    project
+        .memgate()
+        .args(["run", "-q", "--no-save", "--rev", "HEAD"])
+        .run()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(path.join("notes.txt")).unwrap(),
+        "uncommitted work\n"
+    );
+    assert!(git(project.dir(), &["worktree", "list"]).contains("memgate-4242"));
+}
+
+#[test]
+fn the_worktree_of_a_killed_memgate_is_removed_by_the_next() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: slow\n    command: \"echo up > {dir}/started; test -f {dir}/fast || sleep 30\"\n",
+    );
+    project.git_init();
+    let mut child = project
+        .memgate()
+        .args(["run", "-q", "--no-save", "--rev", "HEAD"])
+        .command()
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !project.path("started").exists() {
+        assert!(Instant::now() < deadline, "the benchmark never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no clean-up of its own
+    child.wait().unwrap();
+    let count = || {
+        git(project.dir(), &["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count()
+    };
+    assert_eq!(count(), 2, "the killed memgate's worktree is left");
+    project.write("fast", "");
+    project
+        .memgate()
+        .args(["run", "-q", "--no-save", "--rev", "HEAD"])
+        .run()
+        .code(0);
+    assert_eq!(count(), 1);
+}
