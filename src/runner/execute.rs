@@ -17,6 +17,15 @@ use crate::measure::probe::{ProbeKind, TreeProbe};
 use crate::measure::timeline::Timeline;
 use crate::measure::units::{Bytes, Seconds};
 
+/// Environment variables memgate never passes to a benchmark: the tokens of GitHub
+/// Actions, which a pull request's benchmark must not read.
+pub const SECRETS: [&str; 4] = [
+    "GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+];
+
 /// What to execute and under which limits.
 pub struct Execution<'a> {
     pub argv: &'a [String],
@@ -69,7 +78,16 @@ impl Executor {
     pub fn new(cgroup: Option<CgroupParent>) -> Result<Self> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::io("cannot find memgate's own executable", e))?;
-        let mut launcher = Command::new(&exe)
+        // memgate is a subreaper as well: if the launcher itself dies, its orphans come to
+        // memgate, which then kills them rather than leave them to init.
+        // SAFETY: prctl with plain integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        let mut command = Command::new(&exe);
+        // CI secrets stay out of reach of the benchmarks (a pull request's code).
+        for secret in SECRETS {
+            command.env_remove(secret);
+        }
+        let mut launcher = command
             .arg(LAUNCH_ARG)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -171,7 +189,11 @@ impl Executor {
         let mut reply = String::new();
         let read = self.replies.read_line(&mut reply).map_err(lost)?;
         if read == 0 {
+            // The launcher died: its orphans are memgate's now; none may live on.
+            let mut tree = crate::measure::proc::ProcTree::default();
+            super::launcher::kill_tree(&mut tree, std::process::id() as i32);
             let status = self.launcher.wait().ok();
+            reap_orphans();
             return Err(lost(std::io::Error::other(format!(
                 "it exited ({status:?}); its message, if any, is above"
             ))));
@@ -253,6 +275,17 @@ fn thread_cpu_time() -> f64 {
     // SAFETY: ts is a valid timespec.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+/// Reaps whatever children memgate has left (orphans of a dead launcher).
+fn reap_orphans() {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer; WNOHANG never blocks.
+        if unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } <= 0 {
+            return;
+        }
+    }
 }
 
 /// Waits up to `timeout` for the launcher's report to arrive; true once it has.

@@ -254,6 +254,21 @@ fn launch(
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
+            // Its own process group: a benchmark's `kill 0` stays within its own tree.
+            libc::setpgid(0, 0);
+            // No descriptor memgate was started with reaches the benchmark: all above
+            // stderr close at exec (the error pipe too, as it should).
+            if libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) != 0
+            {
+                for fd in 3..4096 {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
             let fail = |step: u8| -> ! {
                 let errno = *libc::__errno_location();
                 let mut message = [0u8; 5];
@@ -325,6 +340,11 @@ fn launch(
 
     // Reap every process of the tree: the first one and all re-parented orphans.
     loop {
+        // Checked each time round, not only when wait4 is interrupted: the parent-death
+        // signal may land while wait4 is returning a pid.
+        if TERMINATE.load(Ordering::SeqCst) {
+            kill_tree(tree, std::process::id() as i32);
+        }
         let mut status = 0;
         // SAFETY: rusage is plain old data, written by the kernel.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

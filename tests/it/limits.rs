@@ -204,3 +204,77 @@ fn the_survivor_search_finds_a_live_process() {
     assert_eq!(found, vec![sleeper.id() as i32]);
     assert!(processes_running(&["sleep", "7.25"]).is_empty());
 }
+
+#[test]
+fn a_benchmarks_kill_0_stays_in_its_own_tree() {
+    // Review finding: benchmarks shared the launcher's process group, so `kill 0` took
+    // the launcher down and every later benchmark with it.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: killer\n    command: \"kill 0\"\n  - name: after\n    command: [/bin/true]\n",
+    );
+    let results = project.run_json(&[], 3);
+    assert_eq!(benchmark(&results, "killer")["failure"]["signal"], 15);
+    assert_eq!(benchmark(&results, "after")["status"], "ok");
+}
+
+#[test]
+fn a_dead_launcher_leaves_no_process_behind() {
+    // Review finding: if the launcher itself died, its tree went on under init.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: b\n    command: \"sleep 300.25 & sleep 301.25 & echo $PPID > {dir}/launcher; wait\"\n",
+    );
+    let mut child = project
+        .memgate()
+        .args(["run", "-q", "--no-save"])
+        .command()
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while project.read_or_empty("launcher").trim().is_empty() {
+        assert!(Instant::now() < deadline, "the benchmark never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let launcher: i32 = project.read("launcher").trim().parse().unwrap();
+    // SAFETY: plain kill of a process of this test.
+    unsafe { libc::kill(launcher, libc::SIGKILL) };
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    for words in [["sleep", "300.25"], ["sleep", "301.25"]] {
+        assert_eq!(processes_running(&words), Vec::<i32>::new(), "{words:?}");
+    }
+}
+
+#[test]
+fn killing_memgate_stops_a_forking_tree() {
+    // Review finding: the parent-death signal could land while the launcher's wait4
+    // returned a pid, and was then never acted on.
+    for round in 0..3 {
+        let marker = format!("forker-{}-{round}", std::process::id());
+        let project = Project::new(&format!(
+            "version: 1\ndefaults: {{repeat: 1, warmup: 0}}\nbenchmarks:\n  - name: f\n    command: [sh, -c, \"touch {{dir}}/up; while :; do (/bin/true &); done\", {marker}]\n"
+        ));
+        let mut child = project
+            .memgate()
+            .args(["run", "-q", "--no-save"])
+            .command()
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !project.path("up").exists() {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(50 * round));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !processes_running(&[&marker]).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(
+            processes_running(&[&marker]),
+            Vec::<i32>::new(),
+            "round {round}"
+        );
+    }
+}

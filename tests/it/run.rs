@@ -348,3 +348,29 @@ fn the_cgroup_probe_where_the_machine_allows_it() {
         );
     }
 }
+
+#[test]
+fn no_secret_and_no_stray_descriptor_reaches_a_benchmark() {
+    // Review finding: GITHUB_TOKEN and descriptors memgate inherited were passed on.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: look\n    command: [ls, /proc/self/fd]\n  - name: env\n    command: [env]\n",
+    );
+    let memgate = env!("CARGO_BIN_EXE_memgate");
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("exec 9>leak.txt; exec {memgate} run -q --no-save"))
+        .current_dir(project.dir())
+        .env("GITHUB_TOKEN", "ghp_secret_value")
+        .env("ACTIONS_RUNTIME_TOKEN", "runtime_secret")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // No shell between: ls itself is the benchmark (3 is its own directory handle).
+    assert_eq!(project.read(".memgate/logs/look/run-1.stdout"), "0\n1\n2\n3\n");
+    let env = project.read(".memgate/logs/env/run-1.stdout");
+    assert!(
+        !env.contains("ghp_secret_value") && !env.contains("runtime_secret"),
+        "{env}"
+    );
+    assert!(env.contains("MEMGATE_BENCHMARK=env"));
+}
