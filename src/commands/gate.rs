@@ -133,8 +133,9 @@ pub fn finish(report: &Report, output: &GateOutput, extra: &str, actions: &Actio
         GateFormat::Markdown => comparison::markdown::render(report),
         GateFormat::Junit => comparison::junit::render(report),
     };
-    let shows_table = output.output.is_some() || output.format == GateFormat::Table;
-    let token = (actions.active && shows_table).then(workflow::stop_token);
+    // JSON escapes every control character: no line of it can be a workflow command.
+    let wrap = output.output.is_some() || output.format != GateFormat::Json;
+    let token = (actions.active && wrap).then(workflow::stop_token);
     let say = |text: &str| -> Result<()> {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

@@ -72,7 +72,7 @@ pub struct Comparison {
     pub better: Better,
     pub base: Side,
     pub head: Side,
-    /// head median / base median - 1.
+    /// (head median - base median) / |base median|: head / base - 1 for positive medians.
     pub change: Option<f64>,
     /// head median - base median, in the metric's unit.
     pub abs_change: Option<f64>,
@@ -105,8 +105,10 @@ pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -
         return Judged::missing();
     };
     let abs_change = mh - mb;
+    // Relative to the base's size: head/base - 1 for positive medians, and the right
+    // sign for a custom metric whose values are negative.
     let change = if mb != 0.0 {
-        Some(mh / mb - 1.0)
+        Some((mh - mb) / mb.abs())
     } else if mh == 0.0 {
         Some(0.0)
     } else {
@@ -511,6 +513,34 @@ mod tests {
         );
         assert!((smallest_p(3, 3) - 0.05).abs() < 1e-12);
         assert!((smallest_p(7, 7) - 1.0 / 3432.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn negative_figures_keep_their_direction() {
+        // Review finding: a custom metric going from -10 to -20 where higher is better
+        // passed, and its change and interval had opposite signs.
+        let score = Threshold {
+            max_worse: 0.05,
+            min_change: 0.0,
+            alpha: 0.05,
+        };
+        let j = judge(
+            &around(-10.0, 0.01, 5),
+            &around(-20.0, 0.01, 5),
+            Better::Higher,
+            score,
+        );
+        assert_eq!(j.verdict, Verdict::Regression);
+        assert!((j.change.unwrap() + 1.0).abs() < 1e-9, "{:?}", j.change);
+        let [low, high] = j.change_ci.unwrap();
+        assert!(low < 0.0 && high < 0.0);
+        let j = judge(
+            &around(-10.0, 0.01, 5),
+            &around(-5.0, 0.01, 5),
+            Better::Lower,
+            score,
+        );
+        assert_eq!(j.verdict, Verdict::Regression);
     }
 
     #[test]

@@ -40,6 +40,21 @@ struct IssueComment {
     id: u64,
     #[serde(default)]
     body: String,
+    user: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+impl IssueComment {
+    /// memgate's own: the marker, in a comment a bot wrote (the Actions token posts as
+    /// github-actions[bot]). A person who pastes the marker gets no edit of theirs.
+    fn is_memgates(&self, marker: &str) -> bool {
+        self.body.contains(marker) && self.user.as_ref().is_some_and(|u| u.kind == "Bot")
+    }
 }
 
 impl GithubApi {
@@ -152,7 +167,7 @@ impl GithubApi {
             let comments: Vec<IssueComment> = response
                 .json()
                 .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
-            if let Some(c) = comments.iter().find(|c| c.body.contains(marker)) {
+            if let Some(c) = comments.iter().find(|c| c.is_memgates(marker)) {
                 found = Some(c.id);
                 break;
             }

@@ -512,7 +512,10 @@ fn read_custom_metrics(path: &Path) -> Result<Vec<CustomLine>, String> {
             continue;
         }
         let at = format!("$MEMGATE_METRICS line {}", number + 1);
+        // serde's message quotes the benchmark's own text: one line of it only, so it
+        // cannot start a line of memgate's output (a workflow command in CI).
         let parsed: CustomLine = serde_json::from_str(line).map_err(|e| {
+            let e = one_line(&e.to_string());
             format!(
                 "{at}: {e}: write one JSON object a line, like {{\"metric\": \"score\", \"value\": 0.93, \"unit\": \"\", \"better\": \"higher\"}}"
             )
@@ -544,6 +547,13 @@ fn read_custom_metrics(path: &Path) -> Result<Vec<CustomLine>, String> {
         lines.push(parsed);
     }
     Ok(lines)
+}
+
+/// `text` with every control character (newlines included) made a space.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The last `n` lines of a file, reading at most its last 64 KiB.

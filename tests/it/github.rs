@@ -125,6 +125,15 @@ impl Drop for FakeGithub {
     }
 }
 
+/// Who wrote a comment: memgate's (ids from 1000) are a bot's, the others people's.
+fn user(id: u64) -> Value {
+    if id >= 1000 {
+        json!({"login": "github-actions[bot]", "type": "Bot"})
+    } else {
+        json!({"login": "someone", "type": "User"})
+    }
+}
+
 fn answer(
     method: &str,
     path: &str,
@@ -139,7 +148,7 @@ fn answer(
     let as_json = |c: &[(u64, String)]| {
         json!(
             c.iter()
-                .map(|(id, b)| json!({"id": id, "body": b}))
+                .map(|(id, b)| json!({"id": id, "body": b, "user": user(*id)}))
                 .collect::<Vec<_>>()
         )
         .to_string()
@@ -196,7 +205,11 @@ fn answer(
     if method == "POST" {
         let id = 1000 + comments.len() as u64;
         comments.push((id, text.clone()));
-        (201, vec![], json!({"id": id, "body": text}).to_string())
+        (
+            201,
+            vec![],
+            json!({"id": id, "body": text, "user": user(id)}).to_string(),
+        )
     } else {
         let id: u64 = path.rsplit('/').next().unwrap().parse().unwrap();
         let entry = comments
@@ -204,7 +217,11 @@ fn answer(
             .find(|(i, _)| *i == id)
             .expect("edit of an existing comment");
         entry.1 = text.clone();
-        (200, vec![], json!({"id": id, "body": text}).to_string())
+        (
+            200,
+            vec![],
+            json!({"id": id, "body": text, "user": user(id)}).to_string(),
+        )
     }
 }
 
@@ -647,4 +664,93 @@ fn outside_a_pull_request_there_is_no_comment() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("not a pull request's workflow run"));
     assert!(api.seen().is_empty());
     let _ = Duration::ZERO;
+}
+
+#[test]
+fn a_persons_comment_with_the_marker_is_not_taken_over() {
+    // Review finding: memgate edited the first comment holding its marker, whoever
+    // wrote it.
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour::default());
+    workflow.check(&api, &[]);
+    let marker = api
+        .comments
+        .lock()
+        .unwrap()
+        .last()
+        .unwrap()
+        .1
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    // Someone pastes the marker into a comment of their own, ahead of memgate's.
+    api.comments
+        .lock()
+        .unwrap()
+        .insert(0, (50, format!("{marker}\nmine")));
+    let before = api.seen().len();
+    workflow.check(&api, &[]);
+    let methods = api.methods()[before..].to_vec();
+    assert_eq!(
+        methods,
+        [
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "PATCH /repos/owner/repo/issues/comments/1002"
+        ]
+    );
+    assert_eq!(api.comments.lock().unwrap()[0].1, format!("{marker}\nmine"));
+}
+
+#[test]
+fn metric_text_cannot_become_a_workflow_command() {
+    // Review finding: an unknown key in a metrics line was quoted raw, newlines and all,
+    // into the failure message, and --format junit went to stdout unwrapped.
+    let workflow = Workflow::new(60);
+    // A metrics line whose unknown key holds a newline and a workflow command.
+    workflow.project.write(
+        "emit.py",
+        "import json, os\nopen(os.environ['MEMGATE_METRICS'], 'a').write(json.dumps({'metric': 'a', 'value': 1, 'x\\n::warning::INJECTED': 1}) + '\\n')\n",
+    );
+    workflow.project.write(
+        "memgate.yml",
+        "version: 1\ndefaults: {repeat: 3, warmup: 0}\nbenchmarks:\n  - name: m\n    command: [python3, emit.py]\n",
+    );
+    workflow.project.commit("metric with a newline in a key");
+    let api = FakeGithub::start(Behaviour::default());
+    let out = workflow.check(
+        &api,
+        &["--format", "junit", "--base", &workflow.base.clone()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(text);
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines
+            .iter()
+            .position(|l| l.starts_with("::stop-commands::"));
+        let end = start.and_then(|s| {
+            lines[s..]
+                .iter()
+                .position(|l| l.starts_with("::") && l.ends_with("::") && !l.contains(' '))
+                .map(|e| s + e)
+        });
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("::warning::INJECTED") {
+                let inside = matches!((start, end), (Some(s), Some(e)) if s < i && i < e);
+                assert!(inside, "{name} line {i} is a workflow command: {line}");
+            }
+        }
+    }
+    // The message arrives, made one line.
+    let junit = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        junit.contains("$MEMGATE_METRICS line 1: unknown field `x ::warning::INJECTED`"),
+        "{junit}"
+    );
 }

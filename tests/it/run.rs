@@ -366,7 +366,10 @@ fn no_secret_and_no_stray_descriptor_reaches_a_benchmark() {
         .unwrap();
     assert!(status.success());
     // No shell between: ls itself is the benchmark (3 is its own directory handle).
-    assert_eq!(project.read(".memgate/logs/look/run-1.stdout"), "0\n1\n2\n3\n");
+    assert_eq!(
+        project.read(".memgate/logs/look/run-1.stdout"),
+        "0\n1\n2\n3\n"
+    );
     let env = project.read(".memgate/logs/env/run-1.stdout");
     assert!(
         !env.contains("ghp_secret_value") && !env.contains("runtime_secret"),
