@@ -2,9 +2,9 @@
 //! store; `show` and `log`; bad stored data. Real repositories in temporary folders,
 //! a real bare remote, real `git`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::util::{MIB, Project, git, git_command};
+use crate::util::{MIB, Project, git, git_command, wait_until};
 
 const CONFIG: &str = r#"
 version: 1
@@ -160,11 +160,9 @@ fn run_rev_leaves_no_worktree_on_ctrl_c() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !project.path("started").exists() {
-        assert!(Instant::now() < deadline, "the benchmark never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the benchmark has started", || {
+        project.path("started").exists()
+    });
     assert_eq!(
         git(project.dir(), &["worktree", "list", "--porcelain"])
             .matches("worktree ")
@@ -635,11 +633,9 @@ fn the_worktree_of_a_killed_memgate_is_removed_by_the_next() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !project.path("started").exists() {
-        assert!(Instant::now() < deadline, "the benchmark never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the benchmark has started", || {
+        project.path("started").exists()
+    });
     child.kill().unwrap(); // SIGKILL: no clean-up of its own
     child.wait().unwrap();
     let count = || {

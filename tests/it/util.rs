@@ -284,3 +284,16 @@ pub fn git_command(dir: &Path, args: &[&str]) -> Command {
         .env("GIT_COMMITTER_EMAIL", "test@example.com");
     cmd
 }
+
+/// Waits (20 s at most) until `ready` holds; panics naming `what` otherwise.
+#[track_caller]
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
