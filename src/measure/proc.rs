@@ -282,14 +282,19 @@ impl ProcTree {
         if full {
             self.last_full = Some(now);
         }
-        let shared_before = self.shared_pages(pids);
+        // One statm read per process: its shared pages now, and its anonymous memory
+        // for a PSS carried forward.
+        let mut shared_before = Vec::with_capacity(pids.len());
         let mut read_any = false;
         let mut total = 0;
         for pid in pids {
             let within = self.within_budget();
             let Some(proc) = self.procs.get_mut(pid) else {
+                shared_before.push(0); // as `shared_pages` counts a process that is gone
                 continue;
             };
+            let (resident, shared) = proc.statm_pages(&mut self.buf).unwrap_or_default();
+            shared_before.push(shared);
             let stale = proc.pss.is_none_or(|r| r.stat != proc.stat);
             if full || proc.pss.is_none() || (stale && within) {
                 let t = Instant::now();
@@ -320,11 +325,7 @@ impl ProcTree {
             // since that read. New anonymous pages are private; pages of a shared file or
             // shared memory may be shared by the whole tree, and wait for the next read
             // rather than count in full in every process.
-            let anon = proc
-                .statm_pages(&mut self.buf)
-                .map_or(0, |(resident, shared)| {
-                    resident.saturating_sub(shared) * self.page_size
-                });
+            let anon = resident.saturating_sub(shared) * self.page_size;
             total += match proc.pss {
                 Some(r) => (r.pss + anon).saturating_sub(r.anon),
                 None => anon,
