@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::context::Context;
-use super::gate::{base_revision, finish, judge, short, stored, thresholds_of};
+use super::gate::{ThresholdSource, base_revision, finish, judge, stored};
 use crate::cli::CheckArgs;
 use crate::compare::{Report, Rev};
 use crate::error::{Error, Result};
@@ -15,13 +15,10 @@ use crate::github::comment::{COMMENT_LIMIT, GithubApi, Posted};
 use crate::github::workflow;
 use crate::report::comparison;
 use crate::store::Record;
-use crate::{config, measure, runner};
+use crate::{measure, runner};
 
 pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Result<i32> {
-    let path = config::find(config_path, &ctx.cwd)?;
-    let mut plan = config::load(&path)?;
-    plan.select(&args.benchmarks)?;
-    plan.override_counts(args.repeat, args.warmup);
+    let plan = ctx.plan(config_path, &args.benchmarks, args.repeat, args.warmup)?;
     let repo = ctx.require_repo("memgate check")?;
     let store = ctx.require_store()?;
     let head = repo
@@ -71,7 +68,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
                 };
                 eprintln!(
                     "memgate: running base {} and head interleaved ({why})",
-                    short(&base)
+                    crate::report::units::short_rev(&base)
                 );
             }
             let top = repo
@@ -121,12 +118,16 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
     let report = judge(
         Some(&base_results),
         &head_results,
-        thresholds_of(Some(&plan))?,
+        &ThresholdSource::new(Some(&plan))?,
         base_rev,
         head_rev,
         &testbed.id,
     );
-    let report_dir = path.parent().unwrap_or(Path::new(".")).join(".memgate");
+    let report_dir = plan
+        .config_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(".memgate");
     publish(&report, &actions, &report_dir, args.github_comment)?;
     finish(
         &report,
@@ -190,10 +191,7 @@ fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Res
     if comment && let Err(why) = post_comment(report, actions, &markdown) {
         let text = format!("memgate did not comment on the pull request: {why}");
         if actions.active {
-            println!(
-                "::warning title=memgate::{}",
-                text.replace('%', "%25").replace('\n', "%0A")
-            );
+            println!("{}", workflow::warning(&text));
         } else {
             eprintln!("memgate: warning: {text}");
         }

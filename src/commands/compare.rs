@@ -4,11 +4,12 @@ use std::path::Path;
 
 use super::context::Context;
 use super::gate::{
-    base_revision, finish, judge, no_head_results, short, stored, stored_base, thresholds_of,
+    ThresholdSource, base_revision, finish, judge, no_head_results, stored, stored_base,
 };
 use crate::cli::CompareArgs;
 use crate::compare::Rev;
 use crate::error::{Error, Result};
+use crate::report::units::short_rev as short;
 use crate::{config, measure};
 
 pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> Result<i32> {
@@ -19,10 +20,7 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
         Err(_) if config_path.is_none() => None,
         Err(e) => return Err(e),
     };
-    let probe = match measure::probe::choose().map_err(Error::Usage)? {
-        Some(_) => measure::probe::ProbeKind::Cgroup,
-        None => measure::probe::ProbeKind::Proc,
-    };
+    let probe = measure::probe::choose_kind().map_err(Error::Usage)?;
     let testbed = ctx.testbed(probe, plan.as_ref().and_then(|p| p.testbed.as_deref()));
     let head = ctx.revision(args.head.as_deref().unwrap_or("HEAD"))?;
     let (base, how) = base_revision(ctx, args.base.as_deref(), &head)?;
@@ -63,7 +61,7 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
     let report = judge(
         base_results,
         &head_record.results,
-        thresholds_of(plan.as_ref())?,
+        &ThresholdSource::new(plan.as_ref())?,
         base_rev,
         head_rev,
         &testbed.id,

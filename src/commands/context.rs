@@ -82,6 +82,21 @@ impl Context {
         }
     }
 
+    /// The plan of the config (`--config`, else found from the current directory), cut
+    /// to the named benchmarks, with the run counts overridden where given.
+    pub fn plan(
+        &self,
+        config: Option<&Path>,
+        benchmarks: &[String],
+        repeat: Option<u32>,
+        warmup: Option<u32>,
+    ) -> Result<crate::config::Plan> {
+        let mut plan = crate::config::load(&crate::config::find(config, &self.cwd)?)?;
+        plan.select(benchmarks)?;
+        plan.override_counts(repeat, warmup);
+        Ok(plan)
+    }
+
     /// This machine's testbed; `config_name` is the config's `testbed:`, if known.
     pub fn testbed(&self, probe: ProbeKind, config_name: Option<&str>) -> Testbed {
         let name = self.testbed_name.as_deref().or(config_name);

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::github::{Actions, workflow};
 use crate::report::comparison;
+use crate::report::units::short_rev as short;
 use crate::results::RunResults;
 use crate::store::{Record, Store};
 
@@ -78,39 +79,37 @@ pub fn stored_base(
     Ok(None)
 }
 
-pub fn short(rev: &str) -> &str {
-    &rev[..rev.len().min(12)]
+/// Where each benchmark's thresholds come from: the config, else the built-in ones.
+pub struct ThresholdSource<'a> {
+    plan: Option<&'a Plan>,
+    built_in: Thresholds,
 }
 
-/// The thresholds for each benchmark: the config's, else the built-in ones.
-pub fn thresholds_of(plan: Option<&Plan>) -> Result<impl Fn(&str) -> Thresholds + '_> {
-    let built_in = match plan {
-        Some(_) => None,
-        None => Some(crate::config::built_in_thresholds()?),
-    };
-    Ok(move |benchmark: &str| match (plan, &built_in) {
-        (Some(plan), _) => plan.thresholds_for(benchmark).clone(),
-        (None, Some(t)) => t.clone(),
-        (None, None) => Thresholds::default(),
-    })
+impl<'a> ThresholdSource<'a> {
+    pub fn new(plan: Option<&'a Plan>) -> Result<ThresholdSource<'a>> {
+        let built_in = match plan {
+            Some(_) => Thresholds::default(),
+            None => crate::config::built_in_thresholds()?,
+        };
+        Ok(ThresholdSource { plan, built_in })
+    }
+
+    pub fn for_benchmark(&self, benchmark: &str) -> &Thresholds {
+        self.plan
+            .map_or(&self.built_in, |p| p.thresholds_for(benchmark))
+    }
 }
 
 /// Judges `head` against `base` into a report.
 pub fn judge(
     base: Option<&RunResults>,
     head: &RunResults,
-    thresholds: impl Fn(&str) -> Thresholds,
+    thresholds: &ThresholdSource,
     base_rev: Rev,
     head_rev: Rev,
     testbed: &str,
 ) -> Report {
-    let cache: std::collections::BTreeMap<String, Thresholds> = head
-        .benchmarks
-        .iter()
-        .map(|b| (b.benchmark.clone(), thresholds(&b.benchmark)))
-        .collect();
-    let fallback = Thresholds::default();
-    let comparisons = compare(base, head, |b| cache.get(b).unwrap_or(&fallback));
+    let comparisons = compare(base, head, |b| thresholds.for_benchmark(b));
     Report {
         verdict: overall(&comparisons),
         base: base_rev,

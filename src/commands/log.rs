@@ -19,10 +19,7 @@ pub fn log(ctx: &Context, config_path: Option<&Path>, args: LogArgs) -> Result<i
         .ok()
         .and_then(|p| config::load(&p).ok())
         .and_then(|p| p.testbed);
-    let probe = match measure::probe::choose().map_err(Error::Usage)? {
-        Some(_) => measure::probe::ProbeKind::Cgroup,
-        None => measure::probe::ProbeKind::Proc,
-    };
+    let probe = measure::probe::choose_kind().map_err(Error::Usage)?;
     let testbed = ctx.testbed(probe, config_testbed.as_deref());
 
     let mut rows = Vec::with_capacity(commits.len());

@@ -17,10 +17,7 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
         Some(size) => Some(hold_memory(size)?),
         None => None,
     };
-    let path = config::find(config, &ctx.cwd)?;
-    let mut plan = config::load(&path)?;
-    plan.select(&args.benchmarks)?;
-    plan.override_counts(args.repeat, args.warmup);
+    let mut plan = ctx.plan(config, &args.benchmarks, args.repeat, args.warmup)?;
 
     // Where the results go is settled before anything runs: a mistake costs nothing.
     if args.label.is_some() && (ctx.store_dir.is_none() || args.rev.is_some()) {
@@ -72,7 +69,7 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
             let record = Record::new(revision, &results, &plan.config_digest, dirty);
             store.save(revision, &record)?;
             if !args.quiet {
-                let short = &revision[..revision.len().min(12)];
+                let short = crate::report::units::short_rev(revision);
                 let note = if dirty {
                     " (marked dirty: the working tree has changes)"
                 } else {

@@ -88,6 +88,11 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// A `::warning` workflow command from memgate.
+pub fn warning(text: &str) -> String {
+    format!("::warning title=memgate::{}", escape_data(text))
+}
+
 /// `::error` for regressions and failures, `::notice` for improvements.
 pub fn annotations(report: &Report) -> String {
     let mut out = String::new();

@@ -64,6 +64,14 @@ impl TreeProbe {
     }
 }
 
+/// The kind of probe [`choose`] would give, for a testbed's fingerprint.
+pub fn choose_kind() -> Result<ProbeKind, String> {
+    Ok(match choose()? {
+        Some(_) => ProbeKind::Cgroup,
+        None => ProbeKind::Proc,
+    })
+}
+
 /// Chooses the probe once per memgate process. `MEMGATE_PROBE=proc` forces /proc;
 /// `cgroup` insists on a cgroup and fails where none can be had.
 pub fn choose() -> Result<Option<CgroupParent>, String> {

@@ -4,15 +4,11 @@
 use std::fmt::Write;
 
 use super::table::render;
-use super::units::{bytes, figure};
+use super::units::{bytes, figure, short_rev as short};
 use crate::compare::stats::median;
 use crate::git::CommitInfo;
 use crate::measure::probe::ProbeKind;
 use crate::store::Record;
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
 
 fn date(seconds: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64);

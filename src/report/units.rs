@@ -32,6 +32,15 @@ pub fn seconds(value: f64) -> String {
     }
 }
 
+/// A revision as people read it: 12 digits of a full commit id, a label whole.
+pub fn short_rev(rev: &str) -> &str {
+    if rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
+        &rev[..12]
+    } else {
+        rev
+    }
+}
+
 /// A figure in its unit: bytes and seconds as above, anything else as a plain number.
 pub fn figure(value: f64, unit: &str) -> String {
     match unit {

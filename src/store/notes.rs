@@ -94,7 +94,7 @@ impl Store for NotesStore {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(bytes),
         };
-        let short = &revision[..revision.len().min(12)];
+        let short = crate::report::units::short_rev(revision);
         Ok(Loaded::parse(
             text.lines().enumerate().map(|(i, line)| {
                 (

@@ -28,8 +28,7 @@ fn mark(verdict: Verdict) -> &'static str {
 }
 
 fn rev(rev: &str) -> String {
-    let short = if rev.len() == 40 { &rev[..12] } else { rev };
-    format!("`{}`", cell(short))
+    format!("`{}`", cell(crate::report::units::short_rev(rev)))
 }
 
 pub fn render(report: &Report) -> Vec<u8> {

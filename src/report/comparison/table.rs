@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::cells::{change_with_interval, p_value, summary, value};
 use crate::compare::{Overall, Report, Verdict};
+use crate::report::units::short_rev as short;
 
 fn style(verdict: Verdict) -> Style {
     let color = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
@@ -118,14 +119,6 @@ pub fn render(report: &Report) -> Vec<u8> {
         verdict_style.render_reset()
     );
     out.into_bytes()
-}
-
-fn short(rev: &str) -> &str {
-    if rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
-        &rev[..12]
-    } else {
-        rev
-    }
 }
 
 fn note(note: &Option<String>) -> String {
