@@ -16,6 +16,7 @@ pub mod exit;
 pub mod git;
 pub mod github;
 pub mod measure;
+pub mod names;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -24,12 +24,8 @@ impl Context {
             .ok()
             .filter(|s| !s.is_empty());
         let testbed_name = testbed.map(str::to_owned).or(from_env);
-        if let Some(name) = &testbed_name
-            && !crate::config::valid_name(name)
-        {
-            return Err(Error::Usage(format!(
-                "testbed name {name:?} is not allowed: use letters, digits, '_', '-' and '.'"
-            )));
+        if let Some(name) = &testbed_name {
+            crate::names::check_name("testbed name", name).map_err(Error::Usage)?;
         }
         Ok(Context {
             repo: Repo::discover(&cwd),

@@ -520,12 +520,9 @@ fn read_custom_metrics(path: &Path) -> Result<Vec<CustomLine>, String> {
                 "{at}: {e}: write one JSON object a line, like {{\"metric\": \"score\", \"value\": 0.93, \"unit\": \"\", \"better\": \"higher\"}}"
             )
         })?;
-        if !crate::config::valid_name(&parsed.metric) {
-            return Err(format!(
-                "{at}: metric name {:?} is not allowed: use letters, digits, '_', '-' and '.'",
-                parsed.metric
-            ));
-        }
+        crate::names::check_name("metric name", &parsed.metric)
+            .and_then(|()| crate::names::check_unit(&parsed.unit))
+            .map_err(|e| format!("{at}: {e}"))?;
         if BUILT_IN_METRICS.contains(&parsed.metric.as_str()) {
             return Err(format!(
                 "{at}: {:?} is measured by memgate itself: give the custom metric another name",
@@ -614,6 +611,14 @@ mod tests {
                 "measured by memgate itself",
             ),
             ("{\"metric\": \"a b\", \"value\": 1}", "is not allowed"),
+            (
+                "{\"metric\": \"s\", \"value\": 1, \"unit\": \"u\\n::error::x\"}",
+                "line 1: unit \"u\\n::error::x\" is not allowed",
+            ),
+            (
+                "{\"metric\": \"s\", \"value\": 1, \"unit\": \"<img src=x onerror=alert(1)>\"}",
+                "is not allowed",
+            ),
             (
                 "{\"metric\": \"s\", \"value\": 1}\n{\"metric\": \"s\", \"value\": 2}",
                 "line 2: \"s\" is reported twice",

@@ -20,11 +20,8 @@ impl DirStore {
     }
 
     fn revision_dir(&self, revision: &str) -> Result<PathBuf> {
-        if revision.is_empty() || !crate::config::valid_name(revision) {
-            return Err(Error::Usage(format!(
-                "{revision:?} cannot name a revision in a store directory: use letters, digits, '_', '-' and '.'"
-            )));
-        }
+        crate::names::check_name("label", revision)
+            .map_err(|e| Error::Usage(format!("{e}: it names a directory in the store")))?;
         Ok(self.dir.join(revision))
     }
 }
