@@ -1,8 +1,6 @@
 //! memgate's error type: everything that stops memgate from doing its job (exit code 2).
 //! A benchmark that fails is not an error here; it is a result.
 
-use std::path::Path;
-
 /// An error that ends the command. Its message names the file, key or value at fault and
 /// the fix.
 #[derive(Debug, thiserror::Error)]
@@ -15,9 +13,9 @@ pub enum Error {
         column: usize,
         message: String,
     },
-    /// A bad config file as a whole, or a value whose place serde cannot give.
-    #[error("{file}: {message}")]
-    Config { file: String, message: String },
+    /// Several errors, each on a line of its own (every mistake in a config).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<Error>),
     /// Bad arguments or a missing file the user named.
     #[error("{0}")]
     Usage(String),
@@ -44,10 +42,20 @@ impl Error {
         }
     }
 
-    pub fn config(file: &Path, message: impl Into<String>) -> Self {
-        Error::Config {
-            file: file.display().to_string(),
-            message: message.into(),
+    /// One error as it is, several as [`Error::Many`].
+    pub fn many(mut errors: Vec<Error>) -> Self {
+        if errors.len() == 1 {
+            errors.remove(0)
+        } else {
+            Error::Many(errors)
+        }
+    }
+
+    /// The errors one by one.
+    pub fn each(&self) -> Vec<&Error> {
+        match self {
+            Error::Many(errors) => errors.iter().flat_map(Error::each).collect(),
+            other => vec![other],
         }
     }
 }

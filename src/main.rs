@@ -17,7 +17,9 @@ fn main() {
             memgate::exit::INTERRUPTED
         }
         Err(error) => {
-            eprintln!("memgate: error: {error}");
+            for one in error.each() {
+                eprintln!("memgate: error: {one}");
+            }
             memgate::exit::ERROR
         }
     };

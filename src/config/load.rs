@@ -1,19 +1,15 @@
 //! Finding, reading and checking `memgate.yml`, laid over the compiled-in defaults
 //! (`config/default.yml`), and turning it into a [`Plan`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
+use super::parse::parse;
 use super::plan::{CommandLine, Dataset, Job, Plan};
-use super::schema::{
-    MinChange, ParseContext, RawCommand, RawConfig, RawSettings, RawThreshold, with_context,
-};
-use super::suggest;
+use super::schema::{self, RawConfig, RawSettings};
+use super::values::RawCommand;
 use crate::compare::{ThresholdSpec, Thresholds};
 use crate::error::{Error, Result};
-use crate::results::{CPU_TIME, MAX_RSS, PEAK_MEMORY, WALL_TIME};
 
 /// The config file's name, looked for in the current directory and the repository root.
 pub const CONFIG_FILE: &str = "memgate.yml";
@@ -59,22 +55,27 @@ pub fn find(explicit: Option<&Path>, cwd: &Path) -> Result<PathBuf> {
 
 /// Reads and checks the config at `path` and builds the plan of every benchmark × dataset.
 pub fn load(path: &Path) -> Result<Plan> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let shown = path.display().to_string();
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        Error::ConfigAt {
+            file: shown.clone(),
+            line,
+            column,
+            message: "the file is not UTF-8 text: save it as UTF-8".into(),
+        }
+    })?;
     let base = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let raw = parse(&text, &shown)?;
-    if raw.benchmarks.is_empty() {
-        return Err(Error::config(
-            &path,
-            "no benchmarks: add at least one under benchmarks: (with a name and a command)",
-        ));
-    }
-    let built_in = parse(BUILT_IN, BUILT_IN_NAME)?;
+    let raw = parse(text, &shown, &base)?;
+    let built_in = parse(BUILT_IN, BUILT_IN_NAME, &base)?;
     let mut plan = build(&path, &base, built_in, raw)?;
     use sha2::Digest;
-    plan.config_digest = sha2::Sha256::digest(text.as_bytes())
+    plan.config_digest = sha2::Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -83,152 +84,8 @@ pub fn load(path: &Path) -> Result<Plan> {
 
 /// The built-in thresholds alone, for comparing without a config.
 pub fn built_in_thresholds() -> Result<Thresholds> {
-    let built_in = parse(BUILT_IN, BUILT_IN_NAME)?;
-    thresholds(&built_in.thresholds, Path::new(BUILT_IN_NAME), "")
-}
-
-/// Parses one YAML text into the raw schema, turning serde's messages into memgate's.
-fn parse(text: &str, file: &str) -> Result<RawConfig> {
-    if text.trim().is_empty() {
-        return Err(Error::Config {
-            file: file.into(),
-            message: "the file is empty: start it with version: 1 and a list of benchmarks:".into(),
-        });
-    }
-    // A first, lenient pass learns the dataset names so that a benchmark's reference to
-    // one is checked where it stands, whatever the order of the keys.
-    #[derive(Deserialize)]
-    struct Names {
-        #[serde(default)]
-        datasets: Option<BTreeMap<String, serde::de::IgnoredAny>>,
-    }
-    let datasets = serde_yaml::from_str::<Names>(text).ok().map(|n| {
-        n.datasets
-            .unwrap_or_default()
-            .into_keys()
-            .collect::<BTreeSet<_>>()
-    });
-    let context = ParseContext {
-        datasets,
-        names: BTreeSet::new(),
-    };
-    with_context(context, || serde_yaml::from_str::<RawConfig>(text))
-        .map_err(|e| explain(&e, text, file))
-}
-
-/// Rewrites a serde_yaml error as `file:line:column: where: what (hint)`.
-fn explain(error: &serde_yaml::Error, text: &str, file: &str) -> Error {
-    let full = error.to_string();
-    // serde_yaml appends " at line L column C"; the place goes in front instead.
-    let body = match full.rfind(" at line ") {
-        Some(i) if error.location().is_some() => &full[..i],
-        _ => full.as_str(),
-    };
-    let (path, what) = match body.split_once(": ") {
-        Some((p, w)) if !p.contains(' ') && !p.is_empty() => (Some(p), w),
-        _ => (None, body),
-    };
-    let mut message = String::new();
-    // A message about a benchmark's name names the benchmark itself.
-    let about_name = what.contains("benchmark name");
-    if let Some(path) = path.filter(|_| !about_name) {
-        message.push_str(&describe_path(path, text));
-        message.push_str(": ");
-    }
-    message.push_str(&reword(what, path));
-    match error.location() {
-        Some(at) => Error::ConfigAt {
-            file: file.into(),
-            line: at.line(),
-            column: at.column(),
-            message,
-        },
-        None => Error::Config {
-            file: file.into(),
-            message,
-        },
-    }
-}
-
-/// `benchmarks[2].timeout` → `benchmark "fit", key "timeout"`.
-fn describe_path(path: &str, text: &str) -> String {
-    if let Some(rest) = path.strip_prefix("benchmarks[")
-        && let Some((index, key)) = rest.split_once(']')
-    {
-        let name = index.parse::<usize>().ok().and_then(|i| {
-            let doc: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
-            doc.get("benchmarks")?
-                .get(i)?
-                .get("name")?
-                .as_str()
-                .map(str::to_owned)
-        });
-        let who = match name {
-            Some(name) => format!("benchmark {name:?}"),
-            None => format!("benchmark #{}", index.parse::<usize>().map_or(0, |i| i + 1)),
-        };
-        return match key.trim_start_matches('.') {
-            "" => who,
-            key => format!("{who}, key {key:?}"),
-        };
-    }
-    if let Some(rest) = path.strip_prefix("datasets.") {
-        return match rest.split_once('.') {
-            Some((name, key)) => format!("dataset {name:?}, key {key:?}"),
-            None => format!("dataset {rest:?}"),
-        };
-    }
-    format!("key {path:?}")
-}
-
-/// Turns serde's wording into a user's: keys not fields, with a suggestion.
-fn reword(what: &str, path: Option<&str>) -> String {
-    if let Some(rest) = what.strip_prefix("unknown field `") {
-        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        return match suggest(key, known.iter().copied()) {
-            Some(s) => format!("unknown key {key:?} (did you mean {s:?}?)"),
-            None if known.is_empty() => format!("unknown key {key:?}: no keys are allowed here"),
-            None => format!(
-                "unknown key {key:?}: the keys here are {}",
-                known.join(", ")
-            ),
-        };
-    }
-    if let Some(rest) = what.strip_prefix("missing field `") {
-        let key = rest.trim_end_matches('`');
-        return match (key, path) {
-            ("version", None) => "missing key \"version\": add version: 1 at the top".into(),
-            _ => format!("missing key {key:?}"),
-        };
-    }
-    if let Some(rest) = what.strip_prefix("invalid type: ") {
-        let (found, expected) = rest
-            .split_once(", expected ")
-            .unwrap_or((rest, "another type"));
-        let expected = match expected {
-            "u32" | "u64" => "a whole number",
-            "struct RawConfig" => "a mapping with version, defaults, datasets and benchmarks",
-            "struct RawBenchmark" => "a mapping with at least name and command",
-            "struct RawSettings" => "a mapping of settings (repeat, warmup, timeout, ...)",
-            "struct RawDataset" => "a mapping with path and, optionally, prepare",
-            "a sequence" => "a list",
-            "a map" => "a mapping",
-            other => other,
-        };
-        let found = match found {
-            "map" => "a mapping",
-            "sequence" => "a list",
-            "unit value" => "nothing",
-            other => other,
-        };
-        return format!("expected {expected}, found {found}");
-    }
-    if let Some(rest) = what.strip_prefix("invalid value: integer `") {
-        let (number, _) = rest.split_once('`').unwrap_or((rest, ""));
-        return format!("{number} is out of range: expected a whole number from 0 to 4294967295");
-    }
-    what.to_owned()
+    let built_in = parse(BUILT_IN, BUILT_IN_NAME, Path::new("/"))?;
+    Ok(thresholds(&built_in.thresholds))
 }
 
 /// Settings with every value present: the result of laying the layers over each other.
@@ -241,29 +98,31 @@ struct Settings {
     env: BTreeMap<String, String>,
 }
 
-/// Lays `layers` over each other, the last one winning; `file` names where a missing
-/// built-in default would be (a bug in memgate, caught by a test).
+/// Lays `layers` over each other, the last one winning.
 fn resolve(layers: &[&RawSettings]) -> Result<Settings> {
     fn last<T: Copy>(
         layers: &[&RawSettings],
         get: impl Fn(&RawSettings) -> Option<T>,
     ) -> Result<T> {
+        // A missing built-in default is a bug in memgate, caught by a test.
         layers
             .iter()
             .rev()
             .find_map(|l| get(l))
-            .ok_or_else(|| Error::Config {
+            .ok_or_else(|| Error::ConfigAt {
                 file: BUILT_IN_NAME.into(),
+                line: 1,
+                column: 1,
                 message: "a built-in default is missing".into(),
             })
     }
     let mut env = BTreeMap::new();
     for layer in layers {
-        env.extend(layer.env.iter().map(|(k, v)| (k.clone(), v.0.clone())));
+        env.extend(layer.env.0.iter().map(|(k, v)| (k.clone(), v.0.clone())));
     }
     Ok(Settings {
         repeat: last(layers, |l| l.repeat.map(|c| c.0))?,
-        warmup: last(layers, |l| l.warmup)?,
+        warmup: last(layers, |l| l.warmup.map(|w| w.0))?,
         timeout: last(layers, |l| l.timeout.map(|d| d.0))?,
         memory_limit: last(layers, |l| l.memory_limit.map(|m| m.0))?,
         sample_interval: last(layers, |l| l.sample_interval.map(|d| d.0))?,
@@ -271,58 +130,14 @@ fn resolve(layers: &[&RawSettings]) -> Result<Settings> {
     })
 }
 
-/// The thresholds a `thresholds:` mapping gives; `owner` says whose, for messages.
-fn thresholds(
-    raw: &BTreeMap<String, RawThreshold>,
-    path: &Path,
-    owner: &str,
-) -> Result<Thresholds> {
+/// The thresholds a `thresholds:` mapping gives (checked while parsing).
+fn thresholds(raw: &schema::Thresholds) -> Thresholds {
     let mut out = Thresholds::default();
-    for (metric, r) in raw {
-        let at = format!("{owner}thresholds.{metric}");
-        if metric != "default" && !super::valid_name(metric) {
-            return Err(Error::config(
-                path,
-                format!("{at}: {metric:?} cannot name a metric"),
-            ));
-        }
-        let bytes = [PEAK_MEMORY, MAX_RSS].contains(&metric.as_str());
-        let seconds = [WALL_TIME, CPU_TIME].contains(&metric.as_str());
-        if (bytes || seconds) && r.max_decrease.is_some() {
-            return Err(Error::config(
-                path,
-                format!(
-                    "{at}: lower is better for {metric}, so a regression is an increase: use max_increase, not max_decrease"
-                ),
-            ));
-        }
-        let min_change = match r.min_change {
-            Some(MinChange::Bytes(b)) if !seconds => Some(b),
-            Some(MinChange::Seconds(s)) if !bytes => Some(s),
-            Some(MinChange::Number(n)) if !bytes && !seconds => Some(n),
-            Some(MinChange::Number(0.0)) => Some(0.0),
-            Some(_) if bytes => {
-                return Err(Error::config(
-                    path,
-                    format!(
-                        "{at}.min_change: {metric} is measured in bytes: write a size like 8MiB"
-                    ),
-                ));
-            }
-            Some(_) => {
-                return Err(Error::config(
-                    path,
-                    format!(
-                        "{at}.min_change: {metric} is measured in seconds: write a duration like 20ms"
-                    ),
-                ));
-            }
-            None => None,
-        };
+    for (metric, r) in raw.0.iter() {
         let spec = ThresholdSpec {
             max_increase: r.max_increase.map(|f| f.0),
             max_decrease: r.max_decrease.map(|f| f.0),
-            min_change,
+            min_change: r.min_change.map(|m| m.0),
             alpha: r.alpha.map(|a| a.0),
         };
         if metric == "default" {
@@ -331,18 +146,25 @@ fn thresholds(
             out.per_metric.insert(metric.clone(), spec);
         }
     }
-    Ok(out)
+    out
 }
 
 fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Result<Plan> {
-    let global = thresholds(&raw.thresholds, path, "")?.over(&thresholds(
-        &built_in.thresholds,
-        Path::new(BUILT_IN_NAME),
-        "",
-    )?);
+    if raw.benchmarks.0.is_empty() {
+        return Err(Error::ConfigAt {
+            file: path.display().to_string(),
+            line: 1,
+            column: 1,
+            message:
+                "no benchmarks: add at least one under benchmarks: (with a name and a command)"
+                    .into(),
+        });
+    }
+    let global = thresholds(&raw.thresholds).over(&thresholds(&built_in.thresholds));
     let built_in = built_in.defaults;
     let datasets: BTreeMap<String, Dataset> = raw
         .datasets
+        .0
         .iter()
         .map(|(name, d)| {
             let data_path = base.join(&d.path.0);
@@ -363,42 +185,20 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
         .collect();
 
     let mut jobs = Vec::new();
-    for bench in &raw.benchmarks {
+    for bench in &raw.benchmarks.0 {
         let own = bench.settings();
         let settings = resolve(&[&built_in, &raw.defaults, &own])?;
         let name = &bench.name.0;
-        let bench_thresholds =
-            thresholds(&bench.thresholds, path, &format!("benchmark {name:?}: "))?.over(&global);
+        let bench_thresholds = thresholds(&bench.thresholds).over(&global);
         let cwd = match &bench.cwd {
-            Some(dir) => base.join(&dir.0),
+            Some(dir) => dir.0.clone(),
             None => base.to_path_buf(),
         };
-        if !cwd.is_dir() {
-            return Err(Error::config(
-                path,
-                format!(
-                    "benchmark {name:?}, key \"cwd\": {} is not a directory: create it or fix the path (relative to the config's directory)",
-                    cwd.display()
-                ),
-            ));
-        }
-        let uses_dataset = |c: &RawCommand| match c {
-            RawCommand::Shell(s) => s.contains("{dataset."),
-            RawCommand::Argv(a) => a.iter().any(|s| s.contains("{dataset.")),
-        };
-        if bench.datasets.is_empty() && uses_dataset(&bench.command) {
-            return Err(Error::config(
-                path,
-                format!(
-                    "benchmark {name:?}: the command uses {{dataset.…}} but the benchmark has no datasets: add datasets: [NAME]"
-                ),
-            ));
-        }
-        let targets: Vec<Option<&Dataset>> = if bench.datasets.is_empty() {
+        let targets: Vec<Option<&Dataset>> = if bench.datasets.0.is_empty() {
             vec![None]
         } else {
             // Names were checked while parsing.
-            bench.datasets.iter().map(|d| datasets.get(&d.0)).collect()
+            bench.datasets.0.iter().map(|d| datasets.get(d)).collect()
         };
         for dataset in targets {
             let command = match dataset {
@@ -478,7 +278,7 @@ mod tests {
 
     #[test]
     fn built_in_defaults_are_complete() {
-        let raw = parse(BUILT_IN, BUILT_IN_NAME).expect("built-in defaults parse");
+        let raw = parse(BUILT_IN, BUILT_IN_NAME, Path::new("/")).expect("built-in defaults parse");
         let settings = resolve(&[&raw.defaults]).expect("every default present");
         assert_eq!(settings.repeat, 5);
         assert_eq!(settings.warmup, 1);

@@ -2,12 +2,14 @@
 //! [`Plan`]. All validation happens here; later stages get domain types, not YAML.
 
 mod load;
+mod parse;
 mod plan;
 mod schema;
 mod suggest;
 pub mod units;
+mod values;
+mod visit;
 
 pub use load::{CONFIG_FILE, built_in_thresholds, find, load};
 pub use plan::{CommandLine, Dataset, Job, Plan};
-pub use schema::valid_name;
 pub use suggest::suggest;

@@ -144,7 +144,7 @@ fn newer_version() {
 fn bad_benchmark_name() {
     assert_config_error(
         "version: 1\nbenchmarks:\n  - name: \"my bench\"\n    command: x\n",
-        r#"{file}:3:11: benchmark name "my bench" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"#,
+        r#"{file}:3:11: benchmark name "my bench" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-' or '.', at most 100 characters"#,
     );
 }
 
@@ -160,7 +160,7 @@ fn benchmarks_not_a_list() {
 fn dataset_placeholder_without_dataset() {
     assert_config_error(
         "version: 1\nbenchmarks:\n  - name: a\n    command: x {dataset.path}\n",
-        r#"{file}: benchmark "a": the command uses {dataset.…} but the benchmark has no datasets: add datasets: [NAME]"#,
+        r#"{file}:3:5: benchmark "a": the command uses {dataset.…} but the benchmark has no datasets: add datasets: [NAME]"#,
     );
 }
 
@@ -168,7 +168,7 @@ fn dataset_placeholder_without_dataset() {
 fn empty_file() {
     assert_config_error(
         "",
-        "{file}: the file is empty: start it with version: 1 and a list of benchmarks:",
+        "{file}:1:1: the file is empty: start it with version: 1 and a list of benchmarks:",
     );
 }
 
@@ -176,7 +176,7 @@ fn empty_file() {
 fn no_benchmarks() {
     assert_config_error(
         "version: 1\nbenchmarks: []\n",
-        "{file}: no benchmarks: add at least one under benchmarks: (with a name and a command)",
+        "{file}:1:1: no benchmarks: add at least one under benchmarks: (with a name and a command)",
     );
 }
 
@@ -246,7 +246,7 @@ fn bad_arguments_exit_2() {
 fn missing_working_directory() {
     assert_config_error(
         "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    cwd: nowhere\n",
-        r#"{file}: benchmark "a", key "cwd": {dir}/nowhere is not a directory: create it or fix the path (relative to the config's directory)"#,
+        r#"{file}:5:10: benchmark "a", key "cwd": {dir}/nowhere is not a directory: create it or fix the path (relative to the config's directory)"#,
     );
 }
 
@@ -254,7 +254,7 @@ fn missing_working_directory() {
 fn bad_testbed_name() {
     assert_config_error(
         "version: 1\ntestbed: \"my box\"\nbenchmarks:\n  - name: a\n    command: x\n",
-        r#"{file}:2:10: key "testbed": testbed name "my box" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-'"#,
+        r#"{file}:2:10: key "testbed": testbed name "my box" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-' or '.', at most 100 characters"#,
     );
 }
 
@@ -262,11 +262,11 @@ fn bad_testbed_name() {
 fn threshold_min_change_in_the_wrong_unit() {
     assert_config_error(
         "version: 1\nthresholds:\n  peak_memory: {min_change: 20ms}\nbenchmarks:\n  - name: a\n    command: x\n",
-        "{file}: thresholds.peak_memory.min_change: peak_memory is measured in bytes: write a size like 8MiB",
+        r#"{file}:3:29: key "thresholds.peak_memory.min_change": peak_memory is measured in bytes: write a size like 8MiB"#,
     );
     assert_config_error(
         "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    thresholds:\n      wall_time: {min_change: 8MiB}\n",
-        r#"{file}: benchmark "a": thresholds.wall_time.min_change: wall_time is measured in seconds: write a duration like 20ms"#,
+        r#"{file}:6:31: benchmark "a", key "thresholds.wall_time.min_change": wall_time is measured in seconds: write a duration like 20ms"#,
     );
 }
 
@@ -274,7 +274,7 @@ fn threshold_min_change_in_the_wrong_unit() {
 fn threshold_in_the_wrong_direction() {
     assert_config_error(
         "version: 1\nthresholds:\n  peak_memory: {max_decrease: 5%}\nbenchmarks:\n  - name: a\n    command: x\n",
-        "{file}: thresholds.peak_memory: lower is better for peak_memory, so a regression is an increase: use max_increase, not max_decrease",
+        r#"{file}:3:31: key "thresholds.peak_memory.max_decrease": lower is better for peak_memory, so a regression is an increase: use max_increase, not max_decrease"#,
     );
 }
 
@@ -291,5 +291,154 @@ fn threshold_unknown_key() {
     assert_config_error(
         "version: 1\nthresholds:\n  wall_time: {max_increse: 5%}\nbenchmarks:\n  - name: a\n    command: x\n",
         r#"{file}:3:15: key "thresholds.wall_time": unknown key "max_increse" (did you mean "max_increase"?)"#,
+    );
+}
+
+// Issue 8, items 2 and 9: names that would become paths, bytes no program can take, and
+// every mistake of a file reported at once, each with its place.
+
+#[test]
+fn dataset_names_cannot_leave_the_logs_folder() {
+    assert_config_error(
+        "version: 1\ndatasets:\n  ../../../x: {path: d.csv}\nbenchmarks:\n  - name: a\n    command: x\n    datasets: [../../../x]\n",
+        r#"{file}:3:3: key "datasets": dataset name "../../../x" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-' or '.', at most 100 characters"#,
+    );
+}
+
+#[test]
+fn dot_names_are_not_benchmarks() {
+    for name in ["..", "."] {
+        assert_config_error(
+            &format!("version: 1\nbenchmarks:\n  - name: \"{name}\"\n    command: x\n"),
+            &format!(
+                r#"{{file}}:3:11: benchmark name "{name}" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-' or '.', at most 100 characters"#
+            ),
+        );
+    }
+}
+
+#[test]
+fn nul_bytes_are_refused_where_they_stand() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: \"echo \\0\"\n",
+        r#"{file}:4:14: benchmark "a", key "command": the command holds a NUL byte, which no program can be given: remove it"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: [echo, \"a\\0\"]\n",
+        r#"{file}:4:21: benchmark "a", key "command[1]": the argument holds a NUL byte, which no program can be given: remove it"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    env: {A: \"b\\0\"}\n",
+        r#"{file}:5:14: benchmark "a", key "env.A": the value holds a NUL byte, which no program can be given: remove it"#,
+    );
+    assert_config_error(
+        "version: 1\ndatasets:\n  d: {path: \"a\\0b\"}\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:13: dataset "d", key "path": the path "a\0b" holds a control character (a newline, a NUL, ...): remove it"#,
+    );
+    assert_config_error(
+        "version: 1\ndatasets:\n  d: {path: \"a\\nb\"}\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:13: dataset "d", key "path": the path "a\nb" holds a control character (a newline, a NUL, ...): remove it"#,
+    );
+}
+
+#[test]
+fn environment_variable_names_are_checked() {
+    for key in ["''", "A=B"] {
+        let shown = if key == "''" { "" } else { key };
+        assert_config_error(
+            &format!(
+                "version: 1\ndefaults:\n  env: {{{key}: x}}\nbenchmarks:\n  - name: a\n    command: x\n"
+            ),
+            &format!(
+                r#"{{file}}:3:9: key "defaults.env": environment variable name "{shown}" is not allowed: give a name without '=' or control characters, like PYTHONHASHSEED"#
+            ),
+        );
+    }
+}
+
+#[test]
+fn a_dataset_listed_twice() {
+    assert_config_error(
+        "version: 1\ndatasets:\n  d: {path: d.csv}\nbenchmarks:\n  - name: a\n    command: x\n    datasets: [d, d]\n",
+        r#"{file}:7:19: benchmark "a", key "datasets[1]": dataset "d" is listed twice: list each dataset once"#,
+    );
+}
+
+#[test]
+fn a_key_given_twice() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    repeat: 3\n    repeat: 4\n",
+        r#"{file}:6:5: benchmark "a": key "repeat" appears twice: keep one (YAML takes only the last)"#,
+    );
+}
+
+#[test]
+fn a_custom_metric_has_no_size_or_duration() {
+    assert_config_error(
+        "version: 1\nthresholds:\n  score: {min_change: 1MiB}\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:23: key "thresholds.score.min_change": "1MiB": a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, wall_time and cpu_time"#,
+    );
+}
+
+#[test]
+fn durations_are_bounded() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  sample_interval: 3000000000000000h\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:20: key "defaults.sample_interval": "3000000000000000h" is above 60s: a memory timeline needs a sample at least every minute"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    timeout: 400h\n",
+        r#"{file}:5:14: benchmark "a", key "timeout": "400h" is out of range: give a timeout from 1ms to 168h (a week)"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    timeout: 10us\n",
+        r#"{file}:5:14: benchmark "a", key "timeout": "10us" is out of range: give a timeout from 1ms to 168h (a week)"#,
+    );
+}
+
+#[test]
+fn every_mistake_is_reported_in_order() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  timeout: 10q\n  repaet: 3\nbenchmarks:\n  - name: a\n    command: x\n    cwd: nowhere\n  - name: \"b c\"\n    command: []\n    thresholds:\n      peak_memory: {max_decrease: 5%}\n",
+        &[
+            r#"{file}:3:12: key "defaults.timeout": "10q" has an unknown unit "q": a duration is a number and a unit, like 250ms, 30s, 10m or 1h"#,
+            r#"{file}:4:3: key "defaults": unknown key "repaet" (did you mean "repeat"?)"#,
+            r#"{file}:8:10: benchmark "a", key "cwd": {dir}/nowhere is not a directory: create it or fix the path (relative to the config's directory)"#,
+            r#"{file}:9:11: benchmark name "b c" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-' or '.', at most 100 characters"#,
+            r#"{file}:10:14: benchmark "b c", key "command": empty command: the list needs at least the program"#,
+            r#"{file}:12:35: benchmark "b c", key "thresholds.peak_memory.max_decrease": lower is better for peak_memory, so a regression is an increase: use max_increase, not max_decrease"#,
+        ]
+        .join("\nmemgate: error: "),
+    );
+}
+
+#[test]
+fn deep_nesting_is_refused_before_it_is_read() {
+    // 40,000 levels in 80 KB took the YAML loader 55 s to reject.
+    let deep = format!(
+        "version: 1\nbenchmarks: {}{}\n",
+        "[".repeat(40_000),
+        "]".repeat(40_000)
+    );
+    assert_config_error(
+        &deep,
+        "{file}:2:76: lists and mappings nest deeper than 64 levels here: a config needs a handful",
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8() {
+    let project = Project::new("");
+    std::fs::write(
+        project.path("memgate.yml"),
+        b"version: 1\nbenchmarks: \xff\n",
+    )
+    .unwrap();
+    let out = project.memgate().args(["run", "-q"]).run();
+    out.code(2);
+    let file = project.path("memgate.yml").display().to_string();
+    assert_eq!(
+        out.stderr(),
+        format!("memgate: error: {file}:2:13: the file is not UTF-8 text: save it as UTF-8\n")
     );
 }
