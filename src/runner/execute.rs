@@ -26,6 +26,9 @@ pub const SECRETS: [&str; 4] = [
     "ACTIONS_ID_TOKEN_REQUEST_URL",
 ];
 
+/// How often a tree being killed is looked at again.
+const KILL_POLL: Duration = Duration::from_millis(10);
+
 /// What to execute and under which limits.
 pub struct Execution<'a> {
     pub argv: &'a [String],
@@ -157,8 +160,17 @@ impl Executor {
         let mut sampled_peak = Bytes(0);
         let mut stopped: Option<Ending> = None;
         let mut was_interrupted = false;
+        let deadline = start + spec.timeout;
         loop {
-            if reply_ready(&self.replies, spec.sample_interval) {
+            // Never wait past the deadline, however long the interval; once the tree is
+            // being killed, look again soon for processes forked meanwhile.
+            let wait = if stopped.is_some() || was_interrupted {
+                KILL_POLL
+            } else {
+                spec.sample_interval
+                    .min(deadline.saturating_duration_since(Instant::now()))
+            };
+            if reply_ready(&self.replies, wait) {
                 break;
             }
             if interrupted() {
@@ -180,7 +192,7 @@ impl Executor {
                     continue;
                 }
             }
-            if start.elapsed() > spec.timeout {
+            if Instant::now() >= deadline {
                 stopped = Some(Ending::Timeout);
                 probe.kill();
             }
@@ -298,8 +310,9 @@ fn reply_ready(replies: &BufReader<ChildStdout>, timeout: Duration) -> bool {
         events: libc::POLLIN,
         revents: 0,
     };
+    // Saturated: a wait too long for a time_t must not wrap into an invalid one.
     let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
     // SAFETY: one valid pollfd and a valid timespec; EINTR just returns early. POLLHUP

@@ -59,6 +59,25 @@ benchmarks:
 }
 
 #[test]
+fn the_timeout_holds_whatever_the_sample_interval() {
+    // Issue 8: with timeout 1s and sample_interval 30s, `sleep 6` ended ok after 6 s: the
+    // deadline was only looked at between samples.
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 1, warmup: 0}
+benchmarks:
+  - name: slow
+    command: [sleep, "6"]
+    timeout: 1s
+    sample_interval: 30s
+"#,
+    );
+    let results = project.run_json(&[], 3);
+    assert_eq!(benchmark(&results, "slow")["status"], "timeout");
+}
+
+#[test]
 fn memory_limit_kills_the_tree_and_reports_the_figure() {
     let project = Project::new(
         r#"
