@@ -8,8 +8,20 @@ action_dir="${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set}"
 source_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$action_dir/Cargo.toml" | head -n 1)
 wanted="${MEMGATE_VERSION:-$source_version}"
 
+# The binary's path and SHA-256, for the step that posts the comment to check before it
+# runs it: the benchmarks run in between, as the same user.
+record() {
+  local bin
+  bin=$(command -v memgate)
+  {
+    echo "bin=$bin"
+    echo "sha256=$(sha256sum "$bin" | cut -d' ' -f1)"
+  } >> "${GITHUB_OUTPUT:-/dev/null}"
+}
+
 if command -v memgate >/dev/null 2>&1 && [ "$(memgate --version)" = "memgate $wanted" ]; then
   echo "memgate $wanted is installed: $(command -v memgate)"
+  record
   exit 0
 fi
 
@@ -31,6 +43,7 @@ if [ -n "$sum" ] && [ -n "${MEMGATE_VERSION:-}" ]; then
     echo "$HOME/.local/bin" >> "${GITHUB_PATH:-/dev/null}"
   }
   echo "memgate $wanted installed from the release, checksum verified"
+  PATH="$HOME/.cargo/bin:$HOME/.local/bin:$PATH" record
   exit 0
 fi
 
@@ -40,3 +53,4 @@ if [ -n "${MEMGATE_VERSION:-}" ] && [ "$MEMGATE_VERSION" != "$source_version" ];
 fi
 cargo install --locked --quiet --path "$action_dir"
 echo "memgate $source_version built from source"
+PATH="$HOME/.cargo/bin:$PATH" record

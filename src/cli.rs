@@ -43,9 +43,24 @@ pub enum Command {
     Compare(CompareArgs),
     /// The CI gate: run the working tree, compare with the base, fail on a regression.
     Check(CheckArgs),
+    /// Post a saved report (`check` writes .memgate/report.json in GitHub Actions) on the
+    /// pull request, editing memgate's earlier comment. Runs nothing: the step that holds
+    /// the token need not run any benchmark code.
+    Comment(CommentArgs),
     /// Share results through a git remote.
     #[command(subcommand)]
     Notes(NotesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The JSON report to post (as `check --format json` writes it).
+    #[arg(long, value_name = "FILE")]
+    pub report: PathBuf,
+
+    /// The pull request's number (default: the one of this workflow run's event).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
 }
 
 /// How a comparison is written.

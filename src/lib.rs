@@ -13,6 +13,7 @@ pub mod compare;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod files;
 pub mod git;
 pub mod github;
 pub mod measure;

@@ -9,6 +9,10 @@ fn main() {
     {
         memgate::runner::launcher::main();
     }
+    // No process of the same user (a benchmark) may read memgate's environment or memory,
+    // or write to its descriptors, through /proc.
+    // SAFETY: prctl with plain integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let cli = memgate::cli::Cli::parse();
     let code = match memgate::app::run(cli) {
         Ok(code) => code,

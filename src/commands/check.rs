@@ -11,7 +11,6 @@ use crate::compare::{Report, Rev};
 use crate::error::{Error, Result};
 use crate::git::TempWorktree;
 use crate::github::Actions;
-use crate::github::comment::{COMMENT_LIMIT, GithubApi, Posted};
 use crate::github::workflow;
 use crate::report::comparison;
 use crate::store::Record;
@@ -188,62 +187,8 @@ fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Res
             ],
         )?;
     }
-    if comment && let Err(why) = post_comment(report, actions, &markdown) {
-        let text = format!("memgate did not comment on the pull request: {why}");
-        if actions.active {
-            println!("{}", workflow::warning(&text));
-        } else {
-            eprintln!("memgate: warning: {text}");
-        }
-    }
-    Ok(())
-}
-
-fn post_comment(
-    report: &Report,
-    actions: &Actions,
-    markdown: &str,
-) -> std::result::Result<(), String> {
-    let token = std::env::var("GITHUB_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .ok_or("GITHUB_TOKEN is not set")?;
-    let repository = actions
-        .repository
-        .as_deref()
-        .ok_or("GITHUB_REPOSITORY is not set")?;
-    let number = actions.pull_request().map(|pr| pr.number).ok_or(
-        "this is not a pull request's workflow run (GITHUB_EVENT_PATH has no pull_request)",
-    )?;
-    let marker = format!("<!-- memgate report, testbed {} -->", report.testbed);
-    let body = workflow::fit(
-        &format!("{marker}\n{markdown}"),
-        COMMENT_LIMIT,
-        "\n\n*The report is cut here: a comment holds at most 65,536 characters. The job summary has all of it.*\n",
-    );
-    let api = GithubApi::new(&actions.api_url, &token, repository).map_err(|e| e.to_string())?;
-    match api
-        .upsert_comment(number, &marker, &body)
-        .map_err(|e| e.to_string())?
-    {
-        Posted::Created(id) => {
-            eprintln!("memgate: commented on pull request #{number} (comment {id})")
-        }
-        Posted::Updated(id) => {
-            eprintln!("memgate: updated its comment on pull request #{number} (comment {id})")
-        }
-        Posted::NotAllowed(why) => {
-            let fork = actions
-                .pull_request()
-                .and_then(|pr| pr.head.as_ref()?.repo.as_ref())
-                .is_some_and(|r| r.fork);
-            let hint = if fork {
-                "a pull request from a fork gets a read-only token"
-            } else {
-                "give the job `pull-requests: write`"
-            };
-            return Err(format!("{why}: {hint}; the job summary has the report"));
-        }
+    if comment {
+        crate::github::post::comment(report, actions, None)?;
     }
     Ok(())
 }

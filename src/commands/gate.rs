@@ -120,9 +120,8 @@ pub fn judge(
 }
 
 /// Writes the report as asked and returns the gate's exit code. `extra` follows the
-/// table (the stderr of failed benchmarks). In GitHub Actions the table is printed
-/// between `::stop-commands::` and its token, so no text from a benchmark can be taken
-/// for a workflow command; memgate's own annotations follow.
+/// table (the stderr of failed benchmarks). In GitHub Actions memgate's annotations
+/// follow on stderr, where workflow commands are resumed for them alone.
 pub fn finish(report: &Report, output: &GateOutput, extra: &str, actions: &Actions) -> Result<i32> {
     let mut table = comparison::table::render(report);
     table.extend_from_slice(extra.as_bytes());
@@ -132,25 +131,9 @@ pub fn finish(report: &Report, output: &GateOutput, extra: &str, actions: &Actio
         GateFormat::Markdown => comparison::markdown::render(report),
         GateFormat::Junit => comparison::junit::render(report),
     };
-    // JSON escapes every control character: no line of it can be a workflow command.
-    let wrap = output.output.is_some() || output.format != GateFormat::Json;
-    let token = (actions.active && wrap).then(workflow::stop_token);
-    let say = |text: &str| -> Result<()> {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| Error::io("cannot write to stdout", e))
-    };
-    if let Some(token) = &token {
-        say(&format!("::stop-commands::{token}\n"))?;
-    }
     super::output::emit_styled(&table, &chosen, output.output.as_deref())?;
-    if let Some(token) = &token {
-        say(&format!("::{token}::\n"))?;
-    }
     if actions.active {
-        say(&workflow::annotations(report))?;
+        workflow::command(&workflow::annotations(report));
     }
     Ok(match report.verdict {
         Overall::Regression => exit::REGRESSION,

@@ -1,6 +1,7 @@
 //! The commands, one file each: checked arguments in, output written, exit code out.
 
 mod check;
+mod comment;
 mod compare;
 mod context;
 mod gate;
@@ -11,6 +12,7 @@ mod run;
 mod show;
 
 pub use check::check;
+pub use comment::comment;
 pub use compare::compare;
 pub use context::Context;
 pub use log::log;

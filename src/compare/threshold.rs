@@ -77,7 +77,7 @@ impl Thresholds {
 }
 
 /// One metric's threshold, resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Threshold {
     /// The fraction by which the metric may get worse (grow if lower is better).
     pub max_worse: f64,

@@ -3,7 +3,7 @@
 //! verdict. The JSON of `compare` and `check` is [`Report`] (a public contract: fields may
 //! be added, none renamed).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::stats::{median, rank_sum_tails, shift};
 use super::threshold::{Threshold, Thresholds};
@@ -16,7 +16,7 @@ pub const CI_LEVEL: f64 = 0.95;
 /// decides.
 pub const MIN_SAMPLES_FOR_TEST: usize = 3;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Worse beyond the threshold, and significant.
@@ -47,7 +47,7 @@ impl Verdict {
 }
 
 /// The verdict of a whole comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Overall {
     Regression,
@@ -56,14 +56,14 @@ pub enum Overall {
 }
 
 /// One side's figures of a metric.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Side {
     pub median: Option<f64>,
     pub samples: Vec<f64>,
 }
 
 /// One benchmark × dataset × metric.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub benchmark: String,
     pub dataset: Option<String>,
@@ -85,7 +85,7 @@ pub struct Comparison {
     pub threshold: Threshold,
     pub verdict: Verdict,
     /// Why, when the verdict needs a word: a failure's message, too few samples.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -374,15 +374,15 @@ pub fn overall(comparisons: &[Comparison]) -> Overall {
 }
 
 /// Which revision a side is, and anything to say about how it was chosen.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rev {
     pub rev: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 /// The result of `compare` and `check`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub verdict: Overall,
     pub base: Rev,

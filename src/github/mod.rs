@@ -3,6 +3,7 @@
 
 pub mod comment;
 pub mod env;
+pub mod post;
 pub mod workflow;
 
 pub use env::Actions;

@@ -1,8 +1,17 @@
 //! The workflow-command surfaces of a step: the job summary, outputs, annotations, and
-//! `::stop-commands::` around text memgate did not write itself.
+//! `::stop-commands::` around everything else memgate prints.
+//!
+//! Under GitHub Actions a line of a step's output that starts with `::` is a command to
+//! the runner. Anything memgate prints may hold a benchmark's text (its stderr, a name, a
+//! unit, a message), so memgate stops commands on each stream it writes for the whole of
+//! its run ([`stop_commands`]), with a token no benchmark can know, and prints its own
+//! annotations and warnings through [`command`], which resumes them for those lines
+//! only. Each stream's markers go on that stream, so the runner sees them in order
+//! whatever it reads first.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
 
 use crate::compare::{Comparison, Report, Verdict};
 use crate::error::{Error, Result};
@@ -88,9 +97,9 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// A `::warning` workflow command from memgate.
+/// A `::warning` workflow command from memgate, one line.
 pub fn warning(text: &str) -> String {
-    format!("::warning title=memgate::{}", escape_data(text))
+    format!("::warning title=memgate::{}\n", escape_data(text))
 }
 
 /// `::error` for regressions and failures, `::notice` for improvements.
@@ -121,19 +130,81 @@ fn message(c: &Comparison) -> String {
             .clone()
             .unwrap_or_else(|| "the benchmark failed".into()),
         _ => format!(
-            "{} {} of {}: {} → {} ({}, threshold {})",
+            "{} of {} {}: {} → {} ({}, threshold {})",
             c.metric,
-            if c.verdict == Verdict::Regression {
-                "grew"
-            } else {
-                "improved"
-            },
             c.label(),
+            if c.verdict == Verdict::Regression {
+                "got worse"
+            } else {
+                "got better"
+            },
             value(c.base.median, &c.unit),
             value(c.head.median, &c.unit),
             percent(c.change),
             threshold(c)
         ),
+    }
+}
+
+/// The tokens of the streams whose workflow commands memgate has stopped.
+struct Stopped {
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+static STOPPED: Mutex<Stopped> = Mutex::new(Stopped {
+    stdout: None,
+    stderr: None,
+});
+
+/// Stops workflow commands on stderr, and on stdout too unless stdout carries a document
+/// (JSON, JUnit) that must stay whole: such a document escapes every line break, so no
+/// line of it can be a command.
+pub fn stop_commands(stdout_too: bool) {
+    let mut stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
+    if stdout_too && stopped.stdout.is_none() {
+        let token = stop_token();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "::stop-commands::{token}").and_then(|()| out.flush());
+        stopped.stdout = Some(token);
+    }
+    if stopped.stderr.is_none() {
+        let token = stop_token();
+        let _ = writeln!(std::io::stderr().lock(), "::stop-commands::{token}");
+        stopped.stderr = Some(token);
+    }
+}
+
+/// Resumes workflow commands on every stream where memgate stopped them.
+pub fn resume_commands() {
+    let mut stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(token) = stopped.stdout.take() {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "::{token}::").and_then(|()| out.flush());
+    }
+    if let Some(token) = stopped.stderr.take() {
+        let _ = writeln!(std::io::stderr().lock(), "::{token}::");
+    }
+}
+
+/// Prints memgate's own workflow commands (`lines`, each ending in a newline) on stderr,
+/// where the runner acts on them: if commands are stopped there, they are resumed for
+/// these lines and stopped again with a new token.
+pub fn command(lines: &str) {
+    if lines.is_empty() {
+        return;
+    }
+    let mut stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut err = std::io::stderr().lock();
+    match stopped.stderr.take() {
+        Some(token) => {
+            let next = stop_token();
+            let _ = write!(err, "::{token}::\n{lines}::stop-commands::{next}\n");
+            stopped.stderr = Some(next);
+        }
+        None => {
+            let _ = err.write_all(lines.as_bytes());
+        }
     }
 }
 

@@ -17,13 +17,22 @@ use crate::measure::probe::{ProbeKind, TreeProbe};
 use crate::measure::timeline::Timeline;
 use crate::measure::units::{Bytes, Seconds};
 
-/// Environment variables memgate never passes to a benchmark: the tokens of GitHub
-/// Actions, which a pull request's benchmark must not read.
-pub const SECRETS: [&str; 4] = [
+/// Environment variables memgate never passes to a benchmark (a pull request's code):
+/// the tokens of GitHub Actions, and the runner's command files, through which a step
+/// sets variables, PATH entries, outputs and state for the steps after it.
+pub const WITHHELD: [&str; 12] = [
     "GITHUB_TOKEN",
     "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_RESULTS_URL",
+    "ACTIONS_CACHE_URL",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_OUTPUT",
+    "GITHUB_STATE",
+    "GITHUB_STEP_SUMMARY",
 ];
 
 /// How often a tree being killed is looked at again.
@@ -86,9 +95,9 @@ impl Executor {
         // SAFETY: prctl with plain integer arguments.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
         let mut command = Command::new(&exe);
-        // CI secrets stay out of reach of the benchmarks (a pull request's code).
-        for secret in SECRETS {
-            command.env_remove(secret);
+        // CI secrets and command files stay out of reach of the benchmarks.
+        for name in WITHHELD {
+            command.env_remove(name);
         }
         let mut launcher = command
             .arg(LAUNCH_ARG)

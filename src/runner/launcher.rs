@@ -121,6 +121,9 @@ fn serve() -> Result<(), String> {
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
+        // As memgate: exec made the launcher dumpable again, and its benchmarks must not
+        // reach its environment or descriptors through /proc.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         if libc::getppid() != parent {
             return Err("memgate exited before the launcher started".into());
         }

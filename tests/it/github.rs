@@ -328,7 +328,8 @@ fn outputs(text: &str) -> BTreeMap<String, String> {
 }
 
 /// Runs the `run:` steps of the repository's `action.yml` as a runner would: each step's
-/// `env:` evaluated from the inputs, `if:` conditions honoured, `uses:` steps skipped.
+/// `env:` evaluated from the inputs and earlier steps' outputs, `if:` conditions honoured
+/// (a failed step skips the rest but for `always()` ones), `uses:` steps skipped.
 fn run_action(
     workflow: &Workflow,
     api: &FakeGithub,
@@ -345,24 +346,11 @@ fn run_action(
         } else {
             default
         };
-        values.insert(name.clone(), default.to_owned());
+        values.insert(format!("inputs.{name}"), default.to_owned());
     }
     for (k, v) in inputs {
-        values.insert((*k).to_owned(), (*v).to_owned());
+        values.insert(format!("inputs.{k}"), (*v).to_owned());
     }
-    let expr = |text: &str| -> String {
-        let mut out = text.to_owned();
-        for (name, value) in &values {
-            out = out.replace(&format!("${{{{ inputs.{name} }}}}"), value);
-        }
-        out
-    };
-    let condition = |cond: &str| -> bool {
-        // The forms action.yml uses: inputs.NAME == 'VALUE'.
-        let (left, right) = cond.split_once("==").expect("a comparison");
-        let name = left.trim().strip_prefix("inputs.").unwrap();
-        values[name] == right.trim().trim_matches('\'')
-    };
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_memgate"))
         .parent()
         .unwrap()
@@ -373,20 +361,46 @@ fn run_action(
         std::env::var("PATH").unwrap_or_default()
     );
     let mut results = Vec::new();
+    let mut failed = false;
     for step in action["runs"]["steps"].as_array().unwrap() {
         if step.get("uses").is_some() {
             continue;
         }
-        if let Some(cond) = step["if"].as_str()
-            && !condition(cond)
+        let expr = |text: &str| -> String {
+            let mut out = text.to_owned();
+            for (name, value) in &values {
+                out = out.replace(&format!("${{{{ {name} }}}}"), value);
+            }
+            // An output a step did not write is empty.
+            while let Some(start) = out.find("${{ steps.") {
+                let end = out[start..].find("}}").expect("a closed expression") + start + 2;
+                out.replace_range(start..end, "");
+            }
+            assert!(!out.contains("${{"), "an expression left in {out}");
+            out
+        };
+        // The forms action.yml uses: `[always() && ]inputs.NAME == 'VALUE'`.
+        let cond = step["if"].as_str().unwrap_or_default();
+        let (always, test) = match cond.strip_prefix("always() && ") {
+            Some(rest) => (true, rest),
+            None => (false, cond),
+        };
+        if failed && !always {
+            continue;
+        }
+        if let Some((left, right)) = test.split_once("==")
+            && values[left.trim()] != right.trim().trim_matches('\'')
         {
             continue;
         }
+        let outputs_file = workflow.file("step-output.txt");
+        std::fs::write(&outputs_file, "").unwrap();
         let mut cmd = Command::new("bash");
         cmd.arg("-c")
             .arg(step["run"].as_str().unwrap())
             .current_dir(workflow.project.dir())
             .envs(workflow.env(api))
+            .env("GITHUB_OUTPUT", &outputs_file)
             .env("GITHUB_ACTION_PATH", root)
             .env("PATH", &path)
             .env_remove("GITHUB_TOKEN");
@@ -404,6 +418,20 @@ fn run_action(
         );
         let out = cmd.output().unwrap();
         workflow.assert_no_token(&out);
+        let written = std::fs::read_to_string(&outputs_file).unwrap();
+        // Every step's outputs, as the workflow's own GITHUB_OUTPUT would gather them.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(workflow.file("output.txt"))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, written.as_bytes()))
+            .unwrap();
+        if let Some(id) = step["id"].as_str() {
+            for (k, v) in outputs(&written) {
+                values.insert(format!("steps.{id}.outputs.{k}"), v);
+            }
+        }
+        failed |= !out.status.success();
         results.push((step["name"].as_str().unwrap().to_owned(), out));
     }
     results
@@ -415,7 +443,10 @@ fn the_action_gates_a_regression_and_comments_once() {
     let api = FakeGithub::start(Behaviour::default());
     let steps = run_action(&workflow, &api, &[]);
     let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["Install memgate", "Fetch baselines", "Check"]);
+    assert_eq!(
+        names,
+        ["Install memgate", "Fetch baselines", "Check", "Comment"]
+    );
     let install = String::from_utf8_lossy(&steps[0].1.stdout).into_owned();
     assert!(
         install.starts_with("memgate 0.1.0 is installed"),
@@ -441,13 +472,22 @@ fn the_action_gates_a_regression_and_comments_once() {
     assert!(Path::new(&out["report"]).is_file() && out["report"].ends_with("report.md"));
     assert!(Path::new(&out["report-json"]).is_file());
 
-    // Annotations outside the stop-commands block.
-    let stdout = String::from_utf8_lossy(&check.stdout).into_owned();
+    // Annotations on stderr, outside the stop-commands block.
+    let stderr = String::from_utf8_lossy(&check.stderr).into_owned();
     assert!(
-        stdout.contains(
-            "::error title=memgate regression%3A pipeline peak_memory::peak_memory grew of pipeline"
+        stderr.contains(
+            "::error title=memgate regression%3A pipeline peak_memory::peak_memory of pipeline got worse: "
         ),
-        "{stdout}"
+        "{stderr}"
+    );
+    // The check step held no token; the comment step posted, with the installed binary.
+    let (_, comment) = &steps[3];
+    assert_eq!(comment.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&comment.stderr)
+            .contains("memgate: commented on pull request #7 (comment 1002)"),
+        "{}",
+        String::from_utf8_lossy(&comment.stderr)
     );
 
     // The exact requests: list the comments, then create one.
@@ -523,12 +563,33 @@ fn a_read_only_token_warns_and_keeps_the_verdict() {
     });
     let out = workflow.check(&api, &[]);
     assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
-        stdout.contains("::warning title=memgate::memgate did not comment on the pull request: writing the comment was refused (403 Forbidden): give the job `pull-requests: write`; the job summary has the report"),
-        "{stdout}"
+        live_commands(&stderr).contains(&"::warning title=memgate::memgate did not comment on the pull request: writing the comment was refused (403 Forbidden): give the job `pull-requests: write`; the job summary has the report".to_owned()),
+        "{stderr}"
     );
     assert!(workflow.read("summary.md").contains("memgate: regression"));
+}
+
+/// The lines of `text` the Actions runner would take for workflow commands: those that
+/// start with `::` while commands are not stopped (the stop and resume lines aside).
+fn live_commands(text: &str) -> Vec<String> {
+    let mut stopped: Option<String> = None;
+    let mut live = Vec::new();
+    for line in text.lines() {
+        match &stopped {
+            Some(token) if line == format!("::{token}::") => stopped = None,
+            Some(_) => {}
+            None => {
+                if let Some(token) = line.strip_prefix("::stop-commands::") {
+                    stopped = Some(token.to_owned());
+                } else if line.trim_start().starts_with("::") {
+                    live.push(line.to_owned());
+                }
+            }
+        }
+    }
+    live
 }
 
 #[test]
@@ -616,34 +677,19 @@ fn a_benchmark_cannot_inject_workflow_commands() {
     let out = workflow.check(&api, &[]);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let lines: Vec<&str> = stdout.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| l.starts_with("::stop-commands::"))
-        .expect("stop-commands");
-    let token = lines[start].trim_start_matches("::stop-commands::");
-    assert_eq!(token.len(), 32);
-    let end = lines
-        .iter()
-        .position(|l| *l == format!("::{token}::"))
-        .expect("the resume line");
-    for (i, line) in lines.iter().enumerate() {
-        if line.contains("injected by a benchmark") || line.contains("::add-mask::") {
-            assert!(start < i && i < end, "line {i} outside the block: {line}");
-        }
-    }
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The benchmark's lines are shown (its stderr's tail follows the table)...
     assert!(
-        lines[start..end]
-            .iter()
-            .any(|l| l.contains("injected by a benchmark")),
+        stdout.contains("| ::error::injected by a benchmark"),
         "{stdout}"
     );
-    // memgate's own annotation for the failure is outside, after the block.
+    // ... but no stream carries a command but memgate's own annotation.
+    assert_eq!(live_commands(&stdout), Vec::<String>::new(), "{stdout}");
+    let live = live_commands(&stderr);
+    assert_eq!(live.len(), 1, "{stderr}");
     assert!(
-        lines[end..]
-            .iter()
-            .any(|l| l.starts_with("::error title=memgate failure%3A evil")),
-        "{stdout}"
+        live[0].starts_with("::error title=memgate failure%3A evil"),
+        "{stderr}"
     );
 }
 
@@ -658,7 +704,7 @@ fn outside_a_pull_request_there_is_no_comment() {
     let api = FakeGithub::start(Behaviour::default());
     let out = workflow.check(&api, &["--base", &workflow.base.clone()]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("not a pull request's workflow run"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a pull request's workflow run"));
     assert!(api.seen().is_empty());
     let _ = Duration::ZERO;
 }
@@ -750,4 +796,79 @@ fn metric_text_cannot_become_a_workflow_command() {
         junit.contains("$MEMGATE_METRICS line 1: unknown field `x ::warning::INJECTED`"),
         "{junit}"
     );
+}
+
+#[test]
+fn the_comment_step_posts_the_saved_report_and_refuses_a_forged_one() {
+    // Issue 8: the token was in the environment of the step that ran the benchmarks. Now
+    // `check` saves the report and `memgate comment`, in a step that runs no benchmark,
+    // posts it.
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour::default());
+    let mut check = workflow.project.memgate().args(["check", "-q"]).command();
+    check.envs(workflow.env(&api)).env_remove("GITHUB_TOKEN");
+    let out = check.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(api.seen().is_empty(), "check alone posts nothing");
+    let report = workflow.project.path(".memgate/report.json");
+    let comment = |path: &Path| {
+        let mut cmd = workflow
+            .project
+            .memgate()
+            .args([
+                std::ffi::OsStr::new("comment"),
+                "--report".as_ref(),
+                path.as_os_str(),
+            ])
+            .command();
+        cmd.envs(workflow.env(&api));
+        let out = cmd.output().unwrap();
+        workflow.assert_no_token(&out);
+        out
+    };
+    let out = comment(&report);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        api.methods(),
+        [
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "POST /repos/owner/repo/issues/7/comments"
+        ]
+    );
+    let posted: Value = serde_json::from_str(&api.seen()[1].body).unwrap();
+    assert!(
+        posted["body"]
+            .as_str()
+            .unwrap()
+            .contains("### 🔴 memgate: regression")
+    );
+
+    // A report a benchmark rewrote: its text is refused, nothing is posted.
+    let mut forged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    forged["comparisons"][0]["benchmark"] = json!("x\n<img src=x onerror=alert(1)>");
+    let forged_path = workflow.file("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).unwrap();
+    let before = api.seen().len();
+    let out = comment(&forged_path);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(r#"benchmark name "x\n<img src=x onerror=alert(1)>" is not allowed"#),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Neither a FIFO (which would block a read forever) nor a directory is a report.
+    let fifo = workflow.file("fifo.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = comment(&fifo);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it is a FIFO, not a regular file"));
+    assert_eq!(api.seen().len(), before);
 }

@@ -4,6 +4,7 @@
 mod config_errors;
 mod gate;
 mod github;
+mod hostile;
 mod limits;
 mod measure;
 mod run;

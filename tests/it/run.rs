@@ -362,9 +362,9 @@ fn no_secret_and_no_stray_descriptor_reaches_a_benchmark() {
         .current_dir(project.dir())
         .env("GITHUB_TOKEN", "ghp_secret_value")
         .env("ACTIONS_RUNTIME_TOKEN", "runtime_secret")
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(status.status.success());
     // No shell between: ls itself is the benchmark (3 is its own directory handle).
     assert_eq!(
         project.read(".memgate/logs/look/run-1.stdout"),

@@ -1,0 +1,98 @@
+//! Reading files that someone else may have put there (a store directory, a report left by
+//! an earlier CI step): only regular files, and only up to a size. A FIFO would block the
+//! read forever, `/dev/zero` would fill memory, a directory is not a record.
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Why a file was not read.
+#[derive(Debug)]
+pub enum Unread {
+    /// Not a regular file: what it is instead (`a directory`, `a FIFO`, ...).
+    NotAFile(&'static str),
+    /// Larger than the bound (its size).
+    TooLarge(u64),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unread::NotAFile(what) => write!(f, "it is {what}, not a regular file"),
+            Unread::TooLarge(size) => write!(f, "it is too large ({size} bytes)"),
+            Unread::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The bytes of the regular file at `path` (symbolic links followed), if it holds at most
+/// `max` bytes.
+pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Unread> {
+    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one.
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(Unread::Io)?;
+    let meta = file.metadata().map_err(Unread::Io)?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        use std::os::unix::fs::FileTypeExt;
+        return Err(Unread::NotAFile(if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "something else"
+        }));
+    }
+    if meta.len() > max {
+        return Err(Unread::TooLarge(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The file may grow while it is read: never past the bound.
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Unread::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(Unread::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_within_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.json");
+        std::fs::write(&file, "12345").unwrap();
+        assert_eq!(read_bounded(&file, 5).unwrap(), b"12345");
+        assert!(matches!(read_bounded(&file, 4), Err(Unread::TooLarge(5))));
+        assert!(matches!(
+            read_bounded(dir.path(), 100),
+            Err(Unread::NotAFile("a directory"))
+        ));
+        let fifo = dir.path().join("fifo.json");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(matches!(
+            read_bounded(&fifo, 100),
+            Err(Unread::NotAFile("a FIFO"))
+        ));
+        let zero = dir.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(matches!(
+            read_bounded(&zero, 100),
+            Err(Unread::NotAFile("a device"))
+        ));
+    }
+}

@@ -1,0 +1,198 @@
+//! What a hostile benchmark (a pull request's code) cannot do to the CI run: reach the
+//! runner's command files or tokens, read memgate's environment or write to its output
+//! through /proc, or have its text taken for a workflow command on either stream.
+
+use crate::util::Project;
+
+/// The variables of a GitHub Actions step that no benchmark may see.
+const WITHHELD: [&str; 12] = [
+    "GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_RESULTS_URL",
+    "ACTIONS_CACHE_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_OUTPUT",
+    "GITHUB_STATE",
+    "GITHUB_STEP_SUMMARY",
+];
+
+/// Runs memgate in `project` as an Actions step would, every withheld variable set (the
+/// command files as real files in the project).
+fn as_a_step(project: &Project, args: &[&str]) -> std::process::Output {
+    let mut cmd = project.memgate().args(args).command();
+    cmd.env("GITHUB_ACTIONS", "true");
+    for name in WITHHELD {
+        let value = if name.starts_with("GITHUB_") && name != "GITHUB_TOKEN" {
+            project.path(&name.to_lowercase()).display().to_string()
+        } else {
+            format!("secret-{name}")
+        };
+        cmd.env(name, value);
+    }
+    cmd.output().unwrap()
+}
+
+/// The lines the Actions runner would act on: `::` lines while commands are not stopped.
+fn live_commands(text: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(text);
+    let mut stopped: Option<String> = None;
+    let mut live = Vec::new();
+    for line in text.lines() {
+        match &stopped {
+            Some(token) if line == format!("::{token}::") => stopped = None,
+            Some(_) => {}
+            None => match line.strip_prefix("::stop-commands::") {
+                Some(token) => stopped = Some(token.to_owned()),
+                None if line.trim_start().starts_with("::") => live.push(line.to_owned()),
+                None => {}
+            },
+        }
+    }
+    live
+}
+
+#[test]
+fn no_command_file_or_token_reaches_a_benchmark() {
+    // Issue 8: GITHUB_ENV, GITHUB_PATH and GITHUB_OUTPUT were passed to benchmarks, so a
+    // benchmark could set variables for the steps after it.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: env\n    command: \"env; for f in \\\"$GITHUB_ENV\\\" \\\"$GITHUB_PATH\\\" \\\"$GITHUB_OUTPUT\\\"; do [ -n \\\"$f\\\" ] && echo EVIL=1 >> \\\"$f\\\"; done; true\"\n",
+    );
+    let out = as_a_step(&project, &["run", "-q", "--no-save"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = project.read(".memgate/logs/env/run-1.stdout");
+    for name in WITHHELD {
+        assert!(
+            !env.contains(&format!("{name}=")),
+            "{name} reached the benchmark"
+        );
+    }
+    for file in ["github_env", "github_path", "github_output"] {
+        assert!(
+            !project.read_or_empty(file).contains("EVIL"),
+            "the benchmark wrote {file}"
+        );
+    }
+}
+
+#[test]
+fn a_benchmark_cannot_read_memgates_environment_or_write_to_its_output() {
+    // Issue 8: a benchmark read GITHUB_TOKEN from /proc/<memgate>/environ and wrote into
+    // memgate's stdout through /proc/<memgate>/fd/1. As root everything is readable, so
+    // memgate runs as an ordinary user here, as it does on CI runners.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !std::path::Path::new("/usr/bin/setpriv").exists() {
+        return; // Only root can start memgate as another user: nothing to check here.
+    }
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 1, warmup: 0}
+benchmarks:
+  - name: snoop
+    command: |
+      launcher=$PPID
+      memgate=$(cut -d' ' -f4 /proc/$launcher/stat)
+      for pid in $memgate $launcher; do
+        cat /proc/$pid/environ > environ-$pid 2>/dev/null
+        echo "::error::through the descriptor" > /proc/$pid/fd/1 2>/dev/null
+        echo "::error::through the descriptor" > /proc/$pid/fd/2 2>/dev/null
+      done
+      true
+"#,
+    );
+    // The project is the ordinary user's to write in.
+    let chmod = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(project.dir())
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let memgate = env!("CARGO_BIN_EXE_memgate");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args([memgate, "run", "-q", "--no-save"])
+        .current_dir(project.dir())
+        .env("GITHUB_TOKEN", "ghp_stolen_if_you_see_this")
+        .env("HOME", project.dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut looked = 0;
+    for entry in std::fs::read_dir(project.dir()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("environ-") {
+            looked += 1;
+            let stolen = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            assert!(stolen.is_empty(), "{name} was readable: {stolen}");
+        }
+    }
+    assert_eq!(looked, 2, "the benchmark ran and tried both processes");
+    for stream in [&out.stdout, &out.stderr] {
+        assert!(!String::from_utf8_lossy(stream).contains("through the descriptor"));
+    }
+}
+
+#[test]
+fn under_actions_no_stream_carries_a_benchmarks_command() {
+    // Issue 8: a custom metric's unit, a failure's stderr and the progress lines reached
+    // the CI log as written. The unit is now refused; the stderr tail is shown inside a
+    // stop-commands block on stdout, and stderr is stopped too.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: ok\n    command: \"true\"\n  - name: loud\n    command: \"echo '::error::from stderr' >&2; echo '::set-output name=x::y'; exit 1\"\n",
+    );
+    let out = as_a_step(&project, &["run", "--no-save"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| ::error::from stderr"));
+    assert_eq!(live_commands(&out.stdout), Vec::<String>::new());
+    assert_eq!(live_commands(&out.stderr), Vec::<String>::new());
+    // JSON on stdout stays one document; stderr is still stopped.
+    let out = as_a_step(&project, &["run", "--no-save", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(json["benchmarks"][1]["status"], "failed");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("::stop-commands::"));
+    assert_eq!(live_commands(&out.stderr), Vec::<String>::new());
+}
+
+#[test]
+fn a_unit_that_would_be_a_command_or_markup_is_refused() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: m\n    command: [python3, emit.py]\n",
+    );
+    for unit in [
+        "u\n::error::x",
+        "<img src=x onerror=alert(1)>",
+        "</details>",
+    ] {
+        // Rust's quoting of the unit is a Python string literal too.
+        project.write(
+            "emit.py",
+            &format!(
+                "import json, os\nopen(os.environ['MEMGATE_METRICS'], 'a').write(json.dumps({{'metric': 's', 'value': 1, 'unit': {unit:?}}}) + '\\n')\n"
+            ),
+        );
+        let out = as_a_step(&project, &["run", "--no-save", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(3));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let message = json["benchmarks"][0]["failure"]["message"]
+            .as_str()
+            .unwrap();
+        assert!(message.contains("is not allowed"), "{message}");
+        assert_eq!(live_commands(&out.stderr), Vec::<String>::new());
+    }
+}
