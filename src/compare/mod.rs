@@ -6,4 +6,4 @@ pub mod threshold;
 pub mod verdict;
 
 pub use threshold::{Threshold, ThresholdSpec, Thresholds};
-pub use verdict::{Comparison, Overall, Report, Rev, Side, Verdict, compare, overall};
+pub use verdict::{Comparison, Overall, Report, Rev, Rule, Side, Verdict, compare, overall};

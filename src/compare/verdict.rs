@@ -46,6 +46,19 @@ impl Verdict {
     }
 }
 
+/// Which rule decided a regression, improvement or inconclusive verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Beyond the threshold, and the one-sided rank test is significant at alpha.
+    Test,
+    /// Beyond the threshold, with too few runs for the test to reach alpha: every head
+    /// run on the worse (or better) side of every base run counts as significant.
+    FullSeparation,
+    /// Fewer than [`MIN_SAMPLES_FOR_TEST`] runs on a side: the threshold alone.
+    ThresholdOnly,
+}
+
 /// The verdict of a whole comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,7 +97,11 @@ pub struct Comparison {
     pub p_value: Option<f64>,
     pub threshold: Threshold,
     pub verdict: Verdict,
-    /// Why, when the verdict needs a word: a failure's message, too few samples.
+    /// The rule that made a regression, improvement or inconclusive verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<Rule>,
+    /// Why, in a sentence, when the verdict needs one: the rule that made it, a
+    /// failure's message, what is missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -139,56 +156,116 @@ pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -
     // head run on the worse side of every base run, counts as significant.
     let smallest_p = testable.then(|| smallest_p(base.len(), head.len()));
     let out_of_reach = smallest_p.is_some_and(|p| p >= threshold.alpha);
-    let significant = |p: Option<f64>| match (p, smallest_p) {
-        (None, _) => true,
-        (Some(p), Some(least)) if out_of_reach => p <= least * (1.0 + 1e-9),
-        (Some(p), _) => p < threshold.alpha,
+    let rule = if !testable {
+        Rule::ThresholdOnly
+    } else if out_of_reach {
+        Rule::FullSeparation
+    } else {
+        Rule::Test
     };
-    let (verdict, note) = if beyond_worse {
+    let significant = |p: Option<f64>| match (rule, p, smallest_p) {
+        (Rule::ThresholdOnly, _, _) => true,
+        (Rule::FullSeparation, Some(p), Some(least)) => p <= least * (1.0 + 1e-9),
+        (_, Some(p), _) => p < threshold.alpha,
+        (_, None, _) => true,
+    };
+    let (verdict, decided_by) = if beyond_worse {
         if significant(p_worse) {
-            (Verdict::Regression, None)
+            (Verdict::Regression, Some(rule))
         } else {
-            (
-                Verdict::Inconclusive,
-                Some(format!(
-                    "beyond the threshold but not significant at alpha {}: more repeats would tell",
-                    threshold.alpha
-                )),
-            )
+            (Verdict::Inconclusive, Some(rule))
         }
     } else if beyond_better && significant(p_better) {
-        (Verdict::Improvement, None)
+        (Verdict::Improvement, Some(rule))
     } else {
         (Verdict::Pass, None)
     };
-    let note = note.or_else(|| match verdict {
-        Verdict::Pass => None,
-        _ if !testable => Some(format!(
-            "fewer than {MIN_SAMPLES_FOR_TEST} runs on a side: decided by the threshold alone"
-        )),
-        Verdict::Regression | Verdict::Improvement if out_of_reach => Some(format!(
-            "{} against {} runs cannot reach alpha {}: every head run was on the same side of every base run",
-            base.len(),
-            head.len(),
-            threshold.alpha
-        )),
-        _ => None,
-    });
     let p_value = if worse_abs >= 0.0 { p_worse } else { p_better };
-    let interval = testable.then(|| shift(base, head, CI_LEVEL)).flatten();
+    let note = decided_by.map(|rule| {
+        why(
+            verdict,
+            rule,
+            p_value,
+            threshold.alpha,
+            (base.len(), head.len()),
+        )
+    });
+    let interval = testable
+        .then(|| relative_interval(base, head, mb))
+        .flatten();
     Judged {
         base_median: Some(mb),
         head_median: Some(mh),
         change,
         abs_change: Some(abs_change),
-        change_ci: interval
-            .filter(|_| mb != 0.0)
-            .map(|s| [s.low / mb.abs(), s.high / mb.abs()]),
-        ci_level: interval.map(|s| s.level),
+        change_ci: interval.map(|(low, high, _)| [low, high]),
+        ci_level: interval.map(|(_, _, level)| level),
         p_value,
         verdict,
+        decided_by,
         note,
     }
+}
+
+/// The sentence that says which rule made `verdict`.
+fn why(verdict: Verdict, rule: Rule, p: Option<f64>, alpha: f64, (n, m): (usize, usize)) -> String {
+    let p = p.map_or_else(|| "-".to_owned(), |p| format!("{}", Significant(p)));
+    match (verdict, rule) {
+        (Verdict::Inconclusive, Rule::FullSeparation) => format!(
+            "beyond the threshold, but not significant: with {n} against {m} runs only full separation would be (the test cannot reach alpha {alpha}), and the runs overlap; more repeats would tell"
+        ),
+        (Verdict::Inconclusive, _) => format!(
+            "beyond the threshold, but not significant (p {p} >= alpha {alpha}): more repeats would tell"
+        ),
+        (_, Rule::Test) => format!(
+            "beyond the threshold, and significant by the one-sided rank test (p {p} < alpha {alpha})"
+        ),
+        (_, Rule::FullSeparation) => format!(
+            "beyond the threshold, and every head run is on the same side of every base run: the smallest p-value {n} against {m} runs can give is {p}, not below alpha {alpha}, so full separation counts as significant"
+        ),
+        (_, Rule::ThresholdOnly) => format!(
+            "beyond the threshold; fewer than {MIN_SAMPLES_FOR_TEST} runs on a side, so no significance test: the threshold alone decides"
+        ),
+    }
+}
+
+/// A p-value with two significant digits: `0.0040`, `0.12`.
+struct Significant(f64);
+
+impl std::fmt::Display for Significant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.0;
+        if p <= 0.0 || !p.is_finite() {
+            return write!(f, "{p}");
+        }
+        let digits = (1 - p.log10().floor() as i32).clamp(0, 12) as usize;
+        write!(f, "{p:.digits$}")
+    }
+}
+
+/// The interval of the change, relative to the base median, with its actual level.
+///
+/// For figures that are all positive (bytes, seconds, most custom metrics) it is the
+/// Hodges–Lehmann interval of the ratio head/base, found on the log scale, so it can
+/// never reach below -100%. Otherwise it is the interval of the shift divided by the
+/// base median's size, and for figures that are never negative its low end is held at
+/// -100%.
+fn relative_interval(base: &[f64], head: &[f64], base_median: f64) -> Option<(f64, f64, f64)> {
+    let all = || base.iter().chain(head);
+    if all().all(|&v| v > 0.0) {
+        let logs = |s: &[f64]| s.iter().map(|v| v.ln()).collect::<Vec<_>>();
+        let s = shift(&logs(base), &logs(head), CI_LEVEL)?;
+        return Some((s.low.exp_m1(), s.high.exp_m1(), s.level));
+    }
+    if base_median == 0.0 {
+        return None;
+    }
+    let s = shift(base, head, CI_LEVEL)?;
+    let (mut low, high) = (s.low / base_median.abs(), s.high / base_median.abs());
+    if all().all(|&v| v >= 0.0) {
+        low = low.max(-1.0);
+    }
+    Some((low, high, s.level))
 }
 
 /// The smallest one-sided p-value of the exact rank-sum test with `n` and `m` runs and no
@@ -211,6 +288,7 @@ pub struct Judged {
     pub ci_level: Option<f64>,
     pub p_value: Option<f64>,
     pub verdict: Verdict,
+    pub decided_by: Option<Rule>,
     pub note: Option<String>,
 }
 
@@ -225,6 +303,7 @@ impl Judged {
             ci_level: None,
             p_value: None,
             verdict: Verdict::Missing,
+            decided_by: None,
             note: None,
         }
     }
@@ -277,6 +356,7 @@ pub fn compare<'a>(
                     p_value: judged.p_value,
                     threshold: thresholds.resolve(metric, better),
                     verdict: judged.verdict,
+                    decided_by: judged.decided_by,
                     note: judged.note,
                 }
             };
@@ -485,7 +565,8 @@ mod tests {
         let j = judge(&[100.0 * MIB], &[130.0 * MIB], Better::Lower, MEMORY);
         assert_eq!(j.verdict, Verdict::Regression);
         assert_eq!(j.p_value, None);
-        assert!(j.note.unwrap().contains("decided by the threshold alone"));
+        assert_eq!(j.decided_by, Some(Rule::ThresholdOnly));
+        assert!(j.note.unwrap().contains("the threshold alone decides"));
     }
 
     #[test]
@@ -499,10 +580,11 @@ mod tests {
             MEMORY,
         );
         assert_eq!(j.verdict, Verdict::Regression, "{j:?}");
-        assert!(
-            j.note
-                .unwrap()
-                .contains("3 against 3 runs cannot reach alpha 0.05")
+        assert_eq!(j.decided_by, Some(Rule::FullSeparation));
+        // Issue 8: "cannot reach alpha" beside a regression read as a contradiction.
+        assert_eq!(
+            j.note.unwrap(),
+            "beyond the threshold, and every head run is on the same side of every base run: the smallest p-value 3 against 3 runs can give is 0.050, not below alpha 0.05, so full separation counts as significant"
         );
         // Overlapping runs do not.
         let base = [100.0, 140.0, 101.0].map(|v| v * MIB);
@@ -541,6 +623,50 @@ mod tests {
             score,
         );
         assert_eq!(j.verdict, Verdict::Regression);
+    }
+
+    #[test]
+    fn a_relative_interval_never_falls_below_minus_100_percent() {
+        // Issue 8: a time whose base had an outlier read -39.7% [-214.1%, +32.8%].
+        let time = Threshold {
+            max_worse: 0.10,
+            min_change: 0.02,
+            alpha: 0.01,
+        };
+        let base = [1.0, 1.1, 0.9, 5.0, 1.0];
+        let head = [0.6, 0.7, 0.5, 0.65, 0.62];
+        let j = judge(&base, &head, Better::Lower, time);
+        let [low, high] = j.change_ci.unwrap();
+        assert!(low > -1.0 && low < high, "{low} {high}");
+        // The additive interval, as it was, went below -100% here.
+        let additive = shift(&base, &head, CI_LEVEL).unwrap();
+        assert!(additive.low / 1.0 < -1.0, "{additive:?}");
+        // Figures that may be negative keep the additive interval.
+        let j = judge(
+            &[-1.0, -1.1, -0.9],
+            &[-2.0, -2.1, -1.9],
+            Better::Higher,
+            time,
+        );
+        assert!(j.change_ci.is_some());
+    }
+
+    #[test]
+    fn the_rule_of_each_verdict_is_said() {
+        let j = judge(
+            &around(100.0 * MIB, 0.002, 5),
+            &around(130.0 * MIB, 0.002, 5),
+            Better::Lower,
+            MEMORY,
+        );
+        assert_eq!(j.decided_by, Some(Rule::Test));
+        assert_eq!(
+            j.note.unwrap(),
+            "beyond the threshold, and significant by the one-sided rank test (p 0.0040 < alpha 0.05)"
+        );
+        let same = around(100.0 * MIB, 0.002, 5);
+        let j = judge(&same, &same, Better::Lower, MEMORY);
+        assert_eq!((j.decided_by, j.note), (None, None));
     }
 
     #[test]

@@ -405,12 +405,23 @@ impl<'a> Session<'a> {
                 None,
             ),
         };
-        let message = format!(
-            "{phase} {attempt} {message} after {} at peak memory {} (log: {})",
-            seconds(measured.wall_time.0),
-            bytes(measured.peak_memory.as_f64()),
-            stderr.display()
-        );
+        // A command that never started has no time or memory to speak of.
+        let started = !matches!(measured.ending, Ending::Exited(Exit::NotStarted { .. }));
+        let message = if started {
+            format!(
+                "{phase} {attempt} {message} after {} at peak memory {} (log: {})",
+                seconds(measured.wall_time.0),
+                bytes(measured.peak_memory.as_f64()),
+                stderr.display()
+            )
+        } else {
+            format!("{phase} {attempt} {message}")
+        };
+        let (after, peak_memory) = if started {
+            (measured.wall_time, measured.peak_memory)
+        } else {
+            Default::default()
+        };
         Ok(Step::Failed(
             Box::new(Failure {
                 phase: phase.into(),
@@ -418,8 +429,8 @@ impl<'a> Session<'a> {
                 message,
                 exit_code,
                 signal,
-                after: measured.wall_time,
-                peak_memory: measured.peak_memory,
+                after,
+                peak_memory,
                 stderr_tail: tail(&stderr, STDERR_TAIL_LINES),
             }),
             status,

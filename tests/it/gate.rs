@@ -249,7 +249,7 @@ fn the_table_of_a_real_check() {
         (r"auto-[0-9a-f]{12}", "[testbed]"),
         (r"\b[0-9a-f]{12}\b", "[rev]"),
         (r"[+-]?[0-9]+(\.[0-9]+)?( ?(MiB|KiB|GiB|ms|µs|s|%))", "[n]$2"),
-        (r"<?0\.[0-9]{3}", "[p]"),
+        (r"<?0\.[0-9]{2,}", "[p]"),
         (r" +", " "),
     ]}, {
         insta::assert_snapshot!(out.stdout());

@@ -70,13 +70,14 @@ benchmarks:
     );
     let missing = benchmark(&results, "missing");
     assert_eq!(missing["status"], "failed");
+    // Issue 8: a command that never started was reported "at peak memory 660 KiB".
+    let message = missing["failure"]["message"].as_str().unwrap();
     assert!(
-        missing["failure"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("could not start \"/no/such/program\": No such file or directory"),
+        message.starts_with("run 1 could not start \"/no/such/program\": No such file or directory (os error 2) (check the command, PATH and cwd "),
         "{missing:#}"
     );
+    assert!(!message.contains("peak memory") && !message.contains(" after "));
+    assert_eq!(missing["failure"]["peak_memory"], 0);
     assert_eq!(benchmark(&results, "fine")["status"], "ok");
 }
 

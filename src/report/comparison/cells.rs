@@ -11,17 +11,68 @@ pub fn percent(change: Option<f64>) -> String {
     }
 }
 
-/// `+30.0% [+25.1%, +34.8%]`: the change with its confidence interval.
-pub fn change_with_interval(c: &Comparison) -> String {
-    match c.change_ci {
-        Some([low, high]) => format!(
-            "{} [{}, {}]",
-            percent(c.change),
-            percent(Some(low)),
-            percent(Some(high))
-        ),
-        None => percent(c.change),
+/// `+30.0% [+25.1%, +34.8%]`: the change with its confidence interval, and the
+/// interval's level after it when the header cannot give one level for all.
+pub fn change_with_interval(c: &Comparison, levels: &Levels) -> String {
+    match (c.change_ci, c.ci_level) {
+        (Some([low, high]), level) => {
+            let mut text = format!(
+                "{} [{}, {}]",
+                percent(c.change),
+                percent(Some(low)),
+                percent(Some(high))
+            );
+            if let (Levels::Mixed, Some(level)) = (levels, level) {
+                text.push_str(&format!(" ({} CI)", level_text(level)));
+            }
+            text
+        }
+        _ => percent(c.change),
     }
+}
+
+/// The confidence levels of a report's intervals. With few runs the exact rank
+/// distribution cannot give 95% itself; each interval has the nearest level at or above
+/// it (or the widest one possible, below it).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Levels {
+    None,
+    /// Every interval has this level (as shown, like `96.8%`).
+    One(String),
+    /// They differ: each cell says its own.
+    Mixed,
+}
+
+impl Levels {
+    pub fn of(comparisons: &[Comparison]) -> Levels {
+        let mut shown: Vec<String> = comparisons
+            .iter()
+            .filter(|c| c.change_ci.is_some())
+            .filter_map(|c| c.ci_level.map(level_text))
+            .collect();
+        shown.sort();
+        shown.dedup();
+        match shown.len() {
+            0 => Levels::None,
+            1 => Levels::One(shown.remove(0)),
+            _ => Levels::Mixed,
+        }
+    }
+
+    /// The change column's header: `change [96.8% CI]`.
+    pub fn header(&self) -> String {
+        match self {
+            Levels::None => "change".into(),
+            Levels::One(level) => format!("change [{level} CI]"),
+            Levels::Mixed => "change [CI, level]".into(),
+        }
+    }
+}
+
+/// `95%`, `96.8%`.
+fn level_text(level: f64) -> String {
+    let text = format!("{:.1}", level * 100.0);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 pub fn value(v: Option<f64>, unit: &str) -> String {
@@ -51,7 +102,23 @@ fn trim(v: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-/// One line on the whole report: `regression: 1 regression, 10 pass`.
+/// `regression`, `regressions`: a verdict after a count.
+fn counted(verdict: Verdict, n: usize) -> &'static str {
+    match (verdict, n) {
+        (Verdict::Regression, 1) => "regression",
+        (Verdict::Regression, _) => "regressions",
+        (Verdict::Failure, 1) => "failure",
+        (Verdict::Failure, _) => "failures",
+        (Verdict::Improvement, 1) => "improvement",
+        (Verdict::Improvement, _) => "improvements",
+        (Verdict::Pass, 1) => "pass",
+        (Verdict::Pass, _) => "passes",
+        (Verdict::Inconclusive, _) => "inconclusive",
+        (Verdict::Missing, _) => "missing",
+    }
+}
+
+/// One line on the whole report: `regression: 1 regression, 10 passes`.
 pub fn summary(verdict: Overall, comparisons: &[Comparison]) -> String {
     let order = [
         Verdict::Regression,
@@ -65,7 +132,7 @@ pub fn summary(verdict: Overall, comparisons: &[Comparison]) -> String {
         .iter()
         .filter_map(|v| {
             let n = comparisons.iter().filter(|c| c.verdict == *v).count();
-            (n > 0).then(|| format!("{n} {}", v.as_str()))
+            (n > 0).then(|| format!("{n} {}", counted(*v, n)))
         })
         .collect();
     let word = match verdict {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use quick_xml::escape::escape;
 
-use super::cells::{change_with_interval, p_value, threshold, value};
+use super::cells::{Levels, change_with_interval, p_value, threshold, value};
 use crate::compare::{Comparison, Report, Verdict};
 
 pub fn render(report: &Report) -> Vec<u8> {
@@ -50,7 +50,7 @@ pub fn render(report: &Report) -> Vec<u8> {
                 "base {}, head {}, change {}, p {}, threshold {}, verdict {}",
                 value(c.base.median, &c.unit),
                 value(c.head.median, &c.unit),
-                change_with_interval(c),
+                change_with_interval(c, &Levels::Mixed),
                 p_value(c.p_value),
                 threshold(c),
                 c.verdict.as_str()

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::cells::{change_with_interval, p_value, percent, summary, threshold, value};
+use super::cells::{Levels, change_with_interval, p_value, percent, summary, threshold, value};
 use crate::compare::{Comparison, Overall, Report, Verdict};
 
 /// Text from benchmarks (a failure's message) may hold anything: keep it one table cell
@@ -102,7 +102,12 @@ pub fn render(report: &Report) -> Vec<u8> {
         "<details><summary>All {} comparisons</summary>\n",
         report.comparisons.len()
     );
-    out.push_str("| benchmark | metric | base | head | change [95% CI] | p | runs | verdict |\n");
+    let levels = Levels::of(&report.comparisons);
+    let _ = writeln!(
+        out,
+        "| benchmark | metric | base | head | {} | p | runs | verdict |",
+        levels.header()
+    );
     out.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
     for c in &report.comparisons {
         let _ = writeln!(
@@ -112,7 +117,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             cell(&c.metric),
             value(c.base.median, &c.unit),
             value(c.head.median, &c.unit),
-            change_with_interval(c),
+            change_with_interval(c, &levels),
             p_value(c.p_value),
             c.base.samples.len(),
             c.head.samples.len(),

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::cells::{change_with_interval, p_value, summary, value};
+use super::cells::{Levels, change_with_interval, p_value, summary, value};
 use crate::compare::{Overall, Report, Verdict};
 use crate::report::units::short_rev as short;
 
@@ -23,14 +23,15 @@ fn style(verdict: Verdict) -> Style {
 }
 
 pub fn render(report: &Report) -> Vec<u8> {
+    let levels = Levels::of(&report.comparisons);
     let header = [
-        "benchmark",
-        "metric",
-        "base",
-        "head",
-        "change [95% CI]",
-        "p",
-        "verdict",
+        "benchmark".to_owned(),
+        "metric".into(),
+        "base".into(),
+        "head".into(),
+        levels.header(),
+        "p".into(),
+        "verdict".into(),
     ];
     let rows: Vec<([String; 7], Verdict)> = report
         .comparisons
@@ -42,7 +43,7 @@ pub fn render(report: &Report) -> Vec<u8> {
                     c.metric.clone(),
                     value(c.base.median, &c.unit),
                     value(c.head.median, &c.unit),
-                    change_with_interval(c),
+                    change_with_interval(c, &levels),
                     p_value(c.p_value),
                     c.verdict.as_str().to_owned(),
                 ],
@@ -50,7 +51,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             )
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths = header.clone().map(|h| h.chars().count());
     for (row, _) in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -77,7 +78,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(&mut out, &header.map(String::from), None);
+    line(&mut out, &header, None);
     for (row, verdict) in &rows {
         line(&mut out, row, Some(*verdict));
     }
