@@ -77,6 +77,11 @@ pub struct GateOutput {
     /// Take a base record made on a working tree with changes (normally skipped).
     #[arg(long)]
     pub allow_dirty: bool,
+
+    /// Pass when there are no base figures to compare with at all (normally exit 2: a
+    /// missing baseline would let every change through).
+    #[arg(long)]
+    pub allow_missing: bool,
 }
 
 #[derive(Debug, Args)]

@@ -133,6 +133,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         &args.output,
         &stderr_tails(&[&base_results, &head_results]),
         &actions,
+        "the base has no figures of these benchmarks (its runs failed, or it does not have them: see above)",
     )
 }
 

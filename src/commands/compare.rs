@@ -9,7 +9,6 @@ use super::gate::{
 use crate::cli::CompareArgs;
 use crate::compare::Rev;
 use crate::error::{Error, Result};
-use crate::report::units::short_rev as short;
 use crate::{config, measure};
 
 pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> Result<i32> {
@@ -36,15 +35,14 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
     )?;
     let (base_results, base_note) = match &found {
         Some((record, note)) => (Some(&record.results), note.clone()),
-        None => {
-            eprintln!(
-                "memgate: warning: no results for base {} (or the {} commits before it) on testbed {}: every comparison is missing",
-                short(&base),
+        None => (
+            None,
+            Some(format!(
+                "no results for it or the {} commits before it on testbed {}",
                 super::gate::BASE_WALK - 1,
                 testbed.id
-            );
-            (None, None)
-        }
+            )),
+        ),
     };
     let base_rev = Rev {
         rev: found
@@ -66,10 +64,25 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
         head_rev,
         &testbed.id,
     );
+    let hint = if ctx.store_dir.is_some() {
+        format!(
+            "{} holds no results of it on testbed {}: save some with `memgate --store DIR run --label NAME`",
+            store.describe(),
+            testbed.id
+        )
+    } else {
+        format!(
+            "{} holds no results of it or the {} commits before it on testbed {}: fetch them with `memgate notes fetch`, or use `memgate check`, which runs the base itself",
+            store.describe(),
+            super::gate::BASE_WALK - 1,
+            testbed.id
+        )
+    };
     finish(
         &report,
         &args.output,
         "",
         &crate::github::Actions::from_env(),
+        &hint,
     )
 }

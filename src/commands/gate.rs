@@ -122,7 +122,13 @@ pub fn judge(
 /// Writes the report as asked and returns the gate's exit code. `extra` follows the
 /// table (the stderr of failed benchmarks). In GitHub Actions memgate's annotations
 /// follow on stderr, where workflow commands are resumed for them alone.
-pub fn finish(report: &Report, output: &GateOutput, extra: &str, actions: &Actions) -> Result<i32> {
+pub fn finish(
+    report: &Report,
+    output: &GateOutput,
+    extra: &str,
+    actions: &Actions,
+    missing_hint: &str,
+) -> Result<i32> {
     let mut table = comparison::table::render(report);
     table.extend_from_slice(extra.as_bytes());
     let chosen = match output.format {
@@ -135,11 +141,26 @@ pub fn finish(report: &Report, output: &GateOutput, extra: &str, actions: &Actio
     if actions.active {
         workflow::command(&workflow::annotations(report));
     }
+    if nothing_compared(report) && !output.allow_missing {
+        return Err(Error::Usage(format!(
+            "no base figures to compare with at all, for base {}: {missing_hint}; or pass --allow-missing to let the change through without a baseline",
+            short(&report.base.rev)
+        )));
+    }
     Ok(match report.verdict {
         Overall::Regression => exit::REGRESSION,
         Overall::Failure => exit::BENCHMARK_FAILED,
         Overall::Pass => exit::SUCCESS,
     })
+}
+
+/// Whether no comparison had base figures: a gate that compared nothing must not pass.
+fn nothing_compared(report: &Report) -> bool {
+    !report.comparisons.is_empty()
+        && report
+            .comparisons
+            .iter()
+            .all(|c| c.verdict == crate::compare::Verdict::Missing)
 }
 
 /// An error for a head without results.

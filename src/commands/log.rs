@@ -7,6 +7,7 @@ use super::context::Context;
 use crate::cli::LogArgs;
 use crate::error::{Error, Result};
 use crate::report::stored::{LogRow, log_table};
+use crate::results::BUILT_IN_METRICS;
 use crate::{config, exit, measure};
 
 pub fn log(ctx: &Context, config_path: Option<&Path>, args: LogArgs) -> Result<i32> {
@@ -39,21 +40,52 @@ pub fn log(ctx: &Context, config_path: Option<&Path>, args: LogArgs) -> Result<i
             record: record.cloned(),
         });
     }
+    check_metric(&args.metric, &rows)?;
     let text = log_table(&rows, &args.metric, args.benchmark.as_deref(), &testbed.id);
     use std::io::Write;
     std::io::stdout()
         .write_all(&text)
         .map_err(|e| Error::io("cannot write to stdout", e))?;
-    if rows.iter().all(|r| r.record.is_none()) && !other_testbeds.is_empty() {
-        let list: Vec<_> = other_testbeds.into_iter().collect();
-        eprintln!(
-            "memgate: no results for testbed {} here; stored testbeds: {} (choose one with --testbed NAME)",
-            testbed.id,
-            list.join(", ")
-        );
+    if rows.iter().all(|r| r.record.is_none()) {
+        if other_testbeds.is_empty() {
+            if ctx.store_dir.is_none() {
+                eprintln!(
+                    "memgate: no results are stored for these commits here: if they were pushed to a remote, fetch them with `memgate notes fetch [REMOTE]`"
+                );
+            }
+        } else {
+            let list: Vec<_> = other_testbeds.into_iter().collect();
+            eprintln!(
+                "memgate: no results for testbed {} here; stored testbeds: {} (choose one with --testbed NAME)",
+                testbed.id,
+                list.join(", ")
+            );
+        }
     }
     for problem in problems {
         eprintln!("memgate: warning: {problem}");
     }
     Ok(exit::SUCCESS)
+}
+
+/// A metric `log` can show: a built-in one, or one the stored records hold. A typo is
+/// an error with a suggestion, not a column of dashes.
+fn check_metric(metric: &str, rows: &[LogRow]) -> Result<()> {
+    let mut known: std::collections::BTreeSet<&str> = BUILT_IN_METRICS.into_iter().collect();
+    for row in rows {
+        for b in row.record.iter().flat_map(|r| &r.results.benchmarks) {
+            known.extend(b.metrics.keys().map(String::as_str));
+        }
+    }
+    if known.contains(metric) {
+        return Ok(());
+    }
+    let hint = config::suggest(metric, known.iter().copied())
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default();
+    let list: Vec<&str> = known.into_iter().collect();
+    Err(Error::Usage(format!(
+        "no metric {metric:?} in these results{hint}: the metrics are {}",
+        list.join(", ")
+    )))
 }

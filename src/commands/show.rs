@@ -38,6 +38,11 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<i32> {
         &store.describe(),
     );
     emit(&table, &[json, b"\n".to_vec()].concat(), args.format, None)?;
+    if loaded.records.is_empty() && loaded.problems.is_empty() && ctx.store_dir.is_none() {
+        eprintln!(
+            "memgate: if results of it were pushed to a remote, fetch them with `memgate notes fetch [REMOTE]`"
+        );
+    }
     if loaded.records.is_empty() && !loaded.problems.is_empty() {
         return Err(Error::Git(format!(
             "no readable record for {revision} in {}",

@@ -255,3 +255,61 @@ fn the_table_of_a_real_check() {
         insta::assert_snapshot!(out.stdout());
     });
 }
+
+#[test]
+fn compare_without_any_base_results_fails_unless_allowed() {
+    // Issue 8: with no base results at all, compare exited 0 with every comparison
+    // "missing": a missing baseline let every change through.
+    let (project, base) = project(60);
+    project.write("size.txt", "70\n");
+    project.commit("grow");
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let out = project.memgate().args(["compare", &base]).run();
+    out.code(2);
+    assert!(
+        out.stderr().contains(&format!(
+            "memgate: error: no base figures to compare with at all, for base {}: git notes (refs/notes/memgate) holds no results of it or the 49 commits before it on testbed ",
+            &base[..12]
+        )) && out.stderr().contains(
+            ": fetch them with `memgate notes fetch`, or use `memgate check`, which runs the base itself; or pass --allow-missing to let the change through without a baseline"
+        ),
+        "{}",
+        out.stderr()
+    );
+    // The report is still shown, so the user sees what was compared.
+    assert!(out.stdout().contains("missing"), "{}", out.stdout());
+    let allowed = project
+        .memgate()
+        .args(["compare", &base, "--allow-missing", "--format", "json"])
+        .run();
+    allowed.code(0);
+    assert!(
+        verdicts(&allowed.json())
+            .iter()
+            .all(|(_, v)| v == "missing")
+    );
+}
+
+#[test]
+fn log_says_where_results_may_be_and_refuses_an_unknown_metric() {
+    let (project, _) = project(60);
+    // A fresh clone: no notes at all.
+    let out = project.memgate().args(["log"]).run();
+    out.code(0);
+    assert!(
+        out.stderr().contains(
+            "if they were pushed to a remote, fetch them with `memgate notes fetch [REMOTE]`"
+        ),
+        "{}",
+        out.stderr()
+    );
+    project.memgate().args(["run", "-q"]).run().code(0);
+    // Issue 8: `log -m peak_mem` printed dashes and exited 0.
+    let out = project.memgate().args(["log", "-m", "peak_mem"]).run();
+    out.code(2);
+    assert_eq!(
+        out.stderr(),
+        "memgate: error: no metric \"peak_mem\" in these results (did you mean \"peak_memory\"?): the metrics are cpu_time, max_rss, peak_memory, wall_time\n"
+    );
+    assert_eq!(out.stdout(), "");
+}
