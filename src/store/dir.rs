@@ -62,26 +62,50 @@ impl Store for DirStore {
 
     fn load(&self, revision: &str) -> Result<Loaded> {
         let dir = self.revision_dir(revision)?;
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect(),
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
             Err(e) => return Err(Error::io(format!("cannot read {}", dir.display()), e)),
         };
-        files.sort();
+        entries.sort();
+        let mut loaded = Loaded::default();
         let mut texts = Vec::new();
-        for file in &files {
-            match std::fs::read_to_string(file) {
-                Ok(text) => texts.push((text, file.display().to_string())),
-                Err(e) => texts.push((String::new(), format!("{} ({e})", file.display()))),
+        let fix = "remove or fix the file";
+        for path in &entries {
+            let at = path.display().to_string();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            if name.starts_with(".tmp") {
+                loaded.problem(
+                    &at,
+                    "an unfinished record, left by a memgate stopped while saving",
+                    "remove the file",
+                );
+                continue;
+            }
+            if !name.ends_with(".json") {
+                loaded.problem(&at, "not a record (records end in .json)", "remove it");
+                continue;
+            }
+            match crate::files::read_bounded(path, MAX_RECORD) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => texts.push((text, at)),
+                    Err(_) => loaded.problem(&at, "not UTF-8 text: not a record", fix),
+                },
+                Err(why) => loaded.problem(&at, &format!("not read: {why}"), fix),
             }
         }
-        Ok(Loaded::parse(
+        let mut parsed = Loaded::parse(
+            revision,
             texts.iter().map(|(text, at)| (text.trim_end(), at.clone())),
-            "remove or fix the file",
-        ))
+            fix,
+        );
+        parsed.problems.extend(loaded.problems);
+        Ok(parsed)
     }
 }
+
+/// The largest record file memgate reads.
+const MAX_RECORD: u64 = 64 * 1024 * 1024;

@@ -11,19 +11,34 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Reads `(text, where)` pairs; `fix` says what to do about a bad one.
-    pub fn parse<'a>(lines: impl Iterator<Item = (&'a str, String)>, fix: &str) -> Loaded {
+    /// Reads the records of `revision` from `(text, where)` pairs; `fix` says what to do
+    /// about a bad one.
+    pub fn parse<'a>(
+        revision: &str,
+        lines: impl Iterator<Item = (&'a str, String)>,
+        fix: &str,
+    ) -> Loaded {
         let mut loaded = Loaded::default();
         for (line, at) in lines {
             if line.trim().is_empty() {
                 continue;
             }
-            match Record::from_line(line) {
+            match Record::from_line(line).and_then(|r| r.check(revision).map(|()| r)) {
                 Ok(record) => loaded.records.push(record),
-                Err(what) => loaded.problems.push(format!("{at}: {what}; {fix}")),
+                Err(what) => loaded.problem(&at, &what, fix),
             }
         }
         loaded
+    }
+
+    /// Notes a record that cannot be used: where, what is wrong, what to do. Its text
+    /// (which may quote the record) is made one line.
+    pub fn problem(&mut self, at: &str, what: &str, fix: &str) {
+        let line: String = format!("{at}: {what}; {fix}")
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        self.problems.push(line);
     }
 
     /// The newest clean record of `testbed`, or a dirty one if `allow_dirty`.

@@ -33,7 +33,45 @@ impl NotesStore {
         Oid::from_str(revision)
             .map_err(|_| Error::Usage(format!("{revision:?} is not a commit id")))
     }
+
+    /// The whole text of `revision`'s note, if it has one: read from its blob, since
+    /// libgit2's note message stops at the first NUL byte (a damaged note would read as
+    /// empty), and only up to [`MAX_NOTE`].
+    fn note_bytes(&self, revision: &str, oid: Oid) -> Result<Option<Vec<u8>>> {
+        let note = match self.repo.find_note(Some(NOTES_REF), oid) {
+            Ok(note) => note,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Error::Git(format!(
+                    "cannot read the note of {revision}: {}",
+                    e.message()
+                )));
+            }
+        };
+        let unreadable = |e: git2::Error| {
+            Error::Git(format!(
+                "cannot read the note of {revision}: {}",
+                e.message()
+            ))
+        };
+        let blob = note.id();
+        let (size, _) = self
+            .repo
+            .odb()
+            .and_then(|odb| odb.read_header(blob))
+            .map_err(unreadable)?;
+        if size as u64 > MAX_NOTE {
+            return Err(Error::Git(format!(
+                "the note of {revision} in {NOTES_REF} is {size} bytes, more than memgate writes in years of runs: remove it with `git notes --ref=memgate remove {revision}`"
+            )));
+        }
+        let blob = self.repo.find_blob(blob).map_err(unreadable)?;
+        Ok(Some(blob.content().to_vec()))
+    }
 }
+
+/// The largest note memgate reads: a thousand runs of a hundred benchmarks fit.
+const MAX_NOTE: u64 = 256 * 1024 * 1024;
 
 /// The user's git identity, or memgate's where none is configured (CI).
 pub(crate) fn signature(repo: &Repository) -> Result<Signature<'static>> {
@@ -50,15 +88,11 @@ impl Store for NotesStore {
     fn save(&self, revision: &str, record: &Record) -> Result<()> {
         let oid = Self::oid(revision)?;
         let _lock = FileLock::acquire(&self.repo.path().join("memgate-notes.lock"))?;
-        let mut text = match self.repo.find_note(Some(NOTES_REF), oid) {
-            Ok(note) => String::from_utf8_lossy(note.message_bytes()).into_owned(),
-            Err(e) if e.code() == ErrorCode::NotFound => String::new(),
-            Err(e) => {
-                return Err(Error::Git(format!(
-                    "cannot read the note of {revision}: {}",
-                    e.message()
-                )));
-            }
+        // Every line is kept, a damaged one too; only a NUL byte, which a note's text
+        // cannot hold, becomes U+FFFD (its line was unreadable already).
+        let mut text = match self.note_bytes(revision, oid)? {
+            Some(bytes) => String::from_utf8_lossy(&bytes).replace('\0', "\u{fffd}"),
+            None => String::new(),
         };
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
@@ -79,23 +113,13 @@ impl Store for NotesStore {
 
     fn load(&self, revision: &str) -> Result<Loaded> {
         let oid = Self::oid(revision)?;
-        let note = match self.repo.find_note(Some(NOTES_REF), oid) {
-            Ok(note) => note,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Loaded::default()),
-            Err(e) => {
-                return Err(Error::Git(format!(
-                    "cannot read the note of {revision}: {}",
-                    e.message()
-                )));
-            }
+        let Some(bytes) = self.note_bytes(revision, oid)? else {
+            return Ok(Loaded::default());
         };
-        let bytes = note.message_bytes();
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(bytes),
-        };
+        let text = String::from_utf8_lossy(&bytes);
         let short = crate::report::units::short_rev(revision);
         Ok(Loaded::parse(
+            revision,
             text.lines().enumerate().map(|(i, line)| {
                 (
                     line,

@@ -125,6 +125,42 @@ impl Record {
         }
     }
 
+    /// Checks what parsing cannot: that the record is one memgate wrote under
+    /// `revision`, with names and units as memgate writes them. A record that names
+    /// another revision (copied from another commit's note, say) must not stand for this
+    /// one.
+    pub fn check(&self, revision: &str) -> Result<(), String> {
+        if self.schema == 0 {
+            return Err("schema 0 does not exist: not a record memgate wrote".into());
+        }
+        if self.revision != revision {
+            return Err(format!(
+                "it is stored under {} but says it was measured on {}: a record copied from elsewhere",
+                crate::report::units::short_rev(revision),
+                crate::report::units::short_rev(&self.revision)
+            ));
+        }
+        if humantime::parse_rfc3339(&self.time).is_err() {
+            return Err(format!(
+                "its time {:?} is not an RFC 3339 time like 2026-12-01T12:00:00Z",
+                self.time
+            ));
+        }
+        use crate::names::{check_name, check_unit};
+        check_name("testbed", self.testbed_id())?;
+        for b in &self.results.benchmarks {
+            check_name("benchmark name", &b.benchmark)?;
+            if let Some(d) = &b.dataset {
+                check_name("dataset name", d)?;
+            }
+            for (name, metric) in &b.metrics {
+                check_name("metric name", name)?;
+                check_unit(&metric.unit)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The testbed the record was measured on.
     pub fn testbed_id(&self) -> &str {
         &self.results.testbed.id

@@ -652,3 +652,191 @@ fn the_worktree_of_a_killed_memgate_is_removed_by_the_next() {
         .code(0);
     assert_eq!(count(), 1);
 }
+
+// Issue 8, item 8: damaged stored data is reported, never skipped without a word, and
+// never hangs or fills memory.
+
+#[test]
+fn a_note_with_a_nul_byte_is_damaged_not_empty() {
+    // A note starting with a NUL byte read as "no results stored", exit 0: libgit2's
+    // note message stops at the NUL.
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let good = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    std::fs::write(project.path("note.bin"), format!("\0{good}")).unwrap();
+    let blob = git(project.dir(), &["hash-object", "-w", "note.bin"]);
+    git(
+        project.dir(),
+        &[
+            "notes",
+            "--ref=memgate",
+            "add",
+            "-f",
+            "-C",
+            blob.trim(),
+            "HEAD",
+        ],
+    );
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let out = project.memgate().args(["show"]).run();
+    out.code(2);
+    assert!(
+        out.stderr().starts_with(&format!(
+            "memgate: warning: commit {}, line 1 of its note in refs/notes/memgate: not a memgate record (",
+            &head[..12]
+        )),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr()
+            .contains("memgate: error: no readable record for")
+    );
+    // A new run saves beside it; nothing of the old note is lost.
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let note = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    assert_eq!(note.lines().count(), 2, "{note}");
+    assert!(note.starts_with('\u{fffd}'));
+    project.memgate().args(["show"]).run().code(0);
+}
+
+#[test]
+fn records_that_are_not_what_they_claim_are_refused() {
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let good = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    let record: serde_json::Value = serde_json::from_str(good.trim()).unwrap();
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let other = "0".repeat(40);
+    let variant = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut r = record.clone();
+        change(&mut r);
+        r.to_string()
+    };
+    let lines = [
+        variant(&|r| r["schema"] = 0.into()),
+        variant(&|r| r["time"] = "yesterday".into()),
+        variant(&|r| r["revision"] = other.clone().into()),
+        variant(&|r| r["benchmarks"][0]["metrics"]["peak_memory"]["unit"] = "<img src=x>".into()),
+        variant(&|r| r["benchmarks"][0]["benchmark"] = "../x".into()),
+    ];
+    git(
+        project.dir(),
+        &[
+            "notes",
+            "--ref=memgate",
+            "add",
+            "-f",
+            "-m",
+            &lines.join("\n"),
+            "HEAD",
+        ],
+    );
+    let out = project.memgate().args(["show"]).run();
+    out.code(2);
+    let short = &head[..12];
+    let at = |n: usize| {
+        format!("memgate: warning: commit {short}, line {n} of its note in refs/notes/memgate: ")
+    };
+    let stderr = out.stderr();
+    let warnings: Vec<&str> = stderr.lines().collect();
+    let expected = [
+        format!(
+            "{}schema 0 does not exist: not a record memgate wrote",
+            at(1)
+        ),
+        format!(
+            "{}its time \"yesterday\" is not an RFC 3339 time like 2026-12-01T12:00:00Z",
+            at(2)
+        ),
+        format!(
+            "{}it is stored under {short} but says it was measured on 000000000000: a record copied from elsewhere",
+            at(3)
+        ),
+        format!("{}unit \"<img src=x>\" is not allowed: ", at(4)),
+        format!("{}benchmark name \"../x\" is not allowed: ", at(5)),
+    ];
+    for (warning, expected) in warnings.iter().zip(&expected) {
+        assert!(
+            warning.starts_with(expected.as_str()),
+            "{warning}\nnot\n{expected}"
+        );
+    }
+    assert_eq!(warnings.len(), 6, "{warnings:?}");
+}
+
+#[test]
+fn a_store_directory_reads_only_regular_files_within_a_bound() {
+    let project = Project::new(CONFIG);
+    project.write("size.txt", "20\n");
+    project
+        .memgate()
+        .args(["run", "-q", "--store", "results", "--label", "v1"])
+        .run()
+        .code(0);
+    let dir = project.path("results/v1");
+    std::fs::write(dir.join("latin1.json"), b"{\"schema\": 1, \"caf\xe9\": 1}").unwrap();
+    std::fs::create_dir(dir.join("x.json")).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(dir.join("fifo.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.json")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.join(".tmpAbC123"), "{\"sch").unwrap();
+    // Before: show hung on the FIFO, read /dev/zero until memory ran out, and skipped the
+    // rest without a word.
+    let mut child = project
+        .memgate()
+        .args(["show", "v1", "--store", "results"])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    wait_until("show ends", || {
+        child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 15
+    });
+    let _ = child.kill();
+    let out = crate::util::Outcome(child.wait_with_output().unwrap());
+    out.code(0);
+    assert!(
+        out.stdout().contains("1 record in directory"),
+        "{}",
+        out.stdout()
+    );
+    let stderr = out.stderr();
+    for (file, what) in [
+        (
+            ".tmpAbC123",
+            "an unfinished record, left by a memgate stopped while saving; remove the file",
+        ),
+        (
+            "fifo.json",
+            "not read: it is a FIFO, not a regular file; remove or fix the file",
+        ),
+        (
+            "latin1.json",
+            "not UTF-8 text: not a record; remove or fix the file",
+        ),
+        (
+            "notes.txt",
+            "not a record (records end in .json); remove it",
+        ),
+        (
+            "x.json",
+            "not read: it is a directory, not a regular file; remove or fix the file",
+        ),
+        (
+            "zero.json",
+            "not read: it is a device, not a regular file; remove or fix the file",
+        ),
+    ] {
+        let line = format!("memgate: warning: {}: {what}", dir.join(file).display());
+        assert!(stderr.contains(&line), "{line}\nnot in\n{stderr}");
+    }
+}
