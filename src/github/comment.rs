@@ -2,6 +2,7 @@
 //! in place, else created. Main type: [`GithubApi`] (reqwest, blocking, rustls with the
 //! ring provider and bundled root certificates: no OpenSSL, no system CA store).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,11 @@ pub const COMMENT_LIMIT: usize = 65_536;
 const ATTEMPTS: u32 = 4;
 /// The longest memgate waits before one retry.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Comments asked for in one page of the list (GitHub's most).
+const PER_PAGE: usize = 100;
+/// Pages of the list memgate reads at most: 10,000 comments. A server whose `Link`
+/// headers lead on past them is misbehaving, and memgate stops rather than post.
+const MAX_PAGES: usize = 100;
 
 /// What happened to the comment.
 #[derive(Debug, PartialEq, Eq)]
@@ -146,11 +152,15 @@ impl GithubApi {
     /// Edits the comment holding `marker` on pull request `number`, or creates one.
     pub fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<Posted> {
         let mut url = format!(
-            "{}/repos/{}/issues/{number}/comments?per_page=100",
+            "{}/repos/{}/issues/{number}/comments?per_page={PER_PAGE}",
             self.base, self.repository
         );
-        let mut found = None;
-        loop {
+        // Every page fetched, so that a `Link` leading back to one is caught. A list that
+        // cannot be read to its end is an error, never a post: memgate's comment may be
+        // on a page not read, and a second one would follow.
+        let mut fetched = HashSet::new();
+        let found = loop {
+            fetched.insert(url.clone());
             let response = self.send(reqwest::Method::GET, &url, None)?;
             let status = response.status();
             if matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
@@ -163,19 +173,27 @@ impl GithubApi {
                     self.clean(format!("GitHub API GET {url}: {status}")),
                 ));
             }
-            let next = next_link(response.headers(), &self.base);
+            let next = next_link(response.headers(), &self.base)
+                .map_err(|why| Error::Git(self.clean(format!("GitHub API GET {url}: {why}"))))?;
             let comments: Vec<IssueComment> = response
                 .json()
                 .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
             if let Some(c) = comments.iter().find(|c| c.is_memgates(marker)) {
-                found = Some(c.id);
-                break;
+                break Some(c.id);
             }
-            match next {
-                Some(next) => url = next,
-                None => break,
+            let Some(next) = next else { break None };
+            if fetched.contains(&next) {
+                return Err(Error::Git(self.clean(format!(
+                    "GitHub API GET {url}: its next page {next} was fetched already (the Link header loops); nothing posted"
+                ))));
             }
-        }
+            if fetched.len() >= MAX_PAGES {
+                return Err(Error::Git(self.clean(format!(
+                    "GitHub API: pull request #{number} has more than {MAX_PAGES} pages of {PER_PAGE} comments (the Link header at {url} leads on); nothing posted"
+                ))));
+            }
+            url = next;
+        };
         let payload = serde_json::json!({ "body": body });
         let (method, url) = match found {
             Some(id) => (
@@ -242,16 +260,28 @@ fn retry_wait(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
     Some(wait.min(MAX_WAIT))
 }
 
-/// The `rel="next"` URL of a `Link` header, only if it is on the API's own origin: the
-/// token goes with every request.
-fn next_link(headers: &HeaderMap, base: &str) -> Option<String> {
-    let link = headers.get("link")?.to_str().ok()?;
-    link.split(',').find_map(|part| {
+/// The `rel="next"` URL of a `Link` header, if any. One off the API's own origin is an
+/// error, never followed: the token goes with every request.
+fn next_link(headers: &HeaderMap, base: &str) -> std::result::Result<Option<String>, String> {
+    let Some(link) = headers.get("link") else {
+        return Ok(None);
+    };
+    let link = link
+        .to_str()
+        .map_err(|_| "its Link header is not plain text".to_owned())?;
+    let next = link.split(',').find_map(|part| {
         let (url, params) = part.split_once(';')?;
         let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
         let is_next = params.split(';').any(|p| p.trim() == "rel=\"next\"");
-        (is_next && url.starts_with(&format!("{base}/"))).then(|| url.to_owned())
-    })
+        is_next.then_some(url)
+    });
+    match next {
+        Some(url) if url.starts_with(&format!("{base}/")) => Ok(Some(url.to_owned())),
+        Some(url) => Err(format!(
+            "its next page {url} is not on the API ({base}); not followed, nothing posted"
+        )),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -268,15 +298,31 @@ mod tests {
             ),
         );
         assert_eq!(
-            next_link(&h, "https://api.github.com").as_deref(),
+            next_link(&h, "https://api.github.com").unwrap().as_deref(),
             Some("https://api.github.com/repos/o/r/issues/1/comments?page=2")
         );
-        let mut evil = HeaderMap::new();
-        evil.insert(
+        let mut last = HeaderMap::new();
+        last.insert(
             "link",
-            HeaderValue::from_static("<https://evil.example/steal>; rel=\"next\""),
+            HeaderValue::from_static(
+                "<https://api.github.com/repos/o/r/issues/1/comments?page=1>; rel=\"prev\"",
+            ),
         );
-        assert_eq!(next_link(&evil, "https://api.github.com"), None);
+        assert_eq!(next_link(&last, "https://api.github.com"), Ok(None));
+        assert_eq!(
+            next_link(&HeaderMap::new(), "https://api.github.com"),
+            Ok(None)
+        );
+        for evil in [
+            "<https://evil.example/steal>; rel=\"next\"",
+            // The API's name as the start of another host's.
+            "<https://api.github.com.evil.example/steal>; rel=\"next\"",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("link", HeaderValue::from_static(evil));
+            let why = next_link(&h, "https://api.github.com").unwrap_err();
+            assert!(why.contains("is not on the API"), "{why}");
+        }
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -23,6 +22,37 @@ struct Seen {
     body: String,
 }
 
+/// The login GitHub Actions' own token posts as.
+const ACTIONS_BOT: &str = "github-actions[bot]";
+
+/// A comment the fake API holds.
+#[derive(Clone, Debug)]
+struct Comment {
+    id: u64,
+    body: String,
+    /// Its author's `user.login`.
+    login: String,
+}
+
+impl Comment {
+    fn new(id: u64, body: impl Into<String>, login: &str) -> Comment {
+        Comment {
+            id,
+            body: body.into(),
+            login: login.to_owned(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        let kind = if self.login.ends_with("[bot]") {
+            "Bot"
+        } else {
+            "User"
+        };
+        json!({"id": self.id, "body": self.body, "user": {"login": self.login, "type": kind}})
+    }
+}
+
 /// How the fake API behaves.
 #[derive(Clone, Copy, Default)]
 struct Behaviour {
@@ -32,13 +62,37 @@ struct Behaviour {
     rate_limit_once: bool,
     /// The comments list comes in pages of `page` (with `Link` headers).
     page: Option<usize>,
+    /// The comments list's `Link` header misbehaves.
+    bad_link: Option<BadLink>,
+}
+
+/// A `Link: rel="next"` a misbehaving server sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BadLink {
+    /// Page 2's next is page 2.
+    SamePage,
+    /// There is always a next page.
+    Endless,
+    /// The next page is on another origin (this server, named `localhost`).
+    Foreign,
+}
+
+/// How many list requests a misbehaving fake answers before it relents (so that a
+/// memgate that follows every link still ends, and its test fails instead of hanging).
+const RELENT_AFTER: usize = 150;
+
+/// What the fake remembers between requests.
+#[derive(Default)]
+struct State {
+    limited: bool,
+    lists: usize,
 }
 
 /// A fake of the GitHub comments API: issue #7 of `owner/repo`, comments kept in memory.
 struct FakeGithub {
     url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
-    comments: Arc<Mutex<Vec<(u64, String)>>>,
+    comments: Arc<Mutex<Vec<Comment>>>,
     server: Arc<tiny_http::Server>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -48,18 +102,19 @@ impl FakeGithub {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let comments: Arc<Mutex<Vec<(u64, String)>>> = Arc::new(Mutex::new(Vec::new()));
+        let comments: Arc<Mutex<Vec<Comment>>> = Arc::new(Mutex::new(Vec::new()));
         // Other people's comments come first.
         for i in 0..behaviour.page.map_or(2, |p| p + 1) {
-            comments
-                .lock()
-                .unwrap()
-                .push((100 + i as u64, format!("comment {i} by someone else")));
+            comments.lock().unwrap().push(Comment::new(
+                100 + i as u64,
+                format!("comment {i} by someone else"),
+                "someone",
+            ));
         }
         let (s, c, u) = (server.clone(), comments.clone(), url.clone());
         let log = seen.clone();
         let thread = std::thread::spawn(move || {
-            let mut limited = false;
+            let mut state = State::default();
             for mut request in s.incoming_requests() {
                 let mut body = String::new();
                 let _ = request.as_reader().read_to_string(&mut body);
@@ -82,7 +137,7 @@ impl FakeGithub {
                     body: body.clone(),
                 });
                 let (status, extra, reply) =
-                    answer(&method, &path, &body, &c, &u, behaviour, &mut limited);
+                    answer(&method, &path, &body, &c, &u, behaviour, &mut state);
                 let mut response = tiny_http::Response::from_string(reply).with_status_code(status);
                 response.add_header(
                     tiny_http::Header::from_bytes("content-type", "application/json").unwrap(),
@@ -114,6 +169,24 @@ impl FakeGithub {
             .map(|s| format!("{} {}", s.method, s.url))
             .collect()
     }
+
+    /// The comments holding memgate's marker, as (id, author).
+    fn marked(&self) -> Vec<(u64, String)> {
+        self.comments
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.body.contains("memgate report"))
+            .map(|c| (c.id, c.login.clone()))
+            .collect()
+    }
+
+    /// The marker memgate wrote first in its latest comment.
+    fn marker(&self) -> String {
+        let comments = self.comments.lock().unwrap();
+        let body = &comments.last().expect("a comment").body;
+        body.lines().next().unwrap().to_owned()
+    }
 }
 
 impl Drop for FakeGithub {
@@ -125,40 +198,41 @@ impl Drop for FakeGithub {
     }
 }
 
-/// Who wrote a comment: memgate's (ids from 1000) are a bot's, the others people's.
-fn user(id: u64) -> Value {
-    if id >= 1000 {
-        json!({"login": "github-actions[bot]", "type": "Bot"})
-    } else {
-        json!({"login": "someone", "type": "User"})
-    }
-}
-
 fn answer(
     method: &str,
     path: &str,
     body: &str,
-    comments: &Mutex<Vec<(u64, String)>>,
+    comments: &Mutex<Vec<Comment>>,
     base: &str,
     behaviour: Behaviour,
-    limited: &mut bool,
+    state: &mut State,
 ) -> (u16, Vec<(String, String)>, String) {
     let list = "/repos/owner/repo/issues/7/comments";
     let mut comments = comments.lock().unwrap();
-    let as_json = |c: &[(u64, String)]| {
-        json!(
-            c.iter()
-                .map(|(id, b)| json!({"id": id, "body": b, "user": user(*id)}))
-                .collect::<Vec<_>>()
-        )
-        .to_string()
-    };
+    let as_json =
+        |c: &[Comment]| json!(c.iter().map(Comment::json).collect::<Vec<_>>()).to_string();
     if method == "GET" && path.starts_with(list) {
         let page: usize = path
             .split("&page=")
             .nth(1)
             .and_then(|p| p.parse().ok())
             .unwrap_or(1);
+        state.lists += 1;
+        if let Some(bad) = behaviour.bad_link
+            && state.lists < RELENT_AFTER
+        {
+            let next = match bad {
+                BadLink::SamePage => format!("{base}{list}?per_page=100&page=2"),
+                BadLink::Endless => format!("{base}{list}?per_page=100&page={}", page + 1),
+                BadLink::Foreign => format!(
+                    "{}/elsewhere/comments?page=2",
+                    base.replace("127.0.0.1", "localhost")
+                ),
+            };
+            let chunk: &[Comment] = if page == 1 { &comments } else { &[] };
+            let link = format!("<{next}>; rel=\"next\"");
+            return (200, vec![("link".into(), link)], as_json(chunk));
+        }
         return match behaviour.page {
             None => (200, vec![], as_json(&comments)),
             Some(size) => {
@@ -190,8 +264,8 @@ fn answer(
             json!({"message": "Resource not accessible by integration"}).to_string(),
         );
     }
-    if behaviour.rate_limit_once && !*limited {
-        *limited = true;
+    if behaviour.rate_limit_once && !state.limited {
+        state.limited = true;
         return (
             429,
             vec![("retry-after".into(), "1".into())],
@@ -203,25 +277,17 @@ fn answer(
         .unwrap()
         .to_owned();
     if method == "POST" {
-        let id = 1000 + comments.len() as u64;
-        comments.push((id, text.clone()));
-        (
-            201,
-            vec![],
-            json!({"id": id, "body": text, "user": user(id)}).to_string(),
-        )
+        let comment = Comment::new(1000 + comments.len() as u64, text, ACTIONS_BOT);
+        comments.push(comment.clone());
+        (201, vec![], comment.json().to_string())
     } else {
         let id: u64 = path.rsplit('/').next().unwrap().parse().unwrap();
         let entry = comments
             .iter_mut()
-            .find(|(i, _)| *i == id)
+            .find(|c| c.id == id)
             .expect("edit of an existing comment");
-        entry.1 = text.clone();
-        (
-            200,
-            vec![],
-            json!({"id": id, "body": text, "user": user(id)}).to_string(),
-        )
+        entry.body = text;
+        (200, vec![], entry.json().to_string())
     }
 }
 
@@ -522,15 +588,7 @@ fn the_action_gates_a_regression_and_comments_once() {
         "GET /repos/owner/repo/issues/7/comments?per_page=100"
     );
     assert_eq!(methods[3], "PATCH /repos/owner/repo/issues/comments/1002");
-    assert_eq!(
-        api.comments
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, b)| b.contains("memgate report"))
-            .count(),
-        1
-    );
+    assert_eq!(api.marked().len(), 1);
 }
 
 #[test]
@@ -613,15 +671,7 @@ fn a_rate_limit_is_waited_out() {
         String::from_utf8_lossy(&out.stderr)
             .contains("GitHub asks to wait (429 Too Many Requests); retrying in 1 s")
     );
-    assert_eq!(
-        api.comments
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, b)| b.contains("memgate report"))
-            .count(),
-        1
-    );
+    assert_eq!(api.marked().len(), 1);
 }
 
 #[test]
@@ -706,7 +756,6 @@ fn outside_a_pull_request_there_is_no_comment() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pull request's workflow run"));
     assert!(api.seen().is_empty());
-    let _ = Duration::ZERO;
 }
 
 #[test]
@@ -716,22 +765,12 @@ fn a_persons_comment_with_the_marker_is_not_taken_over() {
     let workflow = Workflow::new(78);
     let api = FakeGithub::start(Behaviour::default());
     workflow.check(&api, &[]);
-    let marker = api
-        .comments
-        .lock()
-        .unwrap()
-        .last()
-        .unwrap()
-        .1
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
+    let marker = api.marker();
     // Someone pastes the marker into a comment of their own, ahead of memgate's.
     api.comments
         .lock()
         .unwrap()
-        .insert(0, (50, format!("{marker}\nmine")));
+        .insert(0, Comment::new(50, format!("{marker}\nmine"), "someone"));
     let before = api.seen().len();
     workflow.check(&api, &[]);
     let methods = api.methods()[before..].to_vec();
@@ -742,7 +781,10 @@ fn a_persons_comment_with_the_marker_is_not_taken_over() {
             "PATCH /repos/owner/repo/issues/comments/1002"
         ]
     );
-    assert_eq!(api.comments.lock().unwrap()[0].1, format!("{marker}\nmine"));
+    assert_eq!(
+        api.comments.lock().unwrap()[0].body,
+        format!("{marker}\nmine")
+    );
 }
 
 #[test]
@@ -871,4 +913,77 @@ fn the_comment_step_posts_the_saved_report_and_refuses_a_forged_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("it is a FIFO, not a regular file"));
     assert_eq!(api.seen().len(), before);
+}
+
+/// `memgate check` with a misbehaving `Link` header: the list requests it made, and its
+/// output. It keeps its verdict and posts nothing.
+fn check_with_bad_link(bad: BadLink) -> (Vec<String>, String) {
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour {
+        bad_link: Some(bad),
+        ..Default::default()
+    });
+    let out = workflow.check(&api, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let methods = api.methods();
+    assert!(
+        methods
+            .iter()
+            .all(|m| m.starts_with("GET ") && !m.contains("elsewhere")),
+        "a write, or a request off the API: {methods:?}"
+    );
+    assert!(api.marked().is_empty());
+    assert!(
+        stdout.contains("::warning title=memgate::memgate did not comment on the pull request: "),
+        "{stdout}"
+    );
+    let lists = methods
+        .into_iter()
+        .filter(|m| m.contains("/issues/7/comments"))
+        .collect();
+    (lists, stdout)
+}
+
+#[test]
+fn a_next_page_that_loops_back_stops_without_a_comment() {
+    // Review finding: a `Link: rel="next"` pointing back at the same page made 786
+    // requests in 30 s, and a server that relented would have had a second comment.
+    let (lists, stdout) = check_with_bad_link(BadLink::SamePage);
+    assert_eq!(
+        lists,
+        [
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "GET /repos/owner/repo/issues/7/comments?per_page=100&page=2",
+        ]
+    );
+    assert!(stdout.contains("was fetched already"), "{stdout}");
+}
+
+#[test]
+fn endless_pages_stop_at_the_bound_without_a_comment() {
+    let (lists, stdout) = check_with_bad_link(BadLink::Endless);
+    assert_eq!(lists.len(), 100, "{lists:?}");
+    assert_eq!(
+        lists[99],
+        "GET /repos/owner/repo/issues/7/comments?per_page=100&page=100"
+    );
+    assert!(stdout.contains("more than 100 pages"), "{stdout}");
+}
+
+#[test]
+fn a_next_page_off_the_api_is_not_followed_and_nothing_is_posted() {
+    // The token goes with every request: it must never reach another origin, and a
+    // list memgate could not finish must not end in a second comment.
+    let (lists, stdout) = check_with_bad_link(BadLink::Foreign);
+    assert_eq!(
+        lists,
+        ["GET /repos/owner/repo/issues/7/comments?per_page=100"]
+    );
+    assert!(stdout.contains("is not on the API"), "{stdout}");
 }
