@@ -159,7 +159,8 @@ fn stderr_tails(sides: &[&crate::results::RunResults]) -> String {
 }
 
 /// The GitHub surfaces: report files, job summary, outputs, and the comment if asked.
-/// Trouble with the comment is a warning: it never changes the verdict.
+/// Trouble with the comment is a warning: it never changes the verdict. Ctrl-C or SIGTERM
+/// during it is no trouble but an order to stop.
 fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Result<()> {
     if !actions.active && !comment {
         return Ok(());

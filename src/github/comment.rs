@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::runner::interrupt;
 
 /// GitHub's limit on a comment's body, in characters.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -39,6 +40,19 @@ pub struct GithubApi {
     base: String,
     token: String,
     repository: String,
+}
+
+/// An answer of the API, read whole.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
 }
 
 #[derive(Deserialize)]
@@ -117,34 +131,48 @@ impl GithubApi {
     }
 
     /// Sends a request, waiting and retrying (a bounded number of times) when GitHub
-    /// answers 429, or 403 with its rate-limit headers.
+    /// answers 429, or 403 with its rate-limit headers. Every wait, the request's own
+    /// included, ends with `Error::Interrupted` on Ctrl-C or SIGTERM.
     fn send(
         &self,
         method: reqwest::Method,
         url: &str,
         body: Option<&serde_json::Value>,
-    ) -> Result<Response> {
+    ) -> Result<Reply> {
+        let failed =
+            |e: reqwest::Error| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}")));
         let mut attempt = 1;
         loop {
             let mut request = self.client.request(method.clone(), url);
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request
-                .send()
-                .map_err(|e| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}"))))?;
-            let status = response.status();
-            let wait = retry_wait(status, response.headers());
-            match wait {
+            let request = request.build().map_err(failed)?;
+            let client = self.client.clone();
+            // The body is read on the same thread: a server can stall there as well.
+            let reply = interrupt::wait_for(move || {
+                let response = client.execute(request)?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.bytes()?.to_vec();
+                Ok(Reply {
+                    status,
+                    headers,
+                    body,
+                })
+            })?
+            .map_err(failed)?;
+            match retry_wait(reply.status, &reply.headers) {
                 Some(wait) if attempt < ATTEMPTS => {
                     eprintln!(
-                        "memgate: GitHub asks to wait ({status}); retrying in {} s",
+                        "memgate: GitHub asks to wait ({}); retrying in {} s",
+                        reply.status,
                         wait.as_secs()
                     );
-                    std::thread::sleep(wait);
+                    interrupt::sleep(wait)?;
                     attempt += 1;
                 }
-                _ => return Ok(response),
+                _ => return Ok(reply),
             }
         }
     }
@@ -161,8 +189,8 @@ impl GithubApi {
         let mut fetched = HashSet::new();
         let found = loop {
             fetched.insert(url.clone());
-            let response = self.send(reqwest::Method::GET, &url, None)?;
-            let status = response.status();
+            let reply = self.send(reqwest::Method::GET, &url, None)?;
+            let status = reply.status;
             if matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
                 return Ok(Posted::NotAllowed(format!(
                     "reading the comments was refused ({status})"
@@ -173,9 +201,9 @@ impl GithubApi {
                     self.clean(format!("GitHub API GET {url}: {status}")),
                 ));
             }
-            let next = next_link(response.headers(), &self.base)
+            let next = next_link(&reply.headers, &self.base)
                 .map_err(|why| Error::Git(self.clean(format!("GitHub API GET {url}: {why}"))))?;
-            let comments: Vec<IssueComment> = response
+            let comments: Vec<IssueComment> = reply
                 .json()
                 .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
             if let Some(c) = comments.iter().find(|c| c.is_memgates(marker)) {
@@ -211,8 +239,8 @@ impl GithubApi {
                 ),
             ),
         };
-        let response = self.send(method.clone(), &url, Some(&payload))?;
-        let status = response.status();
+        let reply = self.send(method.clone(), &url, Some(&payload))?;
+        let status = reply.status;
         if matches!(
             status,
             StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED
@@ -226,7 +254,7 @@ impl GithubApi {
                 self.clean(format!("GitHub API {method} {url}: {status}")),
             ));
         }
-        let comment: IssueComment = response
+        let comment: IssueComment = reply
             .json()
             .map_err(|e| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}"))))?;
         Ok(match found {

@@ -3,9 +3,11 @@
 //! against a real HTTP server on 127.0.0.1 playing GitHub's API.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -58,12 +60,41 @@ impl Comment {
 struct Behaviour {
     /// Writes are refused with 403 (a fork's read-only token).
     read_only: bool,
-    /// The first write gets 429 with `retry-after: 1`.
-    rate_limit_once: bool,
+    /// The first request of this kind gets 429 with `retry-after` of these seconds.
+    rate_limit: Option<(Call, u64)>,
+    /// The first request of this kind gets no answer while the fake runs.
+    stall: Option<Call>,
     /// The comments list comes in pages of `page` (with `Link` headers).
     page: Option<usize>,
     /// The comments list's `Link` header misbehaves.
     bad_link: Option<BadLink>,
+}
+
+/// A kind of request to the fake API.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// The comments list.
+    List,
+    /// The comment's creation or edit.
+    Write,
+}
+
+impl Call {
+    fn of(method: &str, path: &str) -> Option<Call> {
+        match method {
+            "GET" if path.starts_with("/repos/owner/repo/issues/7/comments") => Some(Call::List),
+            "POST" | "PATCH" => Some(Call::Write),
+            _ => None,
+        }
+    }
+
+    /// The request line of its first request.
+    fn first(self) -> &'static str {
+        match self {
+            Call::List => "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            Call::Write => "POST /repos/owner/repo/issues/7/comments",
+        }
+    }
 }
 
 /// A `Link: rel="next"` a misbehaving server sends.
@@ -85,6 +116,8 @@ const RELENT_AFTER: usize = 150;
 #[derive(Default)]
 struct State {
     limited: bool,
+    /// The request left without an answer, kept so that its connection stays open.
+    stalled: Option<tiny_http::Request>,
     lists: usize,
 }
 
@@ -136,6 +169,13 @@ impl FakeGithub {
                     headers,
                     body: body.clone(),
                 });
+                if behaviour.stall.is_some()
+                    && behaviour.stall == Call::of(&method, &path)
+                    && state.stalled.is_none()
+                {
+                    state.stalled = Some(request);
+                    continue;
+                }
                 let (status, extra, reply) =
                     answer(&method, &path, &body, &c, &u, behaviour, &mut state);
                 let mut response = tiny_http::Response::from_string(reply).with_status_code(status);
@@ -211,6 +251,17 @@ fn answer(
     let mut comments = comments.lock().unwrap();
     let as_json =
         |c: &[Comment]| json!(c.iter().map(Comment::json).collect::<Vec<_>>()).to_string();
+    if let Some((limited, seconds)) = behaviour.rate_limit
+        && Call::of(method, path) == Some(limited)
+        && !state.limited
+    {
+        state.limited = true;
+        return (
+            429,
+            vec![("retry-after".into(), seconds.to_string())],
+            json!({"message": "slow down"}).to_string(),
+        );
+    }
     if method == "GET" && path.starts_with(list) {
         let page: usize = path
             .split("&page=")
@@ -262,14 +313,6 @@ fn answer(
             403,
             vec![],
             json!({"message": "Resource not accessible by integration"}).to_string(),
-        );
-    }
-    if behaviour.rate_limit_once && !state.limited {
-        state.limited = true;
-        return (
-            429,
-            vec![("retry-after".into(), "1".into())],
-            json!({"message": "slow down"}).to_string(),
         );
     }
     let text = serde_json::from_str::<Value>(body).unwrap()["body"]
@@ -654,7 +697,7 @@ fn live_commands(text: &str) -> Vec<String> {
 fn a_rate_limit_is_waited_out() {
     let workflow = Workflow::new(78);
     let api = FakeGithub::start(Behaviour {
-        rate_limit_once: true,
+        rate_limit: Some((Call::Write, 1)),
         ..Default::default()
     });
     let out = workflow.check(&api, &[]);
@@ -986,4 +1029,122 @@ fn a_next_page_off_the_api_is_not_followed_and_nothing_is_posted() {
         ["GET /repos/owner/repo/issues/7/comments?per_page=100"]
     );
     assert!(stdout.contains("is not on the API"), "{stdout}");
+}
+
+/// Starts `memgate check --github-comment` against a fake that keeps it waiting at the
+/// first request of kind `call` (`behaviour` says how), sends `signal` once that request
+/// has arrived, and checks that memgate stops at once: exit 130, nothing posted.
+fn a_signal_ends_the_wait(call: Call, behaviour: Behaviour, signal: i32) {
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(behaviour);
+    let mut cmd = workflow
+        .project
+        .memgate()
+        .args(["check", "-q", "--github-comment"])
+        .command();
+    cmd.envs(workflow.env(&api))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("memgate starts");
+    // Read both pipes as memgate writes, so that it never blocks on a full one.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    // Generous caps: they only keep a broken memgate from hanging the test.
+    let arrived = poll(Duration::from_secs(120), || {
+        api.methods().iter().any(|m| m == call.first()) || child.try_wait().unwrap().is_some()
+    });
+    assert!(
+        arrived && child.try_wait().unwrap().is_none(),
+        "memgate ended or never sent {}: {:?}",
+        call.first(),
+        api.methods()
+    );
+    // SAFETY: plain kill of our own child.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let ended = poll(Duration::from_secs(45), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+    }
+    let status = child.wait().unwrap();
+    let out = std::process::Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    workflow.assert_no_token(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        ended,
+        "memgate was still waiting 45 s after the signal: {stderr}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stdout:\n{}\nstderr:\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains("memgate: interrupted"), "{stderr}");
+    let writes = api
+        .methods()
+        .iter()
+        .filter(|m| !m.starts_with("GET "))
+        .count();
+    assert_eq!(writes, usize::from(call == Call::Write));
+    assert!(api.marked().is_empty());
+}
+
+/// Polls `done` every 20 ms until it holds (true) or `cap` has passed (false).
+fn poll(cap: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + cap;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_ends_the_wait_for_a_rate_limited_comment() {
+    // Review finding: SIGTERM during the comment's 60 s rate-limit wait was ignored, and
+    // memgate exited 0 after the wait instead of 130.
+    let behaviour = Behaviour {
+        rate_limit: Some((Call::Write, 60)),
+        ..Default::default()
+    };
+    a_signal_ends_the_wait(Call::Write, behaviour, libc::SIGTERM);
+}
+
+#[test]
+fn ctrl_c_ends_the_wait_for_a_rate_limited_list() {
+    let behaviour = Behaviour {
+        rate_limit: Some((Call::List, 60)),
+        ..Default::default()
+    };
+    a_signal_ends_the_wait(Call::List, behaviour, libc::SIGINT);
+}
+
+#[test]
+fn sigterm_ends_the_wait_for_an_answer() {
+    // A server that takes the request and never answers holds memgate in the request
+    // itself, not in a rate-limit wait.
+    let behaviour = Behaviour {
+        stall: Some(Call::List),
+        ..Default::default()
+    };
+    a_signal_ends_the_wait(Call::List, behaviour, libc::SIGTERM);
 }
