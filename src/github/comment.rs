@@ -1,5 +1,5 @@
-//! The pull-request comment: memgate's report, found again by a hidden marker and edited
-//! in place, else created. Main type: [`GithubApi`] (reqwest, blocking, rustls with the
+//! The pull-request comment: memgate's report, found again by a hidden marker in a comment
+//! the token's own identity wrote and edited in place, else created. Main type: [`GithubApi`] (reqwest, blocking, rustls with the
 //! ring provider and bundled root certificates: no OpenSSL, no system CA store).
 
 use std::collections::HashSet;
@@ -25,6 +25,8 @@ const PER_PAGE: usize = 100;
 /// Pages of the list memgate reads at most: 10,000 comments. A server whose `Link`
 /// headers lead on past them is misbehaving, and memgate stops rather than post.
 const MAX_PAGES: usize = 100;
+/// Who the Actions token (an installation token of the GitHub Actions app) writes as.
+const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// What happened to the comment.
 #[derive(Debug, PartialEq, Eq)]
@@ -65,15 +67,16 @@ struct IssueComment {
 
 #[derive(Deserialize)]
 struct User {
-    #[serde(rename = "type", default)]
-    kind: String,
+    #[serde(default)]
+    login: String,
 }
 
 impl IssueComment {
-    /// memgate's own: the marker, in a comment a bot wrote (the Actions token posts as
-    /// github-actions[bot]). A person who pastes the marker gets no edit of theirs.
-    fn is_memgates(&self, marker: &str) -> bool {
-        self.body.contains(marker) && self.user.as_ref().is_some_and(|u| u.kind == "Bot")
+    /// memgate's own: it opens with the marker, as memgate writes it, and `login` (the
+    /// token's identity) wrote it. Anyone else's comment holding the marker (a person
+    /// quoting it, another bot or app) is never edited.
+    fn is_memgates(&self, marker: &str, login: &str) -> bool {
+        self.body.starts_with(marker) && self.user.as_ref().is_some_and(|u| u.login == login)
     }
 }
 
@@ -177,8 +180,37 @@ impl GithubApi {
         }
     }
 
-    /// Edits the comment holding `marker` on pull request `number`, or creates one.
+    /// Who the token writes as: the login `GET /user` answers (a personal access token),
+    /// or github-actions[bot] when the token may not read a user (401, 403 or 404, as the
+    /// Actions token gets).
+    fn identity(&self) -> Result<String> {
+        let url = format!("{}/user", self.base);
+        let reply = self.send(reqwest::Method::GET, &url, None)?;
+        match reply.status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+                Ok(ACTIONS_BOT.to_owned())
+            }
+            status if status.is_success() => {
+                let user: User = reply
+                    .json()
+                    .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
+                if user.login.is_empty() {
+                    return Err(Error::Git(
+                        self.clean(format!("GitHub API GET {url}: the answer names no login")),
+                    ));
+                }
+                Ok(user.login)
+            }
+            status => Err(Error::Git(
+                self.clean(format!("GitHub API GET {url}: {status}")),
+            )),
+        }
+    }
+
+    /// Edits memgate's comment (opening with `marker`, by the token's own identity) on
+    /// pull request `number`, or creates one.
     pub fn upsert_comment(&self, number: u64, marker: &str, body: &str) -> Result<Posted> {
+        let me = self.identity()?;
         let mut url = format!(
             "{}/repos/{}/issues/{number}/comments?per_page={PER_PAGE}",
             self.base, self.repository
@@ -206,7 +238,7 @@ impl GithubApi {
             let comments: Vec<IssueComment> = reply
                 .json()
                 .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
-            if let Some(c) = comments.iter().find(|c| c.is_memgates(marker)) {
+            if let Some(c) = comments.iter().find(|c| c.is_memgates(marker, &me)) {
                 break Some(c.id);
             }
             let Some(next) = next else { break None };
@@ -351,6 +383,31 @@ mod tests {
             let why = next_link(&h, "https://api.github.com").unwrap_err();
             assert!(why.contains("is not on the API"), "{why}");
         }
+    }
+
+    #[test]
+    fn only_a_comment_opening_with_the_marker_by_the_identity_is_memgates() {
+        let marker = "<!-- memgate report, testbed t -->";
+        let comment = |body: &str, login: &str| IssueComment {
+            id: 1,
+            body: body.to_owned(),
+            user: Some(User {
+                login: login.to_owned(),
+            }),
+        };
+        let ours = format!("{marker}\n### memgate");
+        assert!(comment(&ours, "alice").is_memgates(marker, "alice"));
+        assert!(!comment(&ours, "bob").is_memgates(marker, "alice"));
+        assert!(!comment(&ours, "alice[bot]").is_memgates(marker, "alice"));
+        // alice herself, quoting memgate's comment in one of hers.
+        let quote = format!("> {marker}\n> ### memgate\n\nWhy did this grow?");
+        assert!(!comment(&quote, "alice").is_memgates(marker, "alice"));
+        let ghost = IssueComment {
+            id: 2,
+            body: ours.clone(),
+            user: None,
+        };
+        assert!(!ghost.is_memgates(marker, "alice"));
     }
 
     #[test]

@@ -68,6 +68,9 @@ struct Behaviour {
     page: Option<usize>,
     /// The comments list's `Link` header misbehaves.
     bad_link: Option<BadLink>,
+    /// The token's user, as `GET /user` gives it (a personal access token); `None`:
+    /// 403, as for the Actions token, whose comments are github-actions[bot]'s.
+    user: Option<&'static str>,
 }
 
 /// A kind of request to the fake API.
@@ -262,6 +265,20 @@ fn answer(
             json!({"message": "slow down"}).to_string(),
         );
     }
+    if method == "GET" && path == "/user" {
+        return match behaviour.user {
+            Some(login) => (
+                200,
+                vec![],
+                json!({"login": login, "type": "User"}).to_string(),
+            ),
+            None => (
+                403,
+                vec![],
+                json!({"message": "Resource not accessible by integration"}).to_string(),
+            ),
+        };
+    }
     if method == "GET" && path.starts_with(list) {
         let page: usize = path
             .split("&page=")
@@ -320,7 +337,8 @@ fn answer(
         .unwrap()
         .to_owned();
     if method == "POST" {
-        let comment = Comment::new(1000 + comments.len() as u64, text, ACTIONS_BOT);
+        let author = behaviour.user.unwrap_or(ACTIONS_BOT);
+        let comment = Comment::new(1000 + comments.len() as u64, text, author);
         comments.push(comment.clone());
         (201, vec![], comment.json().to_string())
     } else {
@@ -599,10 +617,11 @@ fn the_action_gates_a_regression_and_comments_once() {
         String::from_utf8_lossy(&comment.stderr)
     );
 
-    // The exact requests: list the comments, then create one.
+    // The exact requests: who the token is, the comments, then create one.
     assert_eq!(
         api.methods(),
         [
+            "GET /user",
             "GET /repos/owner/repo/issues/7/comments?per_page=100",
             "POST /repos/owner/repo/issues/7/comments"
         ]
@@ -613,7 +632,7 @@ fn the_action_gates_a_regression_and_comments_once() {
         assert_eq!(seen.headers["user-agent"], "memgate/0.1.0");
         assert_eq!(seen.headers["authorization"], format!("Bearer {TOKEN}"));
     }
-    let posted: Value = serde_json::from_str(&api.seen()[1].body).unwrap();
+    let posted: Value = serde_json::from_str(&api.seen()[2].body).unwrap();
     let body = posted["body"].as_str().unwrap();
     assert!(
         body.starts_with("<!-- memgate report, testbed auto-"),
@@ -625,12 +644,14 @@ fn the_action_gates_a_regression_and_comments_once() {
     let again = run_action(&workflow, &api, &[]);
     assert_eq!(again[2].1.status.code(), Some(1));
     let methods = api.methods();
-    assert_eq!(methods.len(), 4, "{methods:?}");
     assert_eq!(
-        methods[2],
-        "GET /repos/owner/repo/issues/7/comments?per_page=100"
+        methods[3..],
+        [
+            "GET /user",
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "PATCH /repos/owner/repo/issues/comments/1002"
+        ]
     );
-    assert_eq!(methods[3], "PATCH /repos/owner/repo/issues/comments/1002");
     assert_eq!(api.marked().len(), 1);
 }
 
@@ -705,6 +726,7 @@ fn a_rate_limit_is_waited_out() {
     assert_eq!(
         api.methods(),
         [
+            "GET /user",
             "GET /repos/owner/repo/issues/7/comments?per_page=100",
             "POST /repos/owner/repo/issues/7/comments",
             "POST /repos/owner/repo/issues/7/comments",
@@ -733,6 +755,7 @@ fn the_earlier_comment_is_found_on_a_later_page() {
     assert_eq!(
         methods,
         [
+            "GET /user",
             "GET /repos/owner/repo/issues/7/comments?per_page=100",
             "GET /repos/owner/repo/issues/7/comments?per_page=2&page=2",
             "PATCH /repos/owner/repo/issues/comments/1003",
@@ -820,6 +843,7 @@ fn a_persons_comment_with_the_marker_is_not_taken_over() {
     assert_eq!(
         methods,
         [
+            "GET /user",
             "GET /repos/owner/repo/issues/7/comments?per_page=100",
             "PATCH /repos/owner/repo/issues/comments/1002"
         ]
@@ -1147,4 +1171,80 @@ fn sigterm_ends_the_wait_for_an_answer() {
         ..Default::default()
     };
     a_signal_ends_the_wait(Call::List, behaviour, libc::SIGTERM);
+}
+
+/// Three checks with a token that writes as `user` (`None`: the Actions token). Between
+/// the first and the second, memgate's comment becomes `other`'s, marker and all: the
+/// second check must leave it alone and post anew, the third edit that new comment.
+fn only_the_tokens_own_comment_is_edited(user: Option<&'static str>, other: &str) {
+    let me = user.unwrap_or(ACTIONS_BOT).to_owned();
+    let other = other.to_owned();
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour {
+        user,
+        ..Default::default()
+    });
+    let run = |expected: &[String]| {
+        let before = api.seen().len();
+        let out = workflow.check(&api, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(api.methods()[before..], *expected);
+    };
+    let list = "GET /repos/owner/repo/issues/7/comments?per_page=100".to_owned();
+    let create = "POST /repos/owner/repo/issues/7/comments".to_owned();
+    let whoami = "GET /user".to_owned();
+    run(&[whoami.clone(), list.clone(), create.clone()]);
+    assert_eq!(api.marked(), [(1002, me.clone())]);
+
+    let theirs = {
+        let mut comments = api.comments.lock().unwrap();
+        let first = comments.iter_mut().find(|c| c.id == 1002).unwrap();
+        first.login = other.clone();
+        first.body.clone()
+    };
+    let unchanged = || {
+        let comments = api.comments.lock().unwrap();
+        assert_eq!(comments.iter().find(|c| c.id == 1002).unwrap().body, theirs);
+    };
+    let expected_marked = [(1002, other.clone()), (1003, me.clone())];
+    let before = api.seen().len();
+    workflow.check(&api, &[]);
+    assert_eq!(
+        api.marked(),
+        expected_marked,
+        "{:?}",
+        &api.methods()[before..]
+    );
+    unchanged();
+    assert_eq!(
+        api.methods()[before..],
+        [whoami.clone(), list.clone(), create]
+    );
+
+    // The other's comment comes first in the list; memgate's own is still the one edited.
+    run(&[
+        whoami,
+        list,
+        "PATCH /repos/owner/repo/issues/comments/1003".to_owned(),
+    ]);
+    assert_eq!(api.marked(), expected_marked);
+    unchanged();
+}
+
+#[test]
+fn a_personal_tokens_comment_is_edited_and_no_one_elses() {
+    // Review finding: with a personal access token (author type `User`) memgate posted a
+    // new comment on every push.
+    only_the_tokens_own_comment_is_edited(Some("alice"), "bob");
+}
+
+#[test]
+fn the_actions_tokens_comment_is_edited_and_not_another_apps() {
+    // Review finding: any bot's comment holding the marker was edited.
+    only_the_tokens_own_comment_is_edited(None, "other-app[bot]");
 }
