@@ -1,6 +1,7 @@
 //! The pull-request comment: memgate's report, found again by a hidden marker in a comment
-//! the token's own identity wrote and edited in place, else created. Main type: [`GithubApi`] (reqwest, blocking, rustls with the
-//! ring provider and bundled root certificates: no OpenSSL, no system CA store).
+//! the token's own identity wrote and edited in place, else created. Main type:
+//! [`GithubApi`] (reqwest, blocking, rustls with the ring provider and bundled root
+//! certificates: no OpenSSL, no system CA store).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -182,10 +183,17 @@ impl GithubApi {
 
     /// Who the token writes as: the login `GET /user` answers (a personal access token),
     /// or github-actions[bot] when the token may not read a user (401, 403 or 404, as the
-    /// Actions token gets).
+    /// Actions token gets). A rate limit that outlasts the retries is no such refusal: a
+    /// personal token taken for the bot would post a second comment.
     fn identity(&self) -> Result<String> {
         let url = format!("{}/user", self.base);
         let reply = self.send(reqwest::Method::GET, &url, None)?;
+        if retry_wait(reply.status, &reply.headers).is_some() {
+            return Err(Error::Git(self.clean(format!(
+                "GitHub API GET {url}: still rate-limited ({}) after {ATTEMPTS} attempts; nothing posted",
+                reply.status
+            ))));
+        }
         match reply.status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
                 Ok(ACTIONS_BOT.to_owned())

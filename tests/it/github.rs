@@ -71,6 +71,8 @@ struct Behaviour {
     /// The token's user, as `GET /user` gives it (a personal access token); `None`:
     /// 403, as for the Actions token, whose comments are github-actions[bot]'s.
     user: Option<&'static str>,
+    /// `GET /user` answers a rate limit's 403 (`retry-after: 0`) every time.
+    user_rate_limited: bool,
 }
 
 /// A kind of request to the fake API.
@@ -266,6 +268,13 @@ fn answer(
         );
     }
     if method == "GET" && path == "/user" {
+        if behaviour.user_rate_limited {
+            return (
+                403,
+                vec![("retry-after".into(), "0".into())],
+                json!({"message": "You have exceeded a secondary rate limit"}).to_string(),
+            );
+        }
         return match behaviour.user {
             Some(login) => (
                 200,
@@ -1247,4 +1256,25 @@ fn a_personal_tokens_comment_is_edited_and_no_one_elses() {
 fn the_actions_tokens_comment_is_edited_and_not_another_apps() {
     // Review finding: any bot's comment holding the marker was edited.
     only_the_tokens_own_comment_is_edited(None, "other-app[bot]");
+}
+
+#[test]
+fn a_rate_limit_on_who_the_token_is_is_not_taken_for_the_actions_token() {
+    // A 403 that is a rate limit, not a refusal: were the token taken for
+    // github-actions[bot], a personal token's comment would not be found and a second
+    // one posted.
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour {
+        user_rate_limited: true,
+        ..Default::default()
+    });
+    let out = workflow.check(&api, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(api.methods(), ["GET /user"; 4]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("::warning title=memgate::memgate did not comment on the pull request: ")
+            && stdout.contains("still rate-limited (403 Forbidden) after 4 attempts"),
+        "{stdout}"
+    );
 }
