@@ -949,11 +949,12 @@ fn the_comment_step_posts_the_saved_report_and_refuses_a_forged_one() {
     assert_eq!(
         api.methods(),
         [
+            "GET /user",
             "GET /repos/owner/repo/issues/7/comments?per_page=100",
             "POST /repos/owner/repo/issues/7/comments"
         ]
     );
-    let posted: Value = serde_json::from_str(&api.seen()[1].body).unwrap();
+    let posted: Value = serde_json::from_str(&api.seen()[2].body).unwrap();
     assert!(
         posted["body"]
             .as_str()
@@ -1000,12 +1001,13 @@ fn check_with_bad_link(bad: BadLink) -> (Vec<String>, String) {
         ..Default::default()
     });
     let out = workflow.check(&api, &[]);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // memgate's warnings go to stderr.
+    let stdout = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
         out.status.code(),
         Some(1),
         "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stdout)
     );
     let methods = api.methods();
     assert!(
@@ -1271,7 +1273,7 @@ fn a_rate_limit_on_who_the_token_is_is_not_taken_for_the_actions_token() {
     let out = workflow.check(&api, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(api.methods(), ["GET /user"; 4]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stderr);
     assert!(
         stdout.contains("::warning title=memgate::memgate did not comment on the pull request: ")
             && stdout.contains("still rate-limited (403 Forbidden) after 4 attempts"),
