@@ -469,24 +469,25 @@ mod tests {
 
     #[test]
     fn samples_one_process_and_two() {
-        let me = std::process::id() as i32;
-        let mut tree = ProcTree::default();
-        let mut one = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let single = tree.sample(me).unwrap();
-        let mut two = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let pair = tree.sample(me).unwrap();
-        for c in [&mut one, &mut two] {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
+        // Each tree below a shell of its own: other tests' children are not ours to count.
+        let tree_of = |children: usize| {
+            use std::os::unix::process::CommandExt;
+            let script = format!("{}wait", "sleep 5 & ".repeat(children));
+            let shell = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            let sample = ProcTree::default().sample(shell.id() as i32).unwrap();
+            // SAFETY: kill has no memory preconditions; the group is the shell's own.
+            unsafe { libc::kill(-(shell.id() as i32), libc::SIGKILL) };
+            let mut shell = shell;
+            shell.wait().unwrap();
+            sample
+        };
+        let single = tree_of(1);
+        let pair = tree_of(2);
         assert_eq!(single.processes, 1);
         assert!(single.total > Bytes(100 << 10), "{single:?}");
         assert_eq!(pair.processes, 2);
