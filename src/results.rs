@@ -16,6 +16,15 @@ pub const WALL_TIME: &str = "wall_time";
 pub const CPU_TIME: &str = "cpu_time";
 pub const BUILT_IN_METRICS: [&str; 4] = [PEAK_MEMORY, MAX_RSS, WALL_TIME, CPU_TIME];
 
+/// `automl` or `automl[taxi]`: how people, progress lines and log folders name one
+/// benchmark × dataset. Built here only.
+pub fn label(benchmark: &str, dataset: Option<&str>) -> String {
+    match dataset {
+        Some(d) => format!("{benchmark}[{d}]"),
+        None => benchmark.to_owned(),
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunResults {
     pub memgate_version: String,

@@ -13,6 +13,7 @@ use crate::git::TempWorktree;
 use crate::github::Actions;
 use crate::github::workflow;
 use crate::report::comparison;
+use crate::report::text::printable;
 use crate::store::Record;
 use crate::{measure, runner};
 
@@ -145,13 +146,10 @@ fn stderr_tails(sides: &[&crate::results::RunResults]) -> String {
             let Some(failure) = b.failure.as_ref().filter(|f| !f.stderr_tail.is_empty()) else {
                 continue;
             };
-            let label = b
-                .dataset
-                .as_ref()
-                .map_or(b.benchmark.clone(), |d| format!("{}[{d}]", b.benchmark));
+            let label = crate::results::label(&b.benchmark, b.dataset.as_deref());
             out.push_str(&format!("\nlast lines of stderr of {label} ({side}):\n"));
             for line in &failure.stderr_tail {
-                out.push_str(&format!("  | {line}\n"));
+                out.push_str(&format!("  | {}\n", printable(line)));
             }
         }
     }

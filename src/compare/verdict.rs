@@ -109,10 +109,7 @@ pub struct Comparison {
 impl Comparison {
     /// `automl[taxi]`.
     pub fn label(&self) -> String {
-        match &self.dataset {
-            Some(d) => format!("{}[{d}]", self.benchmark),
-            None => self.benchmark.clone(),
-        }
+        crate::results::label(&self.benchmark, self.dataset.as_deref())
     }
 }
 

@@ -43,10 +43,10 @@ pub struct Job {
 impl Job {
     /// `automl` or `automl[taxi]`: how people and progress lines name the job.
     pub fn label(&self) -> String {
-        match &self.dataset {
-            Some(d) => format!("{}[{}]", self.benchmark, d.name),
-            None => self.benchmark.clone(),
-        }
+        crate::results::label(
+            &self.benchmark,
+            self.dataset.as_ref().map(|d| d.name.as_str()),
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod comparison;
 pub mod stored;
 pub mod table;
+pub mod text;
 pub mod units;
 
 use crate::results::RunResults;

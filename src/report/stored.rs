@@ -4,10 +4,12 @@
 use std::fmt::Write;
 
 use super::table::render;
+use super::text::printable;
 use super::units::{bytes, figure, short_rev as short};
 use crate::compare::stats::median;
 use crate::git::CommitInfo;
 use crate::measure::probe::ProbeKind;
+use crate::results::label;
 use crate::store::Record;
 
 fn date(seconds: i64) -> String {
@@ -27,11 +29,11 @@ pub fn show(
         Some(c) => writeln!(
             out,
             "revision {} ({}, {:?})",
-            short(revision),
+            printable(short(revision)),
             date(c.time),
             c.summary
         ),
-        None => writeln!(out, "revision {}", short(revision)),
+        None => writeln!(out, "revision {}", printable(short(revision))),
     };
     if records.is_empty() {
         let _ = writeln!(out, "no results stored for it in {store}");
@@ -48,9 +50,8 @@ pub fn show(
             ProbeKind::Cgroup => "cgroup v2",
             ProbeKind::Proc => "/proc",
         };
-        let _ = writeln!(
-            out,
-            "\ntestbed {} ({}, {} cores, {}, {} {}, {probe} probe)",
+        let header = format!(
+            "testbed {} ({}, {} cores, {}, {} {}, {probe} probe)",
             t.id,
             t.cpu,
             t.cores,
@@ -58,11 +59,12 @@ pub fn show(
             t.os,
             t.kernel
         );
+        let _ = writeln!(out, "\n{}", printable(&header));
         let _ = writeln!(
             out,
             "measured {} by memgate {}{}",
-            record.time,
-            record.results.memgate_version,
+            printable(&record.time),
+            printable(&record.results.memgate_version),
             if record.dirty {
                 ", DIRTY working tree: not a baseline"
             } else {
@@ -108,7 +110,7 @@ pub fn log_table(rows: &[LogRow], metric: &str, benchmark: Option<&str>, testbed
         match &row.record {
             None => {
                 cells.extend(columns.iter().map(|_| "·".to_owned()));
-                cells.push(format!("{}  (no results)", row.commit.summary));
+                cells.push(format!("{}  (no results)", printable(&row.commit.summary)));
             }
             Some(record) => {
                 for column in &columns {
@@ -135,7 +137,7 @@ pub fn log_table(rows: &[LogRow], metric: &str, benchmark: Option<&str>, testbed
                         cell
                     });
                 }
-                cells.push(row.commit.summary.clone());
+                cells.push(printable(&row.commit.summary).into_owned());
             }
         }
         table.push(cells);
@@ -173,11 +175,4 @@ pub fn log_table(rows: &[LogRow], metric: &str, benchmark: Option<&str>, testbed
         out.push_str("no stored results in this range\n");
     }
     out.into_bytes()
-}
-
-fn label(benchmark: &str, dataset: Option<&str>) -> String {
-    match dataset {
-        Some(d) => format!("{benchmark}[{d}]"),
-        None => benchmark.to_owned(),
-    }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::text::printable;
 use super::units::figure;
 use crate::compare::stats::median;
 use crate::results::RunResults;
@@ -20,10 +21,8 @@ pub fn render(results: &RunResults) -> Vec<u8> {
     ];
     let mut rows: Vec<[String; 7]> = Vec::new();
     for b in &results.benchmarks {
-        let label = match &b.dataset {
-            Some(d) => format!("{}[{d}]", b.benchmark),
-            None => b.benchmark.clone(),
-        };
+        let label =
+            printable(&crate::results::label(&b.benchmark, b.dataset.as_deref())).into_owned();
         if b.metrics.is_empty() {
             rows.push([
                 label.clone(),
@@ -58,13 +57,14 @@ pub fn render(results: &RunResults) -> Vec<u8> {
                 } else {
                     String::new()
                 },
-                name.clone(),
-                figure(mid, &metric.unit),
-                format!(
+                printable(name).into_owned(),
+                printable(&figure(mid, &metric.unit)).into_owned(),
+                printable(&format!(
                     "{} … {}",
                     figure(lo, &metric.unit),
                     figure(hi, &metric.unit)
-                ),
+                ))
+                .into_owned(),
                 spread,
                 metric.samples.len().to_string(),
             ]);
@@ -100,12 +100,12 @@ pub fn render(results: &RunResults) -> Vec<u8> {
             let _ = writeln!(
                 out,
                 "\n{} {}: {}",
-                b.benchmark,
+                printable(&b.benchmark),
                 b.status.as_str(),
-                f.message
+                printable(&f.message)
             );
             for l in &f.stderr_tail {
-                let _ = writeln!(out, "  | {l}");
+                let _ = writeln!(out, "  | {}", printable(l));
             }
         }
     }

@@ -304,7 +304,11 @@ impl<'a> Session<'a> {
                 1 => format!("{label}: ok (1 run)"),
                 n => format!("{label}: ok ({n} runs)"),
             },
-            Some(f) => format!("{label}: {} — {}", run.result.status.as_str(), f.message),
+            Some(f) => format!(
+                "{label}: {} — {}",
+                run.result.status.as_str(),
+                crate::report::text::printable(&f.message)
+            ),
         };
         self.progress.finished(&line);
         run.result

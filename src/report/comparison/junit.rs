@@ -4,10 +4,15 @@
 
 use std::fmt::Write;
 
-use quick_xml::escape::escape;
+use quick_xml::escape::escape as xml_escape;
 
 use super::cells::{Levels, change_with_interval, p_value, threshold, value};
 use crate::compare::{Comparison, Report, Verdict};
+
+/// XML-escaped, and with control characters (which XML 1.0 does not allow) written out.
+fn escape(text: &str) -> String {
+    xml_escape(crate::report::text::printable(text).as_ref()).into_owned()
+}
 
 pub fn render(report: &Report) -> Vec<u8> {
     let mut suites: Vec<(String, Vec<&Comparison>)> = Vec::new();

@@ -6,14 +6,27 @@ use std::fmt::Write;
 use super::cells::{Levels, change_with_interval, p_value, percent, summary, threshold, value};
 use crate::compare::{Comparison, Overall, Report, Verdict};
 
-/// Text from benchmarks (a failure's message) may hold anything: keep it one table cell
-/// and plain text, so it can neither break the table nor inject markup.
+/// Text from benchmarks (a failure's message, a name, a unit) may hold anything: keep
+/// it one table cell and plain text, so it can neither break the table nor inject
+/// markup: HTML (a fold's end, an image), a link or image (`[`, `]`), code or emphasis,
+/// or a mention that would notify people (`@`, kept from a name by a word joiner).
 fn cell(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' | '[' | ']' | '`' | '*' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '@' => out.push_str("@\u{2060}"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn mark(verdict: Verdict) -> &'static str {
@@ -76,9 +89,9 @@ pub fn render(report: &Report) -> Vec<u8> {
                 "| {} | {} | {} | {} | {change} | {} | {} |",
                 cell(&c.label()),
                 cell(&c.metric),
-                value(c.base.median, &c.unit),
-                value(c.head.median, &c.unit),
-                threshold(c),
+                cell(&value(c.base.median, &c.unit)),
+                cell(&value(c.head.median, &c.unit)),
+                cell(&threshold(c)),
                 mark(c.verdict)
             );
         }
@@ -115,8 +128,8 @@ pub fn render(report: &Report) -> Vec<u8> {
             "| {} | {} | {} | {} | {} | {} | {}/{} | {} |",
             cell(&c.label()),
             cell(&c.metric),
-            value(c.base.median, &c.unit),
-            value(c.head.median, &c.unit),
+            cell(&value(c.base.median, &c.unit)),
+            cell(&value(c.head.median, &c.unit)),
             change_with_interval(c, &levels),
             p_value(c.p_value),
             c.base.samples.len(),

@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::cells::{Levels, change_with_interval, p_value, summary, value};
 use crate::compare::{Overall, Report, Verdict};
+use crate::report::text::printable;
 use crate::report::units::short_rev as short;
 
 fn style(verdict: Verdict) -> Style {
@@ -39,10 +40,10 @@ pub fn render(report: &Report) -> Vec<u8> {
         .map(|c| {
             (
                 [
-                    c.label(),
-                    c.metric.clone(),
-                    value(c.base.median, &c.unit),
-                    value(c.head.median, &c.unit),
+                    printable(&c.label()).into_owned(),
+                    printable(&c.metric).into_owned(),
+                    printable(&value(c.base.median, &c.unit)).into_owned(),
+                    printable(&value(c.head.median, &c.unit)).into_owned(),
                     change_with_interval(c, &levels),
                     p_value(c.p_value),
                     c.verdict.as_str().to_owned(),
@@ -90,24 +91,24 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(
             out,
             "  {} {}: {}",
-            c.label(),
-            c.metric,
-            c.note.as_deref().unwrap_or_default()
+            printable(&c.label()),
+            printable(&c.metric),
+            printable(c.note.as_deref().unwrap_or_default())
         );
     }
     let _ = writeln!(
         out,
         "\nbase {}{}",
-        short(&report.base.rev),
+        printable(short(&report.base.rev)),
         note(&report.base.note)
     );
     let _ = writeln!(
         out,
         "head {}{}",
-        short(&report.head.rev),
+        printable(short(&report.head.rev)),
         note(&report.head.note)
     );
-    let _ = writeln!(out, "testbed {}", report.testbed);
+    let _ = writeln!(out, "testbed {}", printable(&report.testbed));
     let verdict_style = match report.verdict {
         Overall::Regression | Overall::Failure => style(Verdict::Regression),
         Overall::Pass => Style::new().bold(),
@@ -123,5 +124,7 @@ pub fn render(report: &Report) -> Vec<u8> {
 }
 
 fn note(note: &Option<String>) -> String {
-    note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+    note.as_ref()
+        .map(|n| format!(" ({})", printable(n)))
+        .unwrap_or_default()
 }

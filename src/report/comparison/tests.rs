@@ -244,3 +244,47 @@ fn json_contract() {
     assert_eq!(first["verdict"], "regression");
     assert_eq!(first["base"]["samples"].as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn hostile_text_is_inert_in_every_rendering() {
+    // Issue 8: text from a benchmark (here a failure's message, which quotes its command)
+    // broke the markdown report, the job summary and the pull-request comment.
+    let mut report = fixture();
+    let hostile = "x\n::error::y </details> <img src=x onerror=alert(1)> ![i](http://e/p.png) [l](http://e) @org/team `c` \u{1b}[2J \u{0}";
+    for c in &mut report.comparisons {
+        if c.verdict == crate::compare::Verdict::Failure {
+            c.note = Some(hostile.into());
+        }
+    }
+    let markdown = text(super::markdown::render(&report));
+    assert_eq!(markdown.matches("</details>").count(), 1, "{markdown}");
+    for raw in [
+        "<img",
+        "[l](",
+        "![i](",
+        "@org",
+        "`c`",
+        "\u{1b}",
+        "\u{0}",
+        "\n::error",
+    ] {
+        assert!(!markdown.contains(raw), "{raw:?} in\n{markdown}");
+    }
+    let table = text(super::table::render(&report));
+    for raw in ["\u{1b}[2J", "\u{0}", "\n::error"] {
+        assert!(!table.contains(raw), "{raw:?} in\n{table}");
+    }
+    let xml = text(super::junit::render(&report));
+    assert!(quick_xml::Reader::from_str(&xml).read_event().is_ok());
+    for raw in ["<img", "\u{1b}", "\u{0}", "\n::error"] {
+        assert!(!xml.contains(raw), "{raw:?} in\n{xml}");
+    }
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed XML: {e}\n{xml}"),
+        }
+    }
+}
