@@ -23,3 +23,4 @@ pub mod results;
 pub mod runner;
 pub mod store;
 pub mod testbed;
+pub mod workspace;

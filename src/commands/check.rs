@@ -123,11 +123,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         head_rev,
         &testbed.id,
     );
-    let report_dir = plan
-        .config_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(".memgate");
+    let report_dir = crate::workspace::root(&plan.config_path);
     publish(&report, &actions, &report_dir, args.github_comment)?;
     finish(
         &report,
@@ -164,8 +160,7 @@ fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Res
         return Ok(());
     }
     let markdown = String::from_utf8_lossy(&comparison::markdown::render(report)).into_owned();
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    crate::workspace::create(dir, dir)?;
     let (md_path, json_path) = (dir.join("report.md"), dir.join("report.json"));
     std::fs::write(&md_path, &markdown)
         .map_err(|e| Error::io(format!("cannot write {}", md_path.display()), e))?;

@@ -28,6 +28,7 @@ impl TempWorktree {
         let repo =
             Repository::open(repo.common_dir()).map_err(|e| git_error("the repository", e))?;
         remove_stale(&repo);
+        remove_stale_temp_dirs();
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("{PREFIX}{}-{n}", std::process::id());
@@ -115,5 +116,50 @@ fn remove_stale(repo: &Repository) {
         }
         let _ = std::fs::remove_dir_all(worktree.path());
         prune(repo, name);
+    }
+}
+
+/// Removes the temporary folders of memgates that no longer run, left when one was
+/// killed outright: `memgate-<pid>-<n>…` in the temporary directory, of a process that is
+/// gone, holding nothing, or nothing but its checkout `tree` (the worktree itself is
+/// pruned by [`remove_stale`]). Anything else of that name is left alone.
+fn remove_stale_temp_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        // A real folder (not a link to one), shaped as memgate leaves it.
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(inside) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let inside: Vec<_> = inside.flatten().map(|e| e.file_name()).collect();
+        let tree = dir.join("tree");
+        let ours = match inside.as_slice() {
+            [] => true,
+            [one] if one == "tree" => {
+                tree.join(".git").is_file()
+                    || std::fs::read_dir(&tree).is_ok_and(|mut d| d.next().is_none())
+            }
+            _ => false,
+        };
+        if ours {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

@@ -73,6 +73,8 @@ pub struct Measured {
     pub probe: ProbeKind,
     /// CPU time memgate spent watching this run (sampling, limits): its own overhead.
     pub sampler_cpu_time: Seconds,
+    /// Logs cut to their tail, and how many bytes each lost.
+    pub dropped_logs: Vec<(std::path::PathBuf, u64)>,
 }
 
 /// Runs executions through one launcher process.
@@ -170,7 +172,9 @@ impl Executor {
         let mut stopped: Option<Ending> = None;
         let mut was_interrupted = false;
         let deadline = start + spec.timeout;
+        let mut logs = super::logcap::LogCap::new(&[spec.stdout, spec.stderr]);
         loop {
+            logs.trim();
             // Never wait past the deadline, however long the interval; once the tree is
             // being killed, look again soon for processes forked meanwhile.
             let wait = if stopped.is_some() || was_interrupted {
@@ -227,6 +231,17 @@ impl Executor {
         if let Some(error) = report.error {
             return Err(Error::io("the launcher", std::io::Error::other(error)));
         }
+        // Only the logs' tails are kept; say what was dropped.
+        let mut dropped_logs = Vec::new();
+        for path in [spec.stdout, spec.stderr] {
+            match super::logcap::finish(path) {
+                Ok(0) => {}
+                Ok(bytes) => dropped_logs.push((path.to_path_buf(), bytes)),
+                Err(e) => {
+                    return Err(Error::io(format!("cannot cut {}", path.display()), e));
+                }
+            }
+        }
         let kernel_peak = probe.kernel_peak();
         let kind = probe.kind();
         drop(probe); // removes the run's cgroup
@@ -253,6 +268,7 @@ impl Executor {
             timeline,
             probe: kind,
             sampler_cpu_time,
+            dropped_logs,
         })
     }
 }

@@ -154,10 +154,15 @@ fn serve() -> Result<(), String> {
         });
         let mut reply = serde_json::to_string(&report).map_err(|e| e.to_string())?;
         reply.push('\n');
-        stdout
+        match stdout
             .write_all(reply.as_bytes())
             .and_then(|()| stdout.flush())
-            .map_err(|e| format!("writing a report: {e}"))?;
+        {
+            Ok(()) => {}
+            // memgate is gone (killed, or stopped after a signal): nobody to tell.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(format!("writing a report: {e}")),
+        }
         if TERMINATE.load(Ordering::SeqCst) {
             return Ok(());
         }

@@ -4,6 +4,7 @@
 pub mod execute;
 pub mod interrupt;
 pub mod launcher;
+mod logcap;
 mod progress;
 mod run;
 

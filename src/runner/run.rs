@@ -13,7 +13,7 @@ use super::execute::{Ending, Execution, Executor, Measured};
 use super::launcher::{Exit, StartStep};
 use super::progress::Progress;
 use crate::config::{CommandLine, Job, Plan};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::units::{bytes, seconds};
 use crate::results::{
     BUILT_IN_METRICS, BenchmarkResult, Better, CPU_TIME, Failure, MAX_RSS, Metric, PEAK_MEMORY,
@@ -139,11 +139,10 @@ impl JobRun<'_> {
 
 impl<'a> Session<'a> {
     fn new(plan: &Plan, executor: &'a mut Executor, progress: &'a Progress) -> Session<'a> {
-        let root = plan.config_path.parent().unwrap_or(Path::new("/"));
         Session {
             executor,
             progress,
-            logs: root.join(".memgate").join("logs"),
+            logs: crate::workspace::root(&plan.config_path).join("logs"),
             prepared: BTreeSet::new(),
             set_up: BTreeSet::new(),
         }
@@ -156,8 +155,8 @@ impl<'a> Session<'a> {
             Some(side) => self.logs.join(format!("@{side}")).join(job.label()),
             None => self.logs.join(job.label()),
         };
-        std::fs::create_dir_all(&log_dir)
-            .map_err(|e| Error::io(format!("cannot create {}", log_dir.display()), e))?;
+        let root = self.logs.parent().unwrap_or(&self.logs);
+        crate::workspace::create(root, &log_dir)?;
         let mut run = JobRun {
             job,
             side,
@@ -347,6 +346,15 @@ impl<'a> Session<'a> {
             stdout: &stdout,
             stderr: &stderr,
         })?;
+        for (path, dropped) in &measured.dropped_logs {
+            self.progress.finished(&format!(
+                "{}: {phase} {attempt} wrote more than memgate keeps: {} kept its last {} (the first {} dropped)",
+                run.label(),
+                path.display(),
+                bytes(super::logcap::KEEP as f64),
+                bytes(*dropped as f64)
+            ));
+        }
         let (status, message, exit_code, signal) = match &measured.ending {
             Ending::Exited(Exit::Code(0)) => return Ok(Step::Done(measured)),
             Ending::Exited(Exit::Code(code)) => (

@@ -57,14 +57,37 @@ fn failure(what: &str, output: &Output) -> Error {
 
 /// The side ref a remote's notes are fetched into.
 fn side_ref(remote: &str) -> String {
-    format!("refs/notes/memgate-remote/{remote}")
+    // A URL or a path is a remote too; a ref name takes none of its ':' and '/'.
+    let name: String = remote
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("refs/notes/memgate-remote/{}", name.trim_start_matches('.'))
+}
+
+/// A remote as git takes it: a name, a URL or a path, never an option. (Everything is
+/// passed after `--` as well.)
+fn check_remote(remote: &str) -> Result<()> {
+    if remote.is_empty() || remote.starts_with('-') || remote.chars().any(char::is_control) {
+        return Err(Error::Usage(format!(
+            "{remote:?} is not a remote: give a remote's name (like origin), a URL or a path"
+        )));
+    }
+    Ok(())
 }
 
 /// Fetches `remote`'s notes and merges them into the local ones.
 pub fn fetch(repo: &Path, remote: &str) -> Result<Fetched> {
+    check_remote(remote)?;
     let side = side_ref(remote);
     let refspec = format!("+{NOTES_REF}:{side}");
-    let out = git(repo, &["fetch", "--quiet", remote, &refspec])?;
+    let out = git(repo, &["fetch", "--quiet", "--", remote, &refspec])?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         if stderr.contains("couldn't find remote ref") {
@@ -98,6 +121,7 @@ pub fn fetch(repo: &Path, remote: &str) -> Result<Fetched> {
 
 /// Pushes the local notes to `remote`, merging in what others pushed first.
 pub fn push(repo: &Path, remote: &str) -> Result<u32> {
+    check_remote(remote)?;
     let local = git(repo, &["rev-parse", "--verify", "--quiet", NOTES_REF])?;
     if !local.status.success() {
         return Err(Error::Usage(
@@ -106,7 +130,7 @@ pub fn push(repo: &Path, remote: &str) -> Result<u32> {
     }
     let refspec = format!("{NOTES_REF}:{NOTES_REF}");
     for attempt in 1..=PUSH_ATTEMPTS {
-        let out = git(repo, &["push", "--quiet", remote, &refspec])?;
+        let out = git(repo, &["push", "--quiet", "--", remote, &refspec])?;
         if out.status.success() {
             return Ok(attempt);
         }

@@ -307,3 +307,32 @@ fn killing_memgate_stops_a_forking_tree() {
         assert!(left.is_empty(), "round {round}: {about:#?}");
     }
 }
+
+#[test]
+fn a_flood_of_output_keeps_only_its_tail() {
+    // Issue 8: a 1 GB stdout went to disk whole. 40 MB here: the log keeps its last
+    // 8 MiB behind a line that says so, and memgate says it on stderr.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: loud\n    command: \"yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 40000000; echo END\"\n",
+    );
+    let out = project.memgate().args(["run", "--no-save"]).run();
+    out.code(0);
+    let log = project.path(".memgate/logs/loud/run-1.stdout");
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size <= 8 * 1024 * 1024 + 200, "{size}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("[memgate: the first ") && first.ends_with(" are kept]"),
+        "{first}"
+    );
+    assert!(text.ends_with("END\n"));
+    assert!(
+        out.stderr().contains(&format!(
+            "loud: run 1 wrote more than memgate keeps: {} kept its last 8.00 MiB (the first ",
+            log.display()
+        )),
+        "{}",
+        out.stderr()
+    );
+}

@@ -378,3 +378,24 @@ fn no_secret_and_no_stray_descriptor_reaches_a_benchmark() {
     );
     assert!(env.contains("MEMGATE_BENCHMARK=env"));
 }
+
+#[test]
+fn memgates_folder_never_shows_as_untracked() {
+    // Issue 8: memgate wrote .memgate/ into the user's repository, where `git status`
+    // listed it.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: \"true\"\n",
+    );
+    crate::util::git(project.dir(), &["init", "-q", "-b", "main"]);
+    project.commit("config only, no .gitignore of its own");
+    project.memgate().args(["run", "-q"]).run().code(0);
+    assert!(project.path(".memgate/logs/t/run-1.stdout").exists());
+    assert_eq!(
+        crate::util::git(
+            project.dir(),
+            &["status", "--porcelain", "--untracked-files=all"]
+        ),
+        ""
+    );
+    assert!(project.read(".memgate/.gitignore").ends_with("\n*\n"));
+}

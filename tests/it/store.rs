@@ -388,6 +388,7 @@ fn killed_while_saving_the_store_stays_readable() {
             .memgate()
             .args(["run", "-q"])
             .command()
+            .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
         std::thread::sleep(delay);
@@ -626,8 +627,12 @@ fn the_worktree_of_a_killed_memgate_is_removed_by_the_next() {
         "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: slow\n    command: \"echo up > {dir}/started; test -f {dir}/fast || sleep 30\"\n",
     );
     project.git_init();
+    // memgate's temporary folders go here, to be counted.
+    let temp = tempfile::tempdir().unwrap();
+    let tmpdir = temp.path().display().to_string();
     let mut child = project
         .memgate()
+        .env("TMPDIR", &tmpdir)
         .args(["run", "-q", "--no-save", "--rev", "HEAD"])
         .command()
         .stderr(std::process::Stdio::null())
@@ -643,14 +648,27 @@ fn the_worktree_of_a_killed_memgate_is_removed_by_the_next() {
             .matches("worktree ")
             .count()
     };
+    let left = || std::fs::read_dir(temp.path()).unwrap().count();
     assert_eq!(count(), 2, "the killed memgate's worktree is left");
+    assert_eq!(left(), 1, "and its temporary folder");
+    // Someone else's folder of a like name, with other content, is left alone.
+    std::fs::create_dir(temp.path().join("memgate-4194303-0notours")).unwrap();
+    std::fs::write(temp.path().join("memgate-4194303-0notours/keep.txt"), "x").unwrap();
     project.write("fast", "");
     project
         .memgate()
+        .env("TMPDIR", &tmpdir)
         .args(["run", "-q", "--no-save", "--rev", "HEAD"])
         .run()
         .code(0);
     assert_eq!(count(), 1);
+    // Issue 8: every SIGKILL left an empty /tmp/memgate-<pid>-* folder behind.
+    let names: Vec<String> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["memgate-4194303-0notours"]);
 }
 
 // Issue 8, item 8: damaged stored data is reported, never skipped without a word, and
@@ -839,4 +857,26 @@ fn a_store_directory_reads_only_regular_files_within_a_bound() {
         let line = format!("memgate: warning: {}: {what}", dir.join(file).display());
         assert!(stderr.contains(&line), "{line}\nnot in\n{stderr}");
     }
+}
+
+#[test]
+fn a_remote_is_never_an_option_to_git() {
+    // Issue 8: `notes fetch -- '--upload-pack=touch /tmp/x'` ran the command.
+    let project = project(20);
+    let marker = project.path("pwned");
+    let evil = format!("--upload-pack=touch {}", marker.display());
+    for command in ["fetch", "push"] {
+        let out = project
+            .memgate()
+            .args(["notes", command, "--", &evil])
+            .run();
+        out.code(2);
+        assert_eq!(
+            out.stderr(),
+            format!(
+                "memgate: error: {evil:?} is not a remote: give a remote's name (like origin), a URL or a path\n"
+            )
+        );
+    }
+    assert!(!marker.exists());
 }
