@@ -1,6 +1,8 @@
 //! Reading `memgate.yml` over the built-in defaults and turning it into a checked
 //! [`Plan`]. All validation happens here; later stages get domain types, not YAML.
 
+#[cfg(test)]
+mod fuzz;
 mod load;
 mod parse;
 mod plan;
