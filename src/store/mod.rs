@@ -2,6 +2,8 @@
 //! record per run per testbed, each with its schema version.
 
 mod dir;
+#[cfg(test)]
+mod fuzz;
 mod loaded;
 mod lock;
 mod notes;
