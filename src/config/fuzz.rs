@@ -4,8 +4,12 @@
 //! panic, must answer the same twice, and must place every mistake (`file:line:column`
 //! and one line of message); a text it accepts must build into a plan without panicking.
 //!
+//! Lines are counted as YAML counts them: CR, NEL, LS and PS end a line too. Where that
+//! differs from what an editor shows, and other mistakes the fuzz found, is in the
+//! ignored tests at the end.
+//!
 //! A few hundred cases of each run with `cargo test`. The long run, which CI skips:
-//! `MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz -- --ignored --nocapture`.
+//! `MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored --nocapture`.
 //! Main strategies: [`config`] and [`mutated`].
 
 use std::path::Path;
@@ -1690,8 +1694,8 @@ fn mutated_configs() {
 }
 
 #[test]
-#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz -- --ignored"]
-fn generated_configs_long() {
+#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored"]
+fn long_generated_configs() {
     run(
         "generated configs",
         long_cases(),
@@ -1701,12 +1705,52 @@ fn generated_configs_long() {
 }
 
 #[test]
-#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz -- --ignored"]
-fn mutated_configs_long() {
+#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored"]
+fn long_mutated_configs() {
     run(
         "mutated configs",
         long_cases(),
         mutated(),
         |bytes, dir, tally| check_bytes(&bytes.0, dir, tally),
     );
+}
+
+// Bugs the fuzz found, each minimised. They are memgate's to fix, not this file's: each
+// test is ignored until then and names what it found.
+
+/// A raw control character (here ESC, line 4 column 15) is refused by the YAML reader,
+/// whose error has a byte offset but no mark: `explain` falls back to 1:1, so memgate
+/// says `memgate.yml:1:1: control characters are not allowed at position 49`. Every
+/// control character but tab, LF and CR, anywhere in the file, is reported at 1:1.
+#[test]
+#[ignore = "bug: a raw control character in memgate.yml is placed at 1:1 (with a byte offset in the message), not where it stands"]
+fn a_control_character_is_placed_where_it_stands() {
+    let text = "version: 1\nbenchmarks:\n  - name: a\n    command: x\u{1b}y\n";
+    let error = parse(text, FILE, Path::new("/")).unwrap_err();
+    let places: Vec<String> = error.each().iter().map(|e| e.to_string()).collect();
+    assert!(
+        places.iter().all(|e| e.starts_with("memgate.yml:4:15: ")),
+        "{places:?}"
+    );
+}
+
+/// NEL (U+0085), LS (U+2028) and PS (U+2029) are line breaks to YAML 1.1 (libyaml) but
+/// not to `str::lines`, editors or `grep -n`: a one-line file is reported at line 4.
+#[test]
+#[ignore = "bug: with NEL, LS or PS in memgate.yml the reported line is past the file's last line as editors count them"]
+fn lines_are_counted_as_editors_count_them() {
+    for text in [
+        "version: 1\u{85}\u{85}\u{85}repeats: 1\n",
+        "version: 1\u{2028}\u{2028}\u{2028}repeats: 1\n",
+        "version: 1\u{2029}\u{2029}\u{2029}repeats: 1\n",
+    ] {
+        let error = parse(text, FILE, Path::new("/")).unwrap_err();
+        let last = text.lines().count() + 1;
+        for e in error.each() {
+            let Error::ConfigAt { line, .. } = e else {
+                panic!("{e:?}");
+            };
+            assert!(*line <= last, "{text:?}: {e}");
+        }
+    }
 }

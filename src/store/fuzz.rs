@@ -7,7 +7,7 @@
 //! rendering may carry a raw control character from it.
 //!
 //! A few hundred cases of each run with `cargo test`. The long run, which CI skips:
-//! `MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz -- --ignored --nocapture`.
+//! `MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored --nocapture`.
 //! Main strategies: [`json_mutated`] and [`byte_mutated`].
 
 use std::collections::BTreeMap;
@@ -937,13 +937,13 @@ fn byte_mutated_records() {
 }
 
 #[test]
-#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz -- --ignored"]
-fn json_mutated_records_long() {
+#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored"]
+fn long_json_mutated_records() {
     check("JSON-mutated records", long_cases(), json_mutated());
 }
 
 #[test]
-#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz -- --ignored"]
-fn byte_mutated_records_long() {
+#[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored"]
+fn long_byte_mutated_records() {
     check("byte-mutated records", long_cases(), byte_mutated());
 }
