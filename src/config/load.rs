@@ -194,12 +194,23 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
             Some(dir) => dir.0.clone(),
             None => base.to_path_buf(),
         };
-        let targets: Vec<Option<&Dataset>> = if bench.datasets.0.is_empty() {
-            vec![None]
-        } else {
-            // Names were checked while parsing.
-            bench.datasets.0.iter().map(|d| datasets.get(d)).collect()
-        };
+        let mut targets: Vec<Option<&Dataset>> = Vec::new();
+        for name in &bench.datasets.0 {
+            // Checked while parsing; never run a benchmark without the data it names.
+            let dataset = datasets.get(name).ok_or_else(|| Error::ConfigAt {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "benchmark {:?}: dataset {name:?} is not declared under datasets:",
+                    bench.name.0
+                ),
+            })?;
+            targets.push(Some(dataset));
+        }
+        if targets.is_empty() {
+            targets.push(None);
+        }
         for dataset in targets {
             let command = match dataset {
                 Some(d) => expand(

@@ -14,12 +14,13 @@ use super::schema::RawConfig;
 use super::visit::{ParseContext, with_context};
 use crate::error::{Error, Result};
 
-/// The largest config memgate reads: far beyond any real one.
-pub const MAX_SIZE: usize = 1024 * 1024;
+/// The largest config memgate reads: far beyond any real one (a hundred benchmarks take
+/// 20 KB).
+pub const MAX_SIZE: usize = 256 * 1024;
 /// The deepest nesting of lists and mappings: a real config nests five deep.
 pub const MAX_DEPTH: usize = 64;
 /// The most mistakes reported at once.
-pub const MAX_ERRORS: usize = 50;
+pub const MAX_ERRORS: usize = 30;
 
 /// Parses `text` (the file `file`, in directory `base`) into the raw schema, or every
 /// mistake in it.
@@ -34,7 +35,7 @@ pub fn parse(text: &str, file: &str, base: &Path) -> Result<RawConfig> {
         return Err(at(
             1,
             1,
-            "the file is larger than 1 MiB, which no config needs: is it the right file?",
+            "the file is larger than 256 KiB, which no config needs: is it the right file?",
         ));
     }
     if text.trim().is_empty() {
@@ -44,29 +45,23 @@ pub fn parse(text: &str, file: &str, base: &Path) -> Result<RawConfig> {
             "the file is empty: start it with version: 1 and a list of benchmarks:",
         ));
     }
-    if let Some((line, column)) = too_deep(text) {
-        return Err(at(
-            line,
-            column,
-            &format!(
-                "lists and mappings nest deeper than {MAX_DEPTH} levels here: a config needs a handful"
-            ),
-        ));
+    if let Some((line, column, message)) = stray_character(text).or_else(|| prescan(text)) {
+        return Err(at(line, column, &message));
     }
     // A first, lenient pass learns the dataset names so that a benchmark's reference to
     // one is checked where it stands, whatever the order of the keys.
     #[derive(Deserialize)]
-    struct Names {
+    struct Declared {
         #[serde(default)]
         datasets: Option<BTreeMap<String, serde::de::IgnoredAny>>,
     }
-    let datasets = serde_yaml::from_str::<Names>(text).ok().map(|n| {
+    let datasets = serde_yaml::from_str::<Declared>(text).ok().map(|n| {
         n.datasets
             .unwrap_or_default()
             .into_keys()
             .collect::<BTreeSet<_>>()
     });
-    let names = BenchmarkNames::new(text);
+    let names = Names::new(text, datasets.as_ref());
     let mut skip = BTreeSet::new();
     let mut errors = Vec::new();
     loop {
@@ -89,10 +84,43 @@ pub fn parse(text: &str, file: &str, base: &Path) -> Result<RawConfig> {
     Err(Error::many(errors))
 }
 
-/// The place (line, column) where lists and mappings first nest deeper than
-/// [`MAX_DEPTH`], read with the YAML parser itself (so quoting and comments count as
-/// they should) and stopped there, before the cost grows.
-fn too_deep(text: &str) -> Option<(usize, usize)> {
+/// The first character no config should hold, with its place: a control character
+/// (tabs and line ends aside), which the YAML reader refuses without saying where, or a
+/// Unicode line or paragraph separator, which YAML counts as a line break and an editor
+/// does not (so every place after it would be off).
+fn stray_character(text: &str) -> Option<(usize, usize, String)> {
+    let (mut line, mut column) = (1, 0);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        // Lines as YAML counts them, so every place memgate gives agrees: \n, \r\n, \r.
+        if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
+            (line, column) = (line + 1, 0);
+            continue;
+        }
+        column += 1;
+        let what = match c {
+            '\t' | '\r' | '\u{feff}' => continue,
+            '\u{85}' | '\u{2028}' | '\u{2029}' => "a line break only YAML sees",
+            c if c.is_control() => "a control character",
+            _ => continue,
+        };
+        return Some((
+            line,
+            column,
+            format!(
+                "{what} (U+{:04X}): remove it, or write it as an escape in a quoted string",
+                c as u32
+            ),
+        ));
+    }
+    None
+}
+
+/// The first place, with what is wrong, where the text nests lists and mappings deeper
+/// than [`MAX_DEPTH`] or uses an alias (`*name`): read with the YAML parser itself (so
+/// quoting and comments count as they should) and stopped there, before the loader's
+/// cost grows (quadratic in the depth; aliases expand to any size).
+fn prescan(text: &str) -> Option<(usize, usize, String)> {
     use libyaml_rs as sys;
     let mut depth = 0usize;
     // SAFETY: the parser lives in a box (never moved while in use), is initialized before
@@ -116,16 +144,26 @@ fn too_deep(text: &str) -> Option<(usize, usize)> {
             let kind = (*e).type_;
             let mark = (*e).start_mark;
             sys::yaml_event_delete(e);
+            let at =
+                |message: String| Some((mark.line as usize + 1, mark.column as usize + 1, message));
             match kind {
                 sys::YAML_SEQUENCE_START_EVENT | sys::YAML_MAPPING_START_EVENT => {
                     depth += 1;
                     if depth > MAX_DEPTH {
-                        found = Some((mark.line as usize + 1, mark.column as usize + 1));
+                        found = at(format!(
+                            "lists and mappings nest deeper than {MAX_DEPTH} levels here: a config needs a handful"
+                        ));
                         break;
                     }
                 }
                 sys::YAML_SEQUENCE_END_EVENT | sys::YAML_MAPPING_END_EVENT => {
                     depth = depth.saturating_sub(1);
+                }
+                sys::YAML_ALIAS_EVENT => {
+                    found = at(
+                        "YAML aliases (*name) are not read: write the value out, or put what benchmarks share under defaults:".into(),
+                    );
+                    break;
                 }
                 sys::YAML_STREAM_END_EVENT => break,
                 _ => {}
@@ -136,12 +174,15 @@ fn too_deep(text: &str) -> Option<(usize, usize)> {
     }
 }
 
-/// The names of the benchmarks by position, for messages: `benchmark "fit"` reads better
-/// than `benchmarks[2]`.
-struct BenchmarkNames(Vec<Option<String>>);
+/// The names of the benchmarks by position, and of the datasets, for messages:
+/// `benchmark "fit"` reads better than `benchmarks[2]`.
+struct Names {
+    benchmarks: Vec<Option<String>>,
+    datasets: BTreeSet<String>,
+}
 
-impl BenchmarkNames {
-    fn new(text: &str) -> BenchmarkNames {
+impl Names {
+    fn new(text: &str, datasets: Option<&BTreeSet<String>>) -> Names {
         // Lenient: other keys (even repeated ones) are skipped, a name may be anything.
         #[derive(Deserialize)]
         struct Doc {
@@ -157,12 +198,15 @@ impl BenchmarkNames {
             .into_iter()
             .map(|b| b.name.and_then(|n| n.as_str().map(str::to_owned)))
             .collect();
-        BenchmarkNames(names)
+        Names {
+            benchmarks: names,
+            datasets: datasets.cloned().unwrap_or_default(),
+        }
     }
 }
 
 /// Rewrites a serde_yaml error as `file:line:column: where: what`.
-fn explain(error: &serde_yaml::Error, names: &BenchmarkNames, file: &str) -> Error {
+fn explain(error: &serde_yaml::Error, names: &Names, file: &str) -> Error {
     let full = error.to_string();
     // serde_yaml appends " at line L column C"; the place goes in front instead.
     let body = match full.rfind(" at line ") {
@@ -175,7 +219,8 @@ fn explain(error: &serde_yaml::Error, names: &BenchmarkNames, file: &str) -> Err
     };
     let mut message = String::new();
     // A message about a benchmark's name names the benchmark itself.
-    let about_name = what.contains("benchmark name");
+    let about_name =
+        what.starts_with("benchmark name ") || what.starts_with("duplicate benchmark name ");
     if let Some(path) = path.filter(|p| !about_name && *p != ".") {
         message.push_str(&describe_path(path, names));
         message.push_str(": ");
@@ -193,12 +238,12 @@ fn explain(error: &serde_yaml::Error, names: &BenchmarkNames, file: &str) -> Err
 }
 
 /// `benchmarks[2].timeout` → `benchmark "fit", key "timeout"`.
-fn describe_path(path: &str, names: &BenchmarkNames) -> String {
+fn describe_path(path: &str, names: &Names) -> String {
     if let Some(rest) = path.strip_prefix("benchmarks[")
         && let Some((index, key)) = rest.split_once(']')
     {
         let index = index.parse::<usize>().ok();
-        let name = index.and_then(|i| names.0.get(i).cloned().flatten());
+        let name = index.and_then(|i| names.benchmarks.get(i).cloned().flatten());
         let who = match name {
             Some(name) => format!("benchmark {name:?}"),
             None => format!("benchmark #{}", index.map_or(0, |i| i + 1)),
@@ -209,9 +254,19 @@ fn describe_path(path: &str, names: &BenchmarkNames) -> String {
         };
     }
     if let Some(rest) = path.strip_prefix("datasets.") {
-        return match rest.split_once('.') {
-            Some((name, key)) => format!("dataset {name:?}, key {key:?}"),
-            None => format!("dataset {rest:?}"),
+        // A dataset's name may hold dots itself (`v1.0`): the longest declared name first.
+        let declared = names
+            .datasets
+            .iter()
+            .filter(|d| rest == d.as_str() || rest.starts_with(&format!("{d}.")))
+            .max_by_key(|d| d.len());
+        let (name, key) = match declared {
+            Some(d) => (d.as_str(), rest[d.len()..].trim_start_matches('.')),
+            None => rest.split_once('.').unwrap_or((rest, "")),
+        };
+        return match key {
+            "" => format!("dataset {name:?}"),
+            key => format!("dataset {name:?}, key {key:?}"),
         };
     }
     format!("key {path:?}")
@@ -224,10 +279,13 @@ mod tests {
     #[test]
     fn depth_is_bounded_before_the_loader() {
         let deep = format!("a: {}{}\n", "[".repeat(40_000), "]".repeat(40_000));
-        assert_eq!(too_deep(&deep), Some((1, 4 + MAX_DEPTH - 1)));
+        let place = |text: &str| prescan(text).map(|(line, column, _)| (line, column));
+        assert_eq!(place(&deep), Some((1, 4 + MAX_DEPTH - 1)));
         // Brackets in quoted strings and comments are not nesting.
         let quoted = format!("a: \"{}\" # {}\n", "[".repeat(500), "{".repeat(500));
-        assert_eq!(too_deep(&quoted), None);
-        assert_eq!(too_deep("a: [[1], {b: [2]}]\n"), None);
+        assert_eq!(place(&quoted), None);
+        assert_eq!(place("a: [[1], {b: [2]}]\n"), None);
+        // An alias is refused where it stands, before anything expands it.
+        assert_eq!(place("a: &x [1]\nb: *x\n"), Some((2, 4)));
     }
 }

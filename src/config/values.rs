@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, EnumAccess, SeqAccess, Visitor};
 
 use super::units::{parse_duration, parse_percent, parse_size};
 use super::visit::{
-    Node, checkpoint, context, drain_enum, leaf, name_text, refuse, refuse_mappings, wrong,
+    Node, checkpoint, context, drain_enum, leaf, name_leaf, refuse, refuse_mappings, wrong,
 };
 use crate::measure::units::Bytes;
 use crate::names::check_name;
@@ -290,8 +290,7 @@ pub struct TestbedName(pub String);
 
 impl<'de> Deserialize<'de> for TestbedName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        leaf(d, "a testbed name", |node| {
-            let s = name_text(node, "a testbed name")?;
+        name_leaf(d, "a testbed name", |s| {
             check_name("testbed name", &s).map(|()| TestbedName(s))
         })
     }
@@ -303,8 +302,7 @@ pub struct BenchmarkName(pub String);
 
 impl<'de> Deserialize<'de> for BenchmarkName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        leaf(d, "a benchmark name", |node| {
-            let name = name_text(node, "a benchmark name")?;
+        name_leaf(d, "a benchmark name", |name| {
             check_name("benchmark name", &name)?;
             let fresh = context(|c| c.names.insert(name.clone()));
             if !fresh {
@@ -323,8 +321,7 @@ pub(super) struct DatasetRef(pub String);
 
 impl<'de> Deserialize<'de> for DatasetRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        leaf(d, "the name of a dataset", |node| {
-            let name = name_text(node, "the name of a dataset")?;
+        name_leaf(d, "the name of a dataset", |name| {
             let known = context(|c| c.datasets.clone());
             if let Some(known) = known
                 && !known.contains(&name)

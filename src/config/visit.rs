@@ -126,19 +126,25 @@ pub(super) fn wrong<T>(expecting: &str, node: &Node) -> Result<T, String> {
     Err(format!("expected {expecting}, found {node}"))
 }
 
-/// A name written as a scalar: `true` and `7` are names too; a float would be written
-/// back differently (`1.10` reads as 1.1), so it must be quoted.
-pub(super) fn name_text(node: Node, expecting: &str) -> Result<String, String> {
-    match node {
-        Node::Str(s) => Ok(s),
-        Node::Bool(b) => Ok(b.to_string()),
-        Node::Unsigned(n) => Ok(n.to_string()),
-        Node::Signed(n) => Ok(n.to_string()),
-        Node::Float(n) => Err(format!(
-            "{n} reads as a number: write {expecting} in quotes"
-        )),
+/// Reads a name as written: the scalar's own text (`0x10` stays `0x10`, `True` stays
+/// `True`), so that every pass over the file reads it alike. A list or mapping where a
+/// name should be ends the parse there (serde_yaml refuses it before memgate can read
+/// past it), with its place.
+pub(super) fn name_leaf<'de, D, T, F>(
+    d: D,
+    expecting: &'static str,
+    check: F,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default,
+    F: FnOnce(String) -> Result<T, String>,
+{
+    let check = move |node| match node {
+        Node::Str(s) => check(s),
         other => wrong(expecting, &other),
-    }
+    };
+    d.deserialize_str(Leaf { check, expecting })
 }
 
 /// Reads one node of any shape and judges it with `check`, inside the visitor (so the
@@ -302,13 +308,7 @@ pub(super) struct KeySeed<'a> {
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Option<String>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        leaf(d, "a key", |node| {
-            let key = match node {
-                Node::List | Node::Mapping | Node::Tagged | Node::Null => {
-                    return Err(format!("a key here is a name, not {node}"));
-                }
-                other => name_text(other, "the key")?,
-            };
+        name_leaf(d, "a key", |key| {
             if self.seen.contains(&key) {
                 return Err(format!(
                     "key {key:?} appears twice: keep one (YAML takes only the last)"

@@ -442,3 +442,46 @@ fn a_file_that_is_not_utf8() {
         format!("memgate: error: {file}:2:13: the file is not UTF-8 text: save it as UTF-8\n")
     );
 }
+
+// Found in review: a key read one way by one pass and another way by the next; aliases
+// expanded to gigabytes; a dataset name with a dot described as a key.
+
+#[test]
+fn a_dataset_name_is_read_as_written() {
+    // `0x10` was the key "16" to one pass and "0x10" to the other: the config was taken,
+    // and the benchmark ran without its dataset.
+    let project = Project::new(
+        "version: 1\ndatasets: {0x10: {path: d.csv}}\nbenchmarks:\n  - name: b\n    command: x {dataset.path}\n    datasets: [\"0x10\"]\n",
+    );
+    let out = project
+        .memgate()
+        .args(["run", "-q", "--no-save", "--format", "json"])
+        .run();
+    out.code(3);
+    let json = out.json();
+    assert_eq!(json["benchmarks"][0]["dataset"], "0x10");
+}
+
+#[test]
+fn aliases_are_refused_before_they_expand() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - {name: &n a, command: x}\n  - {name: b, command: *n}\n",
+        "{file}:4:24: YAML aliases (*name) are not read: write the value out, or put what benchmarks share under defaults:",
+    );
+}
+
+#[test]
+fn a_dotted_dataset_name_is_named_whole() {
+    assert_config_error(
+        "version: 1\ndatasets:\n  v1.0: {path: 5}\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:16: dataset "v1.0", key "path": expected a path, found the number 5"#,
+    );
+}
+
+#[test]
+fn a_control_character_is_placed_where_it_stands() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\u{1b}y\n",
+        "{file}:4:15: a control character (U+001B): remove it, or write it as an escape in a quoted string",
+    );
+}
