@@ -1,7 +1,7 @@
 //! Dispatch: each command gets its checked arguments and the context it runs in, and
 //! returns the exit code. Errors go back to `main`, which prints them.
 
-use crate::cli::{Cli, Command, Format, GateFormat};
+use crate::cli::{Cli, Command};
 use crate::commands::{self, Context};
 use crate::error::{Error, Result};
 use crate::github::workflow;
@@ -12,7 +12,7 @@ use crate::github::workflow;
 pub fn run(cli: Cli) -> Result<i32> {
     let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     if actions {
-        workflow::stop_commands(!stdout_is_document(&cli.command));
+        workflow::stop_commands();
     }
     let result = dispatch(cli);
     if actions {
@@ -43,18 +43,5 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Check(args) => commands::check(&ctx, cli.config.as_deref(), args),
         Command::Comment(args) => commands::comment(args),
         Command::Notes(command) => commands::notes(&ctx, command),
-    }
-}
-
-/// Whether the command prints a document (JSON, JUnit, markdown) on stdout, which must
-/// stay whole: nothing of memgate's may be printed around it there.
-fn stdout_is_document(command: &Command) -> bool {
-    let gate = |f: &crate::cli::GateOutput| f.output.is_none() && f.format != GateFormat::Table;
-    match command {
-        Command::Run(a) => a.output.is_none() && a.format == Format::Json,
-        Command::Show(a) => a.format == Format::Json,
-        Command::Compare(a) => gate(&a.output),
-        Command::Check(a) => gate(&a.output),
-        Command::Log(_) | Command::Comment(_) | Command::Notes(_) => false,
     }
 }

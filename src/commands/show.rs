@@ -30,7 +30,9 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<i32> {
             "memgate: warning: commit {revision} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune`"
         );
     }
-    let json = serde_json::to_vec_pretty(&loaded.records).unwrap_or_default();
+    let json = crate::report::text::inert_json(
+        serde_json::to_vec_pretty(&loaded.records).unwrap_or_default(),
+    );
     let table = crate::report::stored::show(
         &revision,
         commit.as_ref(),

@@ -1,14 +1,17 @@
 //! The workflow-command surfaces of a step: the job summary, outputs, annotations, and
 //! `::stop-commands::` around everything else memgate prints.
 //!
-//! Under GitHub Actions a line of a step's output that starts with `::` is a command to
-//! the runner. Anything memgate prints may hold a benchmark's text (its stderr, a name, a
-//! unit, a message), so memgate stops commands on each stream it writes for the whole of
-//! its run ([`stop_commands`]), with a token no benchmark can know, and prints its own
-//! annotations and warnings through [`command`], which resumes them for those lines
-//! only. Each stream's markers go on that stream, so the runner sees them in order
-//! whatever it reads first.
-
+//! Under GitHub Actions a line of a step's output that starts with `::`, or holds `##[`,
+//! is a command to the runner. Anything memgate prints may hold a benchmark's text (its
+//! stderr, a message), so:
+//! - memgate stops commands for its whole run ([`stop_commands`]), first thing, on
+//!   stderr, with a token no benchmark can know. The runner keeps one stop for the whole
+//!   step, whichever stream a line comes on.
+//! - what memgate prints on stdout never holds a command of a benchmark's even when
+//!   commands run (`report::text::inert`): the runner may read a stdout line after a
+//!   stderr one written later.
+//! - memgate's own annotations and warnings ([`command`]) wait until the end, and are
+//!   printed on stderr after commands are resumed ([`resume_commands`]).
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
@@ -85,11 +88,13 @@ pub fn set_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<()> {
     Ok(())
 }
 
-/// Escapes a workflow command's message.
+/// Escapes a workflow command's message (and keeps any `##[` in it from reading as a
+/// command of the older form).
 fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+        .replace("##[", "## [")
 }
 
 /// Escapes a workflow command's property (a title).
@@ -146,74 +151,66 @@ fn message(c: &Comparison) -> String {
     }
 }
 
-/// The tokens of the streams whose workflow commands memgate has stopped.
+/// Whether memgate has stopped workflow commands (its token), and its own commands
+/// waiting for the end.
 struct Stopped {
-    stdout: Option<String>,
-    stderr: Option<String>,
+    token: Option<String>,
+    waiting: String,
 }
 
 static STOPPED: Mutex<Stopped> = Mutex::new(Stopped {
-    stdout: None,
-    stderr: None,
+    token: None,
+    waiting: String::new(),
 });
 
-/// Stops workflow commands on stderr, and on stdout too unless stdout carries a document
-/// (JSON, JUnit) that must stay whole: such a document escapes every line break, so no
-/// line of it can be a command.
-pub fn stop_commands(stdout_too: bool) {
+/// Stops workflow commands for the rest of memgate's run.
+pub fn stop_commands() {
     let mut stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
-    if stdout_too && stopped.stdout.is_none() {
-        let token = stop_token();
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "::stop-commands::{token}").and_then(|()| out.flush());
-        stopped.stdout = Some(token);
-    }
-    if stopped.stderr.is_none() {
+    if stopped.token.is_none() {
         let token = stop_token();
         let _ = writeln!(std::io::stderr().lock(), "::stop-commands::{token}");
-        stopped.stderr = Some(token);
+        stopped.token = Some(token);
     }
 }
 
-/// Resumes workflow commands on every stream where memgate stopped them.
+/// Resumes workflow commands, after everything else memgate printed, and prints
+/// memgate's own commands that waited for it.
 pub fn resume_commands() {
     let mut stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(token) = stopped.stdout.take() {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "::{token}::").and_then(|()| out.flush());
-    }
-    if let Some(token) = stopped.stderr.take() {
-        let _ = writeln!(std::io::stderr().lock(), "::{token}::");
+    let _ = std::io::stdout().lock().flush();
+    if let Some(token) = stopped.token.take() {
+        let waiting = std::mem::take(&mut stopped.waiting);
+        let _ = write!(std::io::stderr().lock(), "::{token}::\n{waiting}");
     }
 }
 
-/// Prints memgate's own workflow commands (`lines`, each ending in a newline) on stderr,
-/// where the runner acts on them: if commands are stopped there, they are resumed for
-/// these lines and stopped again with a new token.
+/// memgate's own workflow commands (`lines`, each ending in a newline): printed on
+/// stderr at once if commands run, else when they are resumed at the end.
 pub fn command(lines: &str) {
-    if lines.is_empty() {
-        return;
-    }
     let mut stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
-    let mut err = std::io::stderr().lock();
-    match stopped.stderr.take() {
-        Some(token) => {
-            let next = stop_token();
-            let _ = write!(err, "::{token}::\n{lines}::stop-commands::{next}\n");
-            stopped.stderr = Some(next);
-        }
-        None => {
-            let _ = err.write_all(lines.as_bytes());
-        }
+    if stopped.token.is_some() {
+        stopped.waiting.push_str(lines);
+    } else {
+        let _ = std::io::stderr().lock().write_all(lines.as_bytes());
     }
 }
 
 /// A token no benchmark can guess, for `::stop-commands::`.
 pub fn stop_token() -> String {
     let mut bytes = [0u8; 16];
-    if let Ok(mut random) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = random.read_exact(&mut bytes);
+    // SAFETY: getrandom writes at most the buffer's length into it.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if got != bytes.len() as isize {
+        // No kernel randomness (a very old kernel): the time, the pid and this stack's
+        // address, hashed, are still nothing a benchmark can know in advance.
+        use sha2::Digest;
+        let seed = format!(
+            "{:?} {} {:p}",
+            std::time::SystemTime::now(),
+            std::process::id(),
+            &bytes
+        );
+        bytes.copy_from_slice(&sha2::Sha256::digest(seed.as_bytes())[..16]);
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -15,5 +15,5 @@ pub fn json(results: &RunResults) -> Vec<u8> {
     // null.
     let mut out = serde_json::to_vec_pretty(results).unwrap_or_default();
     out.push(b'\n');
-    out
+    text::inert_json(out)
 }

@@ -34,11 +34,9 @@ impl Loaded {
     /// Notes a record that cannot be used: where, what is wrong, what to do. Its text
     /// (which may quote the record) is made one line.
     pub fn problem(&mut self, at: &str, what: &str, fix: &str) {
-        let line: String = format!("{at}: {what}; {fix}")
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        self.problems.push(line);
+        let line = format!("{at}: {what}; {fix}");
+        self.problems
+            .push(crate::report::text::printable(&line).replace('\t', " "));
     }
 
     /// The newest clean record of `testbed`, or a dirty one if `allow_dirty`.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{Project, git};
+use crate::util::{Project, git, live_commands};
 
 const TOKEN: &str = "ghs_fake_token_4f9c2b7e1d";
 
@@ -696,31 +696,10 @@ fn a_read_only_token_warns_and_keeps_the_verdict() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
-        live_commands(&stderr).contains(&"::warning title=memgate::memgate did not comment on the pull request: writing the comment was refused (403 Forbidden): give the job `pull-requests: write`; the job summary has the report".to_owned()),
+        live_commands(&out.stdout, &out.stderr).contains(&"::warning title=memgate::memgate did not comment on the pull request: writing the comment was refused (403 Forbidden): give the job `pull-requests: write`; the job summary has the report".to_owned()),
         "{stderr}"
     );
     assert!(workflow.read("summary.md").contains("memgate: regression"));
-}
-
-/// The lines of `text` the Actions runner would take for workflow commands: those that
-/// start with `::` while commands are not stopped (the stop and resume lines aside).
-fn live_commands(text: &str) -> Vec<String> {
-    let mut stopped: Option<String> = None;
-    let mut live = Vec::new();
-    for line in text.lines() {
-        match &stopped {
-            Some(token) if line == format!("::{token}::") => stopped = None,
-            Some(_) => {}
-            None => {
-                if let Some(token) = line.strip_prefix("::stop-commands::") {
-                    stopped = Some(token.to_owned());
-                } else if line.trim_start().starts_with("::") {
-                    live.push(line.to_owned());
-                }
-            }
-        }
-    }
-    live
 }
 
 #[test]
@@ -809,8 +788,7 @@ fn a_benchmark_cannot_inject_workflow_commands() {
         "{stdout}"
     );
     // ... but no stream carries a command but memgate's own annotation.
-    assert_eq!(live_commands(&stdout), Vec::<String>::new(), "{stdout}");
-    let live = live_commands(&stderr);
+    let live = live_commands(&out.stdout, &out.stderr);
     assert_eq!(live.len(), 1, "{stderr}");
     assert!(
         live[0].starts_with("::error title=memgate failure%3A evil"),

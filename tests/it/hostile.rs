@@ -2,7 +2,7 @@
 //! runner's command files or tokens, read memgate's environment or write to its output
 //! through /proc, or have its text taken for a workflow command on either stream.
 
-use crate::util::Project;
+use crate::util::{Project, live_commands};
 
 /// The variables of a GitHub Actions step that no benchmark may see.
 const WITHHELD: [&str; 12] = [
@@ -34,25 +34,6 @@ fn as_a_step(project: &Project, args: &[&str]) -> std::process::Output {
         cmd.env(name, value);
     }
     cmd.output().unwrap()
-}
-
-/// The lines the Actions runner would act on: `::` lines while commands are not stopped.
-fn live_commands(text: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(text);
-    let mut stopped: Option<String> = None;
-    let mut live = Vec::new();
-    for line in text.lines() {
-        match &stopped {
-            Some(token) if line == format!("::{token}::") => stopped = None,
-            Some(_) => {}
-            None => match line.strip_prefix("::stop-commands::") {
-                Some(token) => stopped = Some(token.to_owned()),
-                None if line.trim_start().starts_with("::") => live.push(line.to_owned()),
-                None => {}
-            },
-        }
-    }
-    live
 }
 
 #[test]
@@ -153,20 +134,32 @@ fn under_actions_no_stream_carries_a_benchmarks_command() {
     // the CI log as written. The unit is now refused; the stderr tail is shown inside a
     // stop-commands block on stdout, and stderr is stopped too.
     let project = Project::new(
-        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: ok\n    command: \"true\"\n  - name: loud\n    command: \"echo '::error::from stderr' >&2; echo '::set-output name=x::y'; exit 1\"\n",
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: ok\n    command: \"true\"\n  - name: loud\n    command: \"echo '::error::from stderr' >&2; echo '##[error]v1 from stderr' >&2; echo '::set-output name=x::y'; exit 1\"\n",
     );
     let out = as_a_step(&project, &["run", "--no-save"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("| ::error::from stderr"));
-    assert_eq!(live_commands(&out.stdout), Vec::<String>::new());
-    assert_eq!(live_commands(&out.stderr), Vec::<String>::new());
-    // JSON on stdout stays one document; stderr is still stopped.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("| ::error::from stderr"), "{stdout}");
+    // Review finding: `##[error]` anywhere in a line is a command of the older form.
+    assert!(stdout.contains("| ##\\[error]v1 from stderr"), "{stdout}");
+    assert_eq!(
+        live_commands(&out.stdout, &out.stderr),
+        Vec::<String>::new()
+    );
+    // JSON on stdout stays one document, with the same data; stderr is stopped.
     let out = as_a_step(&project, &["run", "--no-save", "--format", "json"]);
     assert_eq!(out.status.code(), Some(3));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(json["benchmarks"][1]["status"], "failed");
+    assert_eq!(
+        json["benchmarks"][1]["failure"]["stderr_tail"],
+        serde_json::json!(["::error::from stderr", "##[error]v1 from stderr"])
+    );
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("::stop-commands::"));
-    assert_eq!(live_commands(&out.stderr), Vec::<String>::new());
+    assert_eq!(
+        live_commands(&out.stdout, &out.stderr),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -193,6 +186,9 @@ fn a_unit_that_would_be_a_command_or_markup_is_refused() {
             .as_str()
             .unwrap();
         assert!(message.contains("is not allowed"), "{message}");
-        assert_eq!(live_commands(&out.stderr), Vec::<String>::new());
+        assert_eq!(
+            live_commands(&out.stdout, &out.stderr),
+            Vec::<String>::new()
+        );
     }
 }

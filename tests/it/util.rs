@@ -297,3 +297,29 @@ pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// The lines of a step's output the Actions runner would act on as workflow commands:
+/// a line that starts with `::` or holds `##[` while commands are not stopped. The runner
+/// keeps one stop for both streams but may read a stdout line after a stderr one written
+/// later, so stdout is held to more: no such line at all, stopped or not.
+pub fn live_commands(stdout: &[u8], stderr: &[u8]) -> Vec<String> {
+    let is_command = |line: &str| line.trim_start().starts_with("::") || line.contains("##[");
+    let mut live: Vec<String> = String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| is_command(l))
+        .map(|l| format!("stdout: {l}"))
+        .collect();
+    let mut stopped: Option<String> = None;
+    for line in String::from_utf8_lossy(stderr).lines() {
+        match &stopped {
+            Some(token) if line == format!("::{token}::") => stopped = None,
+            Some(_) => {}
+            None => match line.strip_prefix("::stop-commands::") {
+                Some(token) => stopped = Some(token.to_owned()),
+                None if is_command(line) => live.push(line.to_owned()),
+                None => {}
+            },
+        }
+    }
+    live
+}

@@ -11,7 +11,7 @@ use crate::compare::{Comparison, Report, Verdict};
 
 /// XML-escaped, and with control characters (which XML 1.0 does not allow) written out.
 fn escape(text: &str) -> String {
-    xml_escape(crate::report::text::printable(text).as_ref()).into_owned()
+    xml_escape(crate::report::text::printable(text).as_ref()).replace("##\\[", "##&#91;")
 }
 
 pub fn render(report: &Report) -> Vec<u8> {

@@ -15,5 +15,5 @@ pub fn json(report: &crate::compare::Report) -> Vec<u8> {
     // null.
     let mut out = serde_json::to_vec_pretty(report).unwrap_or_default();
     out.push(b'\n');
-    out
+    crate::report::text::inert_json(out)
 }
