@@ -1,6 +1,7 @@
 //! Reading files that someone else may have put there (a store directory, a report left by
-//! an earlier CI step): only regular files, and only up to a size. A FIFO would block the
-//! read forever, `/dev/zero` would fill memory, a directory is not a record.
+//! an earlier CI step, a benchmark's logs and metrics): only regular files, and only up to
+//! a size. A FIFO would block the read forever, `/dev/zero` would fill memory, a directory
+//! is not a record, and a link a benchmark made may point anywhere.
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -29,28 +30,51 @@ impl std::fmt::Display for Unread {
 /// The bytes of the regular file at `path` (symbolic links followed), if it holds at most
 /// `max` bytes.
 pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, Unread> {
+    read_regular(path, max, true)
+}
+
+/// Like [`read_bounded`], for a path a benchmark may have replaced: a symbolic link is
+/// not followed (it is not a regular file).
+pub fn read_own(path: &Path, max: u64) -> Result<Vec<u8>, Unread> {
+    read_regular(path, max, false)
+}
+
+/// Opens the regular file at `path` for reading, without waiting on a FIFO.
+pub fn open_regular(path: &Path, follow: bool) -> Result<std::fs::File, Unread> {
     // O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one.
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
     let file = std::fs::File::options()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(flags)
         .open(path)
-        .map_err(Unread::Io)?;
-    let meta = file.metadata().map_err(Unread::Io)?;
-    let kind = meta.file_type();
-    if !kind.is_file() {
-        use std::os::unix::fs::FileTypeExt;
-        return Err(Unread::NotAFile(if kind.is_dir() {
-            "a directory"
-        } else if kind.is_fifo() {
-            "a FIFO"
-        } else if kind.is_char_device() || kind.is_block_device() {
-            "a device"
-        } else if kind.is_socket() {
-            "a socket"
-        } else {
-            "something else"
-        }));
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => Unread::NotAFile("a symbolic link"),
+            _ => Unread::Io(e),
+        })?;
+    let kind = file.metadata().map_err(Unread::Io)?.file_type();
+    if kind.is_file() {
+        return Ok(file);
     }
+    use std::os::unix::fs::FileTypeExt;
+    Err(Unread::NotAFile(if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "something else"
+    }))
+}
+
+fn read_regular(path: &Path, max: u64, follow: bool) -> Result<Vec<u8>, Unread> {
+    let file = open_regular(path, follow)?;
+    let meta = file.metadata().map_err(Unread::Io)?;
     if meta.len() > max {
         return Err(Unread::TooLarge(meta.len()));
     }
@@ -93,6 +117,14 @@ mod tests {
         assert!(matches!(
             read_bounded(&zero, 100),
             Err(Unread::NotAFile("a device"))
+        ));
+        // A benchmark's own files: a link is not followed at all.
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(read_bounded(&link, 5).unwrap(), b"12345");
+        assert!(matches!(
+            read_own(&link, 5),
+            Err(Unread::NotAFile("a symbolic link"))
         ));
     }
 }

@@ -37,6 +37,10 @@ pub const WITHHELD: [&str; 12] = [
 
 /// How often a tree being killed is looked at again.
 const KILL_POLL: Duration = Duration::from_millis(10);
+/// How long the launcher may take to answer once the tree of a run that went over its
+/// limits was killed, and once memgate was asked to stop.
+const GRACE_STOPPED: Duration = Duration::from_secs(10);
+const GRACE_INTERRUPTED: Duration = Duration::from_secs(2);
 
 /// What to execute and under which limits.
 pub struct Execution<'a> {
@@ -172,12 +176,13 @@ impl Executor {
         let mut stopped: Option<Ending> = None;
         let mut was_interrupted = false;
         let deadline = start + spec.timeout;
+        let mut killing_since: Option<Instant> = None;
         let mut logs = super::logcap::LogCap::new(&[spec.stdout, spec.stderr]);
         loop {
             logs.trim();
             // Never wait past the deadline, however long the interval; once the tree is
             // being killed, look again soon for processes forked meanwhile.
-            let wait = if stopped.is_some() || was_interrupted {
+            let wait = if killing_since.is_some() {
                 KILL_POLL
             } else {
                 spec.sample_interval
@@ -186,13 +191,33 @@ impl Executor {
             if reply_ready(&self.replies, wait) {
                 break;
             }
-            if interrupted() {
+            if interrupted() && !was_interrupted {
                 was_interrupted = true;
-                probe.kill();
-                continue;
+                killing_since.get_or_insert_with(Instant::now);
             }
-            if stopped.is_some() {
+            if let Some(since) = killing_since {
                 probe.kill();
+                // The tree is gone but the launcher does not answer (stuck in a system
+                // call): it goes too, rather than memgate waiting on it for ever.
+                let grace = if was_interrupted {
+                    GRACE_INTERRUPTED
+                } else {
+                    GRACE_STOPPED
+                };
+                if since.elapsed() > grace {
+                    self.abandon_launcher();
+                    return Err(if was_interrupted {
+                        Error::Interrupted
+                    } else {
+                        Error::io(
+                            "the launcher",
+                            std::io::Error::other(format!(
+                                "it did not answer within {} s of the run's tree being killed, and was killed too",
+                                grace.as_secs()
+                            )),
+                        )
+                    });
+                }
                 continue;
             }
             let at = Seconds::from_duration(start.elapsed());
@@ -201,12 +226,14 @@ impl Executor {
                 sampled_peak = sampled_peak.max(sample.total);
                 if spec.memory_limit.is_some_and(|limit| sample.total > limit) {
                     stopped = Some(Ending::MemoryLimit);
+                    killing_since = Some(Instant::now());
                     probe.kill();
                     continue;
                 }
             }
             if Instant::now() >= deadline {
                 stopped = Some(Ending::Timeout);
+                killing_since = Some(Instant::now());
                 probe.kill();
             }
         }
@@ -270,6 +297,22 @@ impl Executor {
             sampler_cpu_time,
             dropped_logs,
         })
+    }
+}
+
+impl Executor {
+    /// Kills the launcher and whatever of its tree is left, and reaps them: it no longer
+    /// answers, so no further run can go through it.
+    fn abandon_launcher(&mut self) {
+        let mut tree = crate::measure::proc::ProcTree::default();
+        super::launcher::kill_tree(&mut tree, self.pid);
+        // SAFETY: kill has no memory preconditions; the pid is our own child's.
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        self.requests = None;
+        let _ = self.launcher.wait();
+        let mut tree = crate::measure::proc::ProcTree::default();
+        super::launcher::kill_tree(&mut tree, std::process::id() as i32);
+        reap_orphans();
     }
 }
 

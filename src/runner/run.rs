@@ -262,7 +262,7 @@ impl<'a> Session<'a> {
             run.job.repeat
         ));
         let metrics_file = run.log_dir.join("metrics.jsonl");
-        let _ = std::fs::remove_file(&metrics_file);
+        clear(&metrics_file)?;
         let step = self.step(run, &run.job.command, &run.job.cwd, "run", attempt)?;
         self.progress.advance(1);
         run.remaining -= 1;
@@ -325,6 +325,9 @@ impl<'a> Session<'a> {
         let (job, log_dir) = (run.job, &run.log_dir);
         let stdout = log_dir.join(format!("{phase}-{attempt}.stdout"));
         let stderr = log_dir.join(format!("{phase}-{attempt}.stderr"));
+        // An earlier run may have left anything here; the launcher creates them anew.
+        clear(&stdout)?;
+        clear(&stderr)?;
         let mut env = job.env.clone();
         env.push(("MEMGATE_BENCHMARK".into(), job.benchmark.clone()));
         if let Some(d) = &job.dataset {
@@ -517,14 +520,31 @@ struct CustomLine {
     better: Option<Better>,
 }
 
+/// The most a benchmark's metrics file may hold.
+const MAX_METRICS: u64 = 16 * 1024 * 1024;
+
+/// Removes whatever a benchmark left at `path` in memgate's log folder (a file, a link, a
+/// FIFO, a folder), so the next run starts from nothing there.
+fn clear(path: &Path) -> Result<()> {
+    let removed = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    };
+    removed.map_err(|e| crate::error::Error::io(format!("cannot remove {}", path.display()), e))
+}
+
 /// Reads the custom metrics one run reported; a bad line is the benchmark's failure.
 fn read_custom_metrics(path: &Path) -> Result<Vec<CustomLine>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => {
+    use crate::files::{Unread, read_own};
+    let text = match read_own(path, MAX_METRICS) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| "$MEMGATE_METRICS holds bytes that are not UTF-8 text".to_owned())?,
+        Err(Unread::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(why) => {
             return Err(format!(
-                "cannot read $MEMGATE_METRICS ({}): {e}",
+                "cannot read $MEMGATE_METRICS ({}): {why}: append JSON lines to it as to a regular file",
                 path.display()
             ));
         }
@@ -576,15 +596,16 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-/// The last `n` lines of a file, reading at most its last 64 KiB.
+/// The last `n` lines of a file, reading at most its last 64 KiB (and nothing but a
+/// regular file: the benchmark may have put something else there).
 fn tail(path: &Path, n: usize) -> Vec<String> {
-    let Ok(mut file) = std::fs::File::open(path) else {
+    let Ok(mut file) = crate::files::open_regular(path, false) else {
         return vec![];
     };
     let len = file.metadata().map_or(0, |m| m.len());
     let _ = file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
     let mut buf = Vec::new();
-    let _ = file.read_to_end(&mut buf);
+    let _ = file.take(64 * 1024).read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]

@@ -192,3 +192,61 @@ fn a_unit_that_would_be_a_command_or_markup_is_refused() {
         );
     }
 }
+
+#[test]
+fn files_a_benchmark_plants_neither_hang_nor_flood_memgate() {
+    // Review findings: memgate read the metrics file, the logs and the stderr tail with a
+    // plain open and read, so a FIFO hung it past its timeout and Ctrl-C, and a link to
+    // /dev/zero filled memory; the launcher created the next run's log through whatever
+    // stood in its place.
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 2, warmup: 0, timeout: 20s}
+benchmarks:
+  - name: fifo-metrics
+    command: mkfifo "$MEMGATE_METRICS"
+  - name: zero-metrics
+    command: ln -s /dev/zero "$MEMGATE_METRICS"
+  - name: next-log
+    command: d=$(dirname "$MEMGATE_METRICS"); mkfifo "$d/run-2.stdout"; ln -s /dev/zero "$d/run-2.stderr"; true
+  - name: own-log
+    command: d=$(dirname "$MEMGATE_METRICS"); rm "$d/run-1.stdout"; mkfifo "$d/run-1.stdout"; rm "$d/run-1.stderr"; ln -s /dev/zero "$d/run-1.stderr"; exit 1
+  - name: after
+    command: "true"
+"#,
+    );
+    let mut child = project
+        .memgate()
+        .args(["run", "--no-save", "--format", "json"])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    crate::util::wait_until("memgate ends", || {
+        child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 18
+    });
+    let _ = child.kill();
+    let out = crate::util::Outcome(child.wait_with_output().unwrap());
+    out.code(3);
+    let json = out.json();
+    let failure = |name: &str| {
+        crate::util::benchmark(&json, name)["failure"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        failure("fifo-metrics").contains(
+            "it is a FIFO, not a regular file: append JSON lines to it as to a regular file"
+        ),
+        "{}",
+        failure("fifo-metrics")
+    );
+    assert!(failure("zero-metrics").contains("it is a symbolic link, not a regular file"));
+    assert_eq!(crate::util::benchmark(&json, "next-log")["status"], "ok");
+    assert!(failure("own-log").starts_with("run 1 exited with code 1"));
+    assert_eq!(crate::util::benchmark(&json, "after")["status"], "ok");
+}
