@@ -44,6 +44,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
     let mut executor = runner::Executor::new(cgroup)?;
     let testbed = ctx.testbed(executor.probe_kind(), plan.testbed.as_deref());
 
+    let command_files = workflow::CommandFiles::snapshot();
     let stored_base = if args.rerun_base {
         None
     } else {
@@ -98,6 +99,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
             )
         }
     };
+    command_files.verify()?;
     if args.save {
         store.save(
             &head,

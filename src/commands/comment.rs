@@ -23,6 +23,10 @@ pub fn comment(args: CommentArgs) -> Result<i32> {
         ))
     })?;
     check_report(&report).map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
+    // The headline follows the comparisons, whatever the file says it is.
+    let mut report = report;
+    report.verdict = crate::compare::overall(&report.comparisons);
+    crate::runner::interrupt::install();
     crate::github::post::comment(&report, &Actions::from_env(), args.pr)?;
     Ok(exit::SUCCESS)
 }

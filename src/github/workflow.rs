@@ -195,6 +195,68 @@ pub fn command(lines: &str) {
     }
 }
 
+/// The runner's command files of this step, as they were before any benchmark ran. A
+/// benchmark gets none of their paths, but it runs as the same user and could find them
+/// (in `$RUNNER_TEMP`, or in the environment of the shell that started memgate); what
+/// it wrote there would act on the steps after this one (`BASH_ENV`, `LD_PRELOAD`,
+/// `PATH`). Main use: [`CommandFiles::snapshot`] before the runs, [`CommandFiles::verify`]
+/// after them.
+pub struct CommandFiles {
+    files: Vec<(&'static str, std::path::PathBuf, Vec<u8>)>,
+}
+
+/// The variables that name a step's command files.
+const COMMAND_FILES: [&str; 5] = [
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_OUTPUT",
+    "GITHUB_STATE",
+    "GITHUB_STEP_SUMMARY",
+];
+
+impl CommandFiles {
+    /// The command files' contents now (none outside GitHub Actions).
+    pub fn snapshot() -> CommandFiles {
+        let mut files = Vec::new();
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            for name in COMMAND_FILES {
+                let Some(path) = std::env::var_os(name).filter(|p| !p.is_empty()) else {
+                    continue;
+                };
+                let path = std::path::PathBuf::from(path);
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                files.push((name, path, bytes));
+            }
+        }
+        CommandFiles { files }
+    }
+
+    /// Checks that no command file changed since the snapshot. One that did is put back
+    /// as it was, and the run is an error: something a benchmark started wrote to it.
+    pub fn verify(&self) -> Result<()> {
+        let mut changed = Vec::new();
+        for (name, path, before) in &self.files {
+            let now = std::fs::read(path).unwrap_or_default();
+            if &now != before {
+                std::fs::write(path, before).map_err(|e| {
+                    Error::io(format!("cannot restore {name} {}", path.display()), e)
+                })?;
+                changed.push(*name);
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "a benchmark wrote to the runner's command file{} {} (which would act on the steps after this one): memgate put {} back as {} was, and stops here",
+            if changed.len() == 1 { "" } else { "s" },
+            changed.join(", "),
+            if changed.len() == 1 { "it" } else { "them" },
+            if changed.len() == 1 { "it" } else { "they" },
+        )))
+    }
+}
+
 /// A token no benchmark can guess, for `::stop-commands::`.
 pub fn stop_token() -> String {
     let mut bytes = [0u8; 16];

@@ -515,18 +515,27 @@ fn run_action(
             assert!(!out.contains("${{"), "an expression left in {out}");
             out
         };
-        // The forms action.yml uses: `[always() && ]inputs.NAME == 'VALUE'`.
+        // The forms action.yml uses: terms joined by `&&`, each `always()`,
+        // `inputs.NAME == 'VALUE'` or `inputs.NAME != 'VALUE'`.
         let cond = step["if"].as_str().unwrap_or_default();
-        let (always, test) = match cond.strip_prefix("always() && ") {
-            Some(rest) => (true, rest),
-            None => (false, cond),
-        };
-        if failed && !always {
+        let terms: Vec<&str> = cond.split(" && ").filter(|t| !t.is_empty()).collect();
+        if failed && !terms.contains(&"always()") {
             continue;
         }
-        if let Some((left, right)) = test.split_once("==")
-            && values[left.trim()] != right.trim().trim_matches('\'')
-        {
+        let holds = |term: &str| {
+            if term == "always()" {
+                return true;
+            }
+            let (left, right, equal) = match term.split_once("!=") {
+                Some((l, r)) => (l, r, false),
+                None => {
+                    let (l, r) = term.split_once("==").expect("a comparison");
+                    (l, r, true)
+                }
+            };
+            (values[left.trim()] == right.trim().trim_matches('\'')) == equal
+        };
+        if !terms.iter().all(|t| holds(t)) {
             continue;
         }
         let outputs_file = workflow.file("step-output.txt");
@@ -1256,5 +1265,41 @@ fn a_rate_limit_on_who_the_token_is_is_not_taken_for_the_actions_token() {
         stdout.contains("::warning title=memgate::memgate did not comment on the pull request: ")
             && stdout.contains("still rate-limited (403 Forbidden) after 4 attempts"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn a_comment_job_of_its_own_posts_what_the_gate_job_saved() {
+    // Found in review: in one job, a benchmark can reach the steps after it (it runs as
+    // the same user). The safe shape is two jobs: the gate, with a read-only token and
+    // no comment, and a comment job that runs no benchmark.
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour::default());
+    let gate = run_action(&workflow, &api, &[("comment", "false")]);
+    let names: Vec<&str> = gate.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Install memgate", "Fetch baselines", "Check"]);
+    assert_eq!(gate[2].1.status.code(), Some(1));
+    assert!(api.seen().is_empty());
+    let report = outputs(&workflow.read("output.txt"))["report-json"].clone();
+    let saved = workflow.file("artifact-report.json");
+    std::fs::copy(&report, &saved).unwrap();
+    let job = run_action(&workflow, &api, &[("report", saved.to_str().unwrap())]);
+    let names: Vec<&str> = job.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Install memgate", "Comment on the saved report"]);
+    assert_eq!(job[1].1.status.code(), Some(0));
+    assert_eq!(
+        api.methods(),
+        [
+            "GET /user",
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "POST /repos/owner/repo/issues/7/comments"
+        ]
+    );
+    let posted: Value = serde_json::from_str(&api.seen()[2].body).unwrap();
+    assert!(
+        posted["body"]
+            .as_str()
+            .unwrap()
+            .contains("### 🔴 memgate: regression")
     );
 }

@@ -250,3 +250,24 @@ benchmarks:
     assert!(failure("own-log").starts_with("run 1 exited with code 1"));
     assert_eq!(crate::util::benchmark(&json, "after")["status"], "ok");
 }
+
+#[test]
+fn a_benchmark_that_finds_the_command_files_anyway_is_caught_and_undone() {
+    // Review finding: a benchmark could read GITHUB_ENV's path from the environment of the
+    // shell that started memgate (or find it in $RUNNER_TEMP) and set BASH_ENV for the
+    // steps after it. Here it is simply told the path.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0, env: {FOUND: \"{dir}/github_env\"}}\nbenchmarks:\n  - name: sneaky\n    command: echo BASH_ENV=/tmp/evil.sh >> \"$FOUND\"\n",
+    );
+    project.write("github_env", "KEPT=1\n");
+    let out = as_a_step(&project, &["run", "--no-save"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "memgate: error: a benchmark wrote to the runner's command file GITHUB_ENV (which would act on the steps after this one): memgate put it back as it was, and stops here"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(project.read("github_env"), "KEPT=1\n");
+}
