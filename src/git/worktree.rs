@@ -20,6 +20,9 @@ pub struct TempWorktree {
     repo: Repository,
     name: String,
     dir: tempfile::TempDir,
+    /// An flock on `dir` for as long as it is in use: another memgate (in another pid
+    /// namespace, where this pid means nothing) sees the folder is not stale.
+    _held: Option<std::fs::File>,
 }
 
 impl TempWorktree {
@@ -36,7 +39,13 @@ impl TempWorktree {
             .prefix(&name)
             .tempdir()
             .map_err(|e| Error::io("cannot create a temporary directory", e))?;
-        let worktree = TempWorktree { repo, name, dir };
+        let held = hold(dir.path());
+        let worktree = TempWorktree {
+            repo,
+            name,
+            dir,
+            _held: held,
+        };
         worktree.check_out(commit)?;
         Ok(worktree)
     }
@@ -114,19 +123,40 @@ fn remove_stale(repo: &Repository) {
         if Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
+        // A memgate in another pid namespace may hold it still.
+        if worktree
+            .path()
+            .parent()
+            .is_some_and(|dir| hold(dir).is_none())
+        {
+            continue;
+        }
         let _ = std::fs::remove_dir_all(worktree.path());
         prune(repo, name);
     }
 }
 
+/// An flock on the folder `dir`, if no other process holds one.
+fn hold(dir: &Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(dir).ok()?;
+    // SAFETY: flock on a valid descriptor.
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    locked.then_some(file)
+}
+
 /// Removes the temporary folders of memgates that no longer run, left when one was
-/// killed outright: `memgate-<pid>-<n>…` in the temporary directory, of a process that is
-/// gone, holding nothing, or nothing but its checkout `tree` (the worktree itself is
-/// pruned by [`remove_stale`]). Anything else of that name is left alone.
+/// killed outright: `memgate-<pid>-<n>…` in the temporary directory, of this user, of a
+/// process that is gone, held by no memgate (a lock), and holding nothing, or nothing but
+/// memgate's checkout `tree` of that same process (the worktree itself is pruned by
+/// [`remove_stale`]). Anything else of that name is left alone.
 fn remove_stale_temp_dirs() {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name
@@ -140,11 +170,17 @@ fn remove_stale_temp_dirs() {
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        // A real folder (not a link to one), shaped as memgate leaves it.
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+        // A real folder (not a link to one) of this user's.
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !meta.is_dir() || meta.uid() != me {
             continue;
         }
         let dir = entry.path();
+        let Some(_held) = hold(&dir) else {
+            continue;
+        };
         let Ok(inside) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -153,8 +189,11 @@ fn remove_stale_temp_dirs() {
         let ours = match inside.as_slice() {
             [] => true,
             [one] if one == "tree" => {
-                tree.join(".git").is_file()
-                    || std::fs::read_dir(&tree).is_ok_and(|mut d| d.next().is_none())
+                // memgate's checkout: its .git names memgate's worktree of that process.
+                let gitdir = std::fs::read_to_string(tree.join(".git")).unwrap_or_default();
+                let own = gitdir.starts_with("gitdir: ")
+                    && gitdir.contains(&format!("/worktrees/{PREFIX}{pid}-"));
+                own || std::fs::read_dir(&tree).is_ok_and(|mut d| d.next().is_none())
             }
             _ => false,
         };

@@ -654,6 +654,24 @@ fn the_worktree_of_a_killed_memgate_is_removed_by_the_next() {
     // Someone else's folder of a like name, with other content, is left alone.
     std::fs::create_dir(temp.path().join("memgate-4194303-0notours")).unwrap();
     std::fs::write(temp.path().join("memgate-4194303-0notours/keep.txt"), "x").unwrap();
+    // So is a worktree of a like name that is not memgate's (review finding) ...
+    let other = temp.path().join("memgate-4194302-0worktree");
+    std::fs::create_dir_all(other.join("tree")).unwrap();
+    std::fs::write(
+        other.join("tree/.git"),
+        "gitdir: /home/me/repo/.git/worktrees/mine\n",
+    )
+    .unwrap();
+    // ... and a folder a live memgate holds (in another pid namespace, its pid means
+    // nothing here): it keeps an flock on it.
+    let held = temp.path().join("memgate-4194301-0held");
+    std::fs::create_dir(&held).unwrap();
+    let lock = std::fs::File::open(&held).unwrap();
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a valid descriptor.
+        assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    }
     project.write("fast", "");
     project
         .memgate()
@@ -668,7 +686,17 @@ fn the_worktree_of_a_killed_memgate_is_removed_by_the_next() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["memgate-4194303-0notours"]);
+    let mut names = names;
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "memgate-4194301-0held",
+            "memgate-4194302-0worktree",
+            "memgate-4194303-0notours"
+        ]
+    );
+    drop(lock);
 }
 
 // Issue 8, item 8: damaged stored data is reported, never skipped without a word, and
