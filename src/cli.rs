@@ -122,11 +122,11 @@ pub struct CheckArgs {
     pub github_comment: bool,
 
     /// Measured runs per benchmark and dataset (overrides the config).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub repeat: Option<u32>,
 
     /// Unmeasured runs before the measured ones (overrides the config).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub warmup: Option<u32>,
 
     /// No progress lines.
@@ -144,11 +144,11 @@ pub struct RunArgs {
     pub benchmarks: Vec<String>,
 
     /// Measured runs per benchmark and dataset (overrides the config).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub repeat: Option<u32>,
 
     /// Unmeasured runs before the measured ones (overrides the config).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub warmup: Option<u32>,
 
     /// Run another revision, checked out into a temporary worktree (the working tree is

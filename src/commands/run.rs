@@ -25,6 +25,10 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
             "--label names results in a --store directory outside git; in git they are saved under the commit".into(),
         ));
     }
+    if let Some(label) = &args.label {
+        crate::names::check_name("label", label)
+            .map_err(|e| Error::Usage(format!("{e}: it names a directory in the store")))?;
+    }
     let store = if args.no_save { None } else { ctx.store()? };
     let mut worktree = None;
     let (revision, dirty) = match (&args.rev, &ctx.repo, &args.label) {

@@ -195,9 +195,20 @@ impl GithubApi {
             ))));
         }
         match reply.status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+            StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND => Ok(ACTIONS_BOT.to_owned()),
+            // An installation token (the Actions token) may not read a user, and says so;
+            // a 403 for anything else (single sign-on, a secondary limit) says nothing of
+            // whose the token is, and a wrong guess would post a second comment.
+            StatusCode::FORBIDDEN
+                if String::from_utf8_lossy(&reply.body)
+                    .contains("Resource not accessible by integration") =>
+            {
                 Ok(ACTIONS_BOT.to_owned())
             }
+            StatusCode::FORBIDDEN => Err(Error::Git(self.clean(format!(
+                "GitHub API GET {url}: refused (403: {}), so whose comment to edit is unknown; nothing posted",
+                message_of(&reply.body)
+            )))),
             status if status.is_success() => {
                 let user: User = reply
                     .json()
@@ -279,7 +290,23 @@ impl GithubApi {
                 ),
             ),
         };
-        let reply = self.send(method.clone(), &url, Some(&payload))?;
+        let mut reply = self.send(method.clone(), &url, Some(&payload))?;
+        let mut found = found;
+        if found.is_some() && matches!(reply.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+        {
+            // The comment is the identity's, yet may not be edited (a GitHub App's token
+            // and the Actions bot's comment, say): a new one then, not none.
+            eprintln!(
+                "memgate: its earlier comment could not be edited ({}): posting a new one",
+                reply.status
+            );
+            found = None;
+            let create = format!(
+                "{}/repos/{}/issues/{number}/comments",
+                self.base, self.repository
+            );
+            reply = self.send(reqwest::Method::POST, &create, Some(&payload))?;
+        }
         let status = reply.status;
         if matches!(
             status,
@@ -302,6 +329,21 @@ impl GithubApi {
             None => Posted::Created(comment.id),
         })
     }
+}
+
+/// The `message` of a GitHub error answer, made one short line (it is the server's text).
+fn message_of(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Message {
+        message: String,
+    }
+    let message = serde_json::from_slice::<Message>(body)
+        .map(|m| m.message)
+        .unwrap_or_else(|_| "no message".into());
+    crate::report::text::printable(&message)
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// How long to wait before retrying, if the answer asks for a wait: 429, or 403 with

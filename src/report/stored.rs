@@ -12,7 +12,13 @@ use crate::measure::probe::ProbeKind;
 use crate::results::label;
 use crate::store::Record;
 
+/// A commit's date, `2026-12-01`. Its time is the committer's word: one beyond the year
+/// 9999 (which RFC 3339 cannot write) is shown as such, not taken for a mistake of ours.
 fn date(seconds: i64) -> String {
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    if seconds > LAST {
+        return "after 9999".into();
+    }
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64);
     humantime::format_rfc3339_seconds(time).to_string()[..10].to_owned()
 }

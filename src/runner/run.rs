@@ -89,7 +89,7 @@ pub fn run_pair(
 fn total_runs(plan: &Plan) -> u64 {
     plan.jobs
         .iter()
-        .map(|j| u64::from(j.warmup + j.repeat))
+        .map(|j| u64::from(j.warmup) + u64::from(j.repeat))
         .sum()
 }
 
@@ -170,7 +170,7 @@ impl<'a> Session<'a> {
                 failure: None,
             },
             log_dir,
-            remaining: u64::from(job.warmup + job.repeat),
+            remaining: u64::from(job.warmup) + u64::from(job.repeat),
             failed: false,
         };
         let label = run.label();

@@ -69,7 +69,6 @@ impl Store for DirStore {
         };
         entries.sort();
         let mut loaded = Loaded::default();
-        let mut texts = Vec::new();
         let fix = "remove or fix the file";
         for path in &entries {
             let at = path.display().to_string();
@@ -89,21 +88,21 @@ impl Store for DirStore {
                 loaded.problem(&at, "not a record (records end in .json)", "remove it");
                 continue;
             }
+            // One file at a time: its text is dropped once read, whatever the folder holds.
             match crate::files::read_bounded(path, MAX_RECORD) {
                 Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => texts.push((text, at)),
+                    Ok(text) => {
+                        let one =
+                            Loaded::parse(revision, std::iter::once((text.trim_end(), at)), fix);
+                        loaded.records.extend(one.records);
+                        loaded.problems.extend(one.problems);
+                    }
                     Err(_) => loaded.problem(&at, "not UTF-8 text: not a record", fix),
                 },
                 Err(why) => loaded.problem(&at, &format!("not read: {why}"), fix),
             }
         }
-        let mut parsed = Loaded::parse(
-            revision,
-            texts.iter().map(|(text, at)| (text.trim_end(), at.clone())),
-            fix,
-        );
-        parsed.problems.extend(loaded.problems);
-        Ok(parsed)
+        Ok(loaded)
     }
 }
 

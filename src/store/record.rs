@@ -13,6 +13,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// enough that a thousand notes read quickly.
 pub const STORED_TIMELINE_POINTS: usize = 200;
 
+/// How many timeline points a record keeps in all, however many runs it holds.
+pub const MAX_STORED_POINTS: usize = 200_000;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(from = "Wire", into = "Wire")]
 pub struct Record {
@@ -80,9 +83,13 @@ impl Record {
     /// A record of `results`, its timelines thinned for storage.
     pub fn new(revision: &str, results: &RunResults, config_digest: &str, dirty: bool) -> Record {
         let mut results = results.clone();
+        // At most STORED_TIMELINE_POINTS a run, and MAX_STORED_POINTS in all: a record of
+        // many runs stays well within what memgate reads back (64 MiB a record).
+        let runs: usize = results.benchmarks.iter().map(|b| b.runs.len()).sum();
+        let per_run = (MAX_STORED_POINTS / runs.max(1)).clamp(2, STORED_TIMELINE_POINTS);
         for benchmark in &mut results.benchmarks {
             for run in &mut benchmark.runs {
-                run.timeline = run.timeline.thinned(STORED_TIMELINE_POINTS);
+                run.timeline = run.timeline.thinned(per_run);
             }
         }
         Record {

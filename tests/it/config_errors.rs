@@ -485,3 +485,20 @@ fn a_control_character_is_placed_where_it_stands() {
         "{file}:4:15: a control character (U+001B): remove it, or write it as an escape in a quoted string",
     );
 }
+
+#[test]
+fn run_counts_on_the_command_line_are_bounded() {
+    // Found in review: --repeat 4294967295 --warmup 1 overflowed (a panic in a debug
+    // build), and the command line went past the config's bound of 100,000 runs.
+    let project = Project::new("version: 1\nbenchmarks:\n  - name: a\n    command: \"true\"\n");
+    for args in [["--repeat", "4294967295"], ["--warmup", "100001"]] {
+        let out = project.memgate().args(["run", "-q"]).args(args).run();
+        out.code(2);
+        assert!(
+            out.stderr().contains("is not in 0..=100000")
+                || out.stderr().contains("is not in 1..=100000"),
+            "{}",
+            out.stderr()
+        );
+    }
+}

@@ -73,6 +73,10 @@ struct Behaviour {
     user: Option<&'static str>,
     /// `GET /user` answers a rate limit's 403 (`retry-after: 0`) every time.
     user_rate_limited: bool,
+    /// `GET /user` answers 403 for single sign-on, which says nothing of the token.
+    user_sso: bool,
+    /// Edits are refused with 403 (a token that may create but not edit that comment).
+    no_edits: bool,
 }
 
 /// A kind of request to the fake API.
@@ -275,6 +279,14 @@ fn answer(
                 json!({"message": "You have exceeded a secondary rate limit"}).to_string(),
             );
         }
+        if behaviour.user_sso {
+            return (
+                403,
+                vec![],
+                json!({"message": "Resource protected by organization SAML enforcement."})
+                    .to_string(),
+            );
+        }
         return match behaviour.user {
             Some(login) => (
                 200,
@@ -334,7 +346,7 @@ fn answer(
     if !writing {
         return (404, vec![], json!({"message": "Not Found"}).to_string());
     }
-    if behaviour.read_only {
+    if behaviour.read_only || (behaviour.no_edits && method == "PATCH") {
         return (
             403,
             vec![],
@@ -1301,5 +1313,56 @@ fn a_comment_job_of_its_own_posts_what_the_gate_job_saved() {
             .as_str()
             .unwrap()
             .contains("### 🔴 memgate: regression")
+    );
+}
+
+#[test]
+fn a_refused_user_lookup_that_names_no_integration_posts_nothing() {
+    // Review finding: a personal token refused GET /user for single sign-on was taken
+    // for the Actions token, and a second comment was posted.
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour {
+        user_sso: true,
+        ..Default::default()
+    });
+    let out = workflow.check(&api, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(api.methods(), ["GET /user"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "refused (403: Resource protected by organization SAML enforcement.), so whose comment to edit is unknown; nothing posted"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_comment_that_may_not_be_edited_is_followed_by_a_new_one() {
+    // Review finding: the Actions bot's earlier comment, found with a token that may not
+    // edit it, left the pull request without a comment and a misleading warning.
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour::default());
+    workflow.check(&api, &[]);
+    let api_no_edits = FakeGithub::start(Behaviour {
+        no_edits: true,
+        ..Default::default()
+    });
+    // The same comments, on a server that refuses edits.
+    *api_no_edits.comments.lock().unwrap() = api.comments.lock().unwrap().clone();
+    let out = workflow.check(&api_no_edits, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let methods = api_no_edits.methods();
+    assert_eq!(
+        methods[1..],
+        [
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "PATCH /repos/owner/repo/issues/comments/1002",
+            "POST /repos/owner/repo/issues/7/comments"
+        ]
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("its earlier comment could not be edited (403 Forbidden): posting a new one")
     );
 }

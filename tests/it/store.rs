@@ -908,3 +908,97 @@ fn a_remote_is_never_an_option_to_git() {
     }
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_bad_label_is_refused_before_anything_runs() {
+    // Issue 8: `--store D run --label ..` wrote into D's parent; in review, a bad label
+    // was still refused only after every benchmark had run.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: touch ran.txt\n",
+    );
+    let out = project
+        .memgate()
+        .args(["run", "-q", "--store", "results", "--label", ".."])
+        .run();
+    out.code(2);
+    assert!(
+        out.stderr().contains("label \"..\" is not allowed"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!project.path("ran.txt").exists());
+    assert!(!project.path("results").exists());
+}
+
+#[test]
+fn a_commit_from_after_the_year_9999_is_shown() {
+    // Found in review: log and show panicked on a commit dated beyond what RFC 3339
+    // writes.
+    let project = project(20);
+    let tree = git(project.dir(), &["rev-parse", "HEAD^{tree}"]);
+    let parent = git(project.dir(), &["rev-parse", "HEAD"]);
+    let future = git_command(
+        project.dir(),
+        &[
+            "commit-tree",
+            tree.trim(),
+            "-p",
+            parent.trim(),
+            "-m",
+            "from the future",
+        ],
+    )
+    .env("GIT_COMMITTER_DATE", "@300000000000 +0000")
+    .env("GIT_AUTHOR_DATE", "@300000000000 +0000")
+    .output()
+    .unwrap();
+    let future = String::from_utf8_lossy(&future.stdout).trim().to_owned();
+    let log = project.memgate().args(["log", "--from", &future]).run();
+    log.code(0);
+    assert!(log.stdout().contains("after 9999"), "{}", log.stdout());
+    project.memgate().args(["show", &future]).run().code(0);
+}
+
+#[test]
+fn waiting_for_the_store_lock_gives_way_to_ctrl_c() {
+    // Found in review: memgate waited for another process's lock on the store through
+    // SIGINT and SIGTERM, then saved and exited 0.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: touch ran.txt\n",
+    );
+    std::fs::create_dir(project.path("results")).unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .arg(project.path("results/.lock"))
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
+    wait_until("the lock is held", || {
+        project.path("results/.lock").exists()
+    });
+    let child = project
+        .memgate()
+        .args(["run", "-q", "--store", "results", "--label", "x"])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the benchmark has run", || project.path("ran.txt").exists());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: kill has no memory preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut child = child;
+    let started = Instant::now();
+    wait_until("memgate ends", || {
+        child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 15
+    });
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(status.code(), Some(130));
+    let saved = std::fs::read_dir(project.path("results/x"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(saved, 0, "nothing saved");
+}
