@@ -216,20 +216,10 @@ benchmarks:
     command: "true"
 "#,
     );
-    let mut child = project
+    let out = project
         .memgate()
         .args(["run", "--no-save", "--format", "json"])
-        .command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    crate::util::wait_until("memgate ends", || {
-        child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 18
-    });
-    let _ = child.kill();
-    let out = crate::util::Outcome(child.wait_with_output().unwrap());
+        .run_bounded();
     out.code(3);
     let json = out.json();
     let failure = |name: &str| {

@@ -835,20 +835,10 @@ fn a_store_directory_reads_only_regular_files_within_a_bound() {
     std::fs::write(dir.join(".tmpAbC123"), "{\"sch").unwrap();
     // Before: show hung on the FIFO, read /dev/zero until memory ran out, and skipped the
     // rest without a word.
-    let mut child = project
+    let out = project
         .memgate()
         .args(["show", "v1", "--store", "results"])
-        .command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    wait_until("show ends", || {
-        child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 15
-    });
-    let _ = child.kill();
-    let out = crate::util::Outcome(child.wait_with_output().unwrap());
+        .run_bounded();
     out.code(0);
     assert!(
         out.stdout().contains("1 record in directory"),

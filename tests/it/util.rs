@@ -144,6 +144,23 @@ impl Memgate {
     pub fn run(mut self) -> Outcome {
         Outcome(self.cmd.output().expect("memgate runs"))
     }
+
+    /// Runs memgate, killing it if it has not ended within 18 s (the test then fails on
+    /// its exit status instead of hanging). For runs a defect could make hang.
+    pub fn run_bounded(mut self) -> Outcome {
+        let mut child = self
+            .cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("memgate starts");
+        let started = std::time::Instant::now();
+        wait_until("memgate ends", || {
+            child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 18
+        });
+        let _ = child.kill();
+        Outcome(child.wait_with_output().expect("memgate ends"))
+    }
 }
 
 pub struct Outcome(pub Output);
