@@ -1366,3 +1366,22 @@ fn a_comment_that_may_not_be_edited_is_followed_by_a_new_one() {
             .contains("its earlier comment could not be edited (403 Forbidden): posting a new one")
     );
 }
+
+#[test]
+fn check_json_on_stdout_stays_one_document_under_actions() {
+    // Issue 8: `check --format json` to stdout under Actions was followed by annotation
+    // lines, so stdout was not valid JSON.
+    let workflow = Workflow::new(78);
+    let api = FakeGithub::start(Behaviour::default());
+    let out = workflow.check(&api, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["verdict"], "regression");
+    // The annotations are on stderr, after commands are resumed.
+    let live = live_commands(&out.stdout, &out.stderr);
+    assert!(
+        live.iter()
+            .any(|l| l.starts_with("::error title=memgate regression%3A pipeline peak_memory::")),
+        "{live:?}"
+    );
+}
