@@ -44,7 +44,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
     let mut executor = runner::Executor::new(cgroup)?;
     let testbed = ctx.testbed(executor.probe_kind(), plan.testbed.as_deref());
 
-    let command_files = workflow::CommandFiles::snapshot();
+    let mut command_files = workflow::CommandFiles::snapshot();
     let stored_base = if args.rerun_base {
         None
     } else {
@@ -164,10 +164,8 @@ fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Res
     let markdown = String::from_utf8_lossy(&comparison::markdown::render(report)).into_owned();
     crate::workspace::create(dir, dir)?;
     let (md_path, json_path) = (dir.join("report.md"), dir.join("report.json"));
-    std::fs::write(&md_path, &markdown)
-        .map_err(|e| Error::io(format!("cannot write {}", md_path.display()), e))?;
-    std::fs::write(&json_path, comparison::json(report))
-        .map_err(|e| Error::io(format!("cannot write {}", json_path.display()), e))?;
+    crate::workspace::write(&md_path, markdown.as_bytes())?;
+    crate::workspace::write(&json_path, &comparison::json(report))?;
     if let Some(summary) = &actions.step_summary {
         workflow::append_summary(summary, &markdown, &md_path.display().to_string())?;
     }

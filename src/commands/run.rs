@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
     let cgroup = measure::probe::choose().map_err(Error::Usage)?;
     let mut executor = runner::Executor::new(cgroup)?;
     let testbed = ctx.testbed(executor.probe_kind(), plan.testbed.as_deref());
-    let command_files = crate::github::workflow::CommandFiles::snapshot();
+    let mut command_files = crate::github::workflow::CommandFiles::snapshot();
     let results = runner::run_plan(&plan, &mut executor, testbed, args.quiet)?;
     drop(worktree);
     command_files.verify()?;

@@ -26,7 +26,7 @@ pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 /// Appends `markdown` to the step summary at `path`, cut with a note where the file would
 /// pass GitHub's limit.
 pub fn append_summary(path: &Path, markdown: &str, full_report: &str) -> Result<()> {
-    let existing = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
+    let existing = std::fs::symlink_metadata(path).map_or(0, |m| m.len() as usize);
     let room = SUMMARY_LIMIT.saturating_sub(existing);
     let text = fit(
         markdown,
@@ -35,16 +35,12 @@ pub fn append_summary(path: &Path, markdown: &str, full_report: &str) -> Result<
             "\n\n*The report is cut here: GitHub takes at most 1 MiB of summary. The whole of it is in {full_report}.*\n"
         ),
     );
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot open GITHUB_STEP_SUMMARY {}", path.display()),
-                e,
-            )
-        })?;
+    let mut file = open_to_append(path).map_err(|e| {
+        Error::io(
+            format!("cannot open GITHUB_STEP_SUMMARY {}", path.display()),
+            e,
+        )
+    })?;
     file.write_all(text.as_bytes()).map_err(|e| {
         Error::io(
             format!("cannot write GITHUB_STEP_SUMMARY {}", path.display()),
@@ -74,10 +70,7 @@ pub fn fit(text: &str, room: usize, note: &str) -> String {
 
 /// Writes `key=value` lines to the step's outputs file.
 pub fn set_outputs(path: &Path, outputs: &[(&str, String)]) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    let mut file = open_to_append(path)
         .map_err(|e| Error::io(format!("cannot open GITHUB_OUTPUT {}", path.display()), e))?;
     for (key, value) in outputs {
         // One line each: a value never holds a newline (paths and verdicts).
@@ -198,21 +191,37 @@ pub fn command(lines: &str) {
 /// The runner's command files of this step, as they were before any benchmark ran. A
 /// benchmark gets none of their paths, but it runs as the same user and could find them
 /// (in `$RUNNER_TEMP`, or in the environment of the shell that started memgate); what
-/// it wrote there would act on the steps after this one (`BASH_ENV`, `LD_PRELOAD`,
-/// `PATH`). Main use: [`CommandFiles::snapshot`] before the runs, [`CommandFiles::verify`]
-/// after them.
+/// it wrote there, or a link it put in their place, would act on the steps after this
+/// one (`BASH_ENV`, `LD_PRELOAD`, `PATH`). [`CommandFiles::snapshot`] before the runs;
+/// [`CommandFiles::verify`] after them; and on any other way out of memgate (an error,
+/// Ctrl-C) its `Drop` puts them back all the same. Best effort: a memgate killed
+/// outright (SIGKILL) cannot.
 pub struct CommandFiles {
-    files: Vec<(&'static str, std::path::PathBuf, Vec<u8>)>,
+    files: Vec<CommandFile>,
+    verified: bool,
 }
 
-/// The variables that name a step's command files.
-const COMMAND_FILES: [&str; 5] = [
-    "GITHUB_ENV",
-    "GITHUB_PATH",
-    "GITHUB_OUTPUT",
-    "GITHUB_STATE",
-    "GITHUB_STEP_SUMMARY",
-];
+struct CommandFile {
+    name: &'static str,
+    path: std::path::PathBuf,
+    /// The file's identity (device, inode) then, if it was a regular file.
+    identity: Option<(u64, u64)>,
+    bytes: Vec<u8>,
+}
+
+/// The variables that name the command files whose content acts on later steps. (The job
+/// summary does not: a user may well tee memgate's own output into it.)
+const COMMAND_FILES: [&str; 4] = ["GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE"];
+
+/// The most memgate keeps of a command file to compare: they hold a few lines.
+const MAX_COMMAND_FILE: u64 = 16 * 1024 * 1024;
+
+/// A regular file's (device, inode), not following a link.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.is_file().then(|| (meta.dev(), meta.ino()))
+}
 
 impl CommandFiles {
     /// The command files' contents now (none outside GitHub Actions).
@@ -224,25 +233,29 @@ impl CommandFiles {
                     continue;
                 };
                 let path = std::path::PathBuf::from(path);
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                files.push((name, path, bytes));
+                let bytes = crate::files::read_own(&path, MAX_COMMAND_FILE).unwrap_or_default();
+                files.push(CommandFile {
+                    name,
+                    identity: identity(&path),
+                    path,
+                    bytes,
+                });
             }
         }
-        CommandFiles { files }
+        CommandFiles {
+            files,
+            verified: false,
+        }
     }
 
-    /// Checks that no command file changed since the snapshot. One that did is put back
-    /// as it was, and the run is an error: something a benchmark started wrote to it.
-    pub fn verify(&self) -> Result<()> {
-        let mut changed = Vec::new();
-        for (name, path, before) in &self.files {
-            let now = std::fs::read(path).unwrap_or_default();
-            if &now != before {
-                std::fs::write(path, before).map_err(|e| {
-                    Error::io(format!("cannot restore {name} {}", path.display()), e)
-                })?;
-                changed.push(*name);
-            }
+    /// Checks that no command file changed since the snapshot, in content or identity (a
+    /// link or another file in its place). One that did is put back as it was, and the
+    /// run is an error: something a benchmark started wrote to it.
+    pub fn verify(&mut self) -> Result<()> {
+        self.verified = true;
+        let (changed, failed) = self.restore();
+        if let Some(error) = failed {
+            return Err(error);
         }
         if changed.is_empty() {
             return Ok(());
@@ -254,6 +267,73 @@ impl CommandFiles {
             if changed.len() == 1 { "it" } else { "them" },
             if changed.len() == 1 { "it" } else { "they" },
         )))
+    }
+
+    /// Puts back every file that changed: the names of those, and the first error of
+    /// those that could not be (the others are still put back).
+    fn restore(&self) -> (Vec<&'static str>, Option<Error>) {
+        let mut changed = Vec::new();
+        let mut failed = None;
+        for file in &self.files {
+            let now = crate::files::read_own(&file.path, MAX_COMMAND_FILE).ok();
+            let same = identity(&file.path) == file.identity
+                && now.as_deref().unwrap_or_default() == file.bytes.as_slice();
+            if same {
+                continue;
+            }
+            changed.push(file.name);
+            // A fresh file renamed over the path: never written through what is there.
+            let dir = file.path.parent().unwrap_or(Path::new("."));
+            let put_back = tempfile::NamedTempFile::new_in(dir).and_then(|mut temp| {
+                temp.write_all(&file.bytes)?;
+                temp.persist(&file.path).map_err(|e| e.error)
+            });
+            if let Err(e) = put_back {
+                failed.get_or_insert_with(|| {
+                    Error::io(
+                        format!("cannot put back {} {}", file.name, file.path.display()),
+                        e,
+                    )
+                });
+            }
+        }
+        (changed, failed)
+    }
+}
+
+impl Drop for CommandFiles {
+    /// On a way out of memgate other than [`CommandFiles::verify`] (an error, Ctrl-C),
+    /// the files are put back all the same.
+    fn drop(&mut self) {
+        if self.verified {
+            return;
+        }
+        let (changed, failed) = self.restore();
+        if !changed.is_empty() {
+            eprintln!(
+                "memgate: a benchmark wrote to the runner's command files {}: memgate put them back",
+                changed.join(", ")
+            );
+        }
+        if let Some(error) = failed {
+            eprintln!("memgate: error: {error}");
+        }
+    }
+}
+
+/// Opens a command file (the summary, the outputs) to append memgate's own lines: never
+/// through a link, nor into a FIFO.
+fn open_to_append(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::other("it is not a regular file"))
     }
 }
 

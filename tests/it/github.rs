@@ -559,6 +559,7 @@ fn run_action(
             .envs(workflow.env(api))
             .env("GITHUB_OUTPUT", &outputs_file)
             .env("GITHUB_ACTION_PATH", root)
+            .env("RUNNER_TEMP", workflow.file("runner-temp"))
             .env("PATH", &path)
             .env_remove("GITHUB_TOKEN");
         if let Some(env) = step["env"].as_object() {
@@ -1295,7 +1296,14 @@ fn a_comment_job_of_its_own_posts_what_the_gate_job_saved() {
     let report = outputs(&workflow.read("output.txt"))["report-json"].clone();
     let saved = workflow.file("artifact-report.json");
     std::fs::copy(&report, &saved).unwrap();
+    // The comment job installs memgate into its own folder: here the test's build,
+    // put there in place of a `cargo install` of minutes.
+    let fresh = workflow.file("runner-temp/memgate-fresh/bin");
+    std::fs::create_dir_all(&fresh).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_memgate"), fresh.join("memgate")).unwrap();
     let job = run_action(&workflow, &api, &[("report", saved.to_str().unwrap())]);
+    let install = String::from_utf8_lossy(&job[0].1.stdout).into_owned();
+    assert!(install.contains("for this job alone"), "{install}");
     let names: Vec<&str> = job.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["Install memgate", "Comment on the saved report"]);
     assert_eq!(job[1].1.status.code(), Some(0));

@@ -261,3 +261,71 @@ fn a_benchmark_that_finds_the_command_files_anyway_is_caught_and_undone() {
     );
     assert_eq!(project.read("github_env"), "KEPT=1\n");
 }
+
+#[test]
+fn a_link_in_place_of_a_command_file_is_caught_and_undone() {
+    // Found in review: content alone was compared, through links, so a GITHUB_PATH
+    // replaced by a link to the (empty) job summary passed, and memgate's summary then
+    // went into GITHUB_PATH.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0, env: {FOUND: \"{dir}/github_path\", OTHER: \"{dir}/github_step_summary\"}}\nbenchmarks:\n  - name: sneaky\n    command: rm \"$FOUND\"; ln -s \"$OTHER\" \"$FOUND\"\n",
+    );
+    project.write("github_path", "");
+    project.write("github_step_summary", "");
+    let out = as_a_step(&project, &["run", "--no-save"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("command file GITHUB_PATH"));
+    let meta = std::fs::symlink_metadata(project.path("github_path")).unwrap();
+    assert!(meta.is_file(), "a regular file again, not the link");
+}
+
+#[test]
+fn command_files_are_put_back_however_memgate_ends() {
+    // Found in review: the files were checked only when the runs ended well; a benchmark
+    // that wrote GITHUB_ENV and then stopped memgate kept its line.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0, env: {FOUND: \"{dir}/github_env\"}}\nbenchmarks:\n  - name: sneaky\n    command: echo BASH_ENV=/tmp/evil.sh >> \"$FOUND\"; kill -TERM $(cut -d' ' -f4 /proc/$PPID/stat); sleep 5\n",
+    );
+    project.write("github_env", "");
+    let out = as_a_step(&project, &["run", "--no-save"]);
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(project.read("github_env"), "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("memgate put them back"));
+}
+
+#[test]
+fn memgates_output_may_be_teed_into_the_job_summary() {
+    // Found in review: `memgate run | tee -a "$GITHUB_STEP_SUMMARY"` was taken for a
+    // benchmark's write to a command file. The summary acts on no later step.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: \"true\"\n",
+    );
+    let memgate = env!("CARGO_BIN_EXE_memgate");
+    let summary = project.path("github_step_summary");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; {memgate} run --no-save 2>&1 | tee -a \"$GITHUB_STEP_SUMMARY\""
+        ))
+        .current_dir(project.dir())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .contains("1 benchmark: 1 ok")
+    );
+}
