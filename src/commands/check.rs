@@ -99,6 +99,9 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
             )
         }
     };
+    workflow::runs_ended(
+        args.output.output.is_some() || args.output.format != crate::cli::GateFormat::Junit,
+    );
     command_files.verify()?;
     if args.save {
         store.save(

@@ -68,6 +68,7 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
     let mut command_files = crate::github::workflow::CommandFiles::snapshot();
     let results = runner::run_plan(&plan, &mut executor, testbed, args.quiet)?;
     drop(worktree);
+    crate::github::workflow::runs_ended(true);
     command_files.verify()?;
 
     match (&store, &revision) {

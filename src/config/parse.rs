@@ -102,6 +102,7 @@ fn stray_character(text: &str) -> Option<(usize, usize, String)> {
             '\t' | '\r' | '\u{feff}' => continue,
             '\u{85}' | '\u{2028}' | '\u{2029}' => "a line break only YAML sees",
             c if c.is_control() => "a control character",
+            '\u{fffe}' | '\u{ffff}' => "a character that is not one",
             _ => continue,
         };
         return Some((

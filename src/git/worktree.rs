@@ -127,7 +127,7 @@ fn remove_stale(repo: &Repository) {
         if worktree
             .path()
             .parent()
-            .is_some_and(|dir| hold(dir).is_none())
+            .is_some_and(|dir| dir.exists() && hold(dir).is_none())
         {
             continue;
         }
@@ -190,7 +190,10 @@ fn remove_stale_temp_dirs() {
             [] => true,
             [one] if one == "tree" => {
                 // memgate's checkout: its .git names memgate's worktree of that process.
-                let gitdir = std::fs::read_to_string(tree.join(".git")).unwrap_or_default();
+                // Read as a file someone else may have put there: never a FIFO's wait.
+                let gitdir = crate::files::read_own(&tree.join(".git"), 4096)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 let own = gitdir.starts_with("gitdir: ")
                     && gitdir.contains(&format!("/worktrees/{PREFIX}{pid}-"));
                 own || std::fs::read_dir(&tree).is_ok_and(|mut d| d.next().is_none())

@@ -186,6 +186,13 @@ impl GithubApi {
     /// Actions token gets). A rate limit that outlasts the retries is no such refusal: a
     /// personal token taken for the bot would post a second comment.
     fn identity(&self) -> Result<String> {
+        // A GitHub App's own token may not ask who it is: the user names it.
+        if let Some(login) = std::env::var("MEMGATE_COMMENT_AUTHOR")
+            .ok()
+            .filter(|l| !l.trim().is_empty())
+        {
+            return Ok(login.trim().to_owned());
+        }
         let url = format!("{}/user", self.base);
         let reply = self.send(reqwest::Method::GET, &url, None)?;
         if retry_wait(reply.status, &reply.headers).is_some() {
@@ -292,8 +299,9 @@ impl GithubApi {
         };
         let mut reply = self.send(method.clone(), &url, Some(&payload))?;
         let mut found = found;
-        if found.is_some() && matches!(reply.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
-        {
+        let refused_edit = found.is_some()
+            && matches!(reply.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND);
+        if refused_edit {
             // The comment is the identity's, yet may not be edited (a GitHub App's token
             // and the Actions bot's comment, say): a new one then, not none.
             eprintln!(
@@ -324,6 +332,13 @@ impl GithubApi {
         let comment: IssueComment = reply
             .json()
             .map_err(|e| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}"))))?;
+        if refused_edit && let Some(author) = comment.user.as_ref().filter(|u| u.login != me) {
+            eprintln!(
+                "memgate: this token writes as {}, not {me}: set MEMGATE_COMMENT_AUTHOR={} for the next run to edit this comment rather than post another",
+                crate::report::text::printable(&author.login),
+                crate::report::text::printable(&author.login)
+            );
+        }
         Ok(match found {
             Some(_) => Posted::Updated(comment.id),
             None => Posted::Created(comment.id),

@@ -166,6 +166,25 @@ pub fn stop_commands() {
     }
 }
 
+/// Once the benchmarks' processes are all gone and commands are still stopped: ends any
+/// line left unfinished on stdout or stderr (a benchmark may write to the step's output
+/// through the shell that started memgate, as the same user), so memgate's own output
+/// cannot finish it into a command, and gives the runner time to read that end before
+/// anything else. `stdout_too` is false where stdout carries a document a leading line
+/// break would spoil (JUnit XML).
+pub fn runs_ended(stdout_too: bool) {
+    let stopped = STOPPED.lock().unwrap_or_else(|e| e.into_inner());
+    if stopped.token.is_none() {
+        return;
+    }
+    if stdout_too {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(b"\n").and_then(|()| out.flush());
+    }
+    let _ = std::io::stderr().lock().write_all(b"\n");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+}
+
 /// Resumes workflow commands, after everything else memgate printed, and prints
 /// memgate's own commands that waited for it.
 pub fn resume_commands() {

@@ -34,10 +34,10 @@ pub fn show(
     let _ = match commit {
         Some(c) => writeln!(
             out,
-            "revision {} ({}, {:?})",
+            "revision {} ({}, \"{}\")",
             printable(short(revision)),
             date(c.time),
-            c.summary
+            printable(&c.summary)
         ),
         None => writeln!(out, "revision {}", printable(short(revision))),
     };

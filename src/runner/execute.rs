@@ -94,33 +94,11 @@ pub struct Executor {
 impl Executor {
     /// Starts the launcher (memgate's own binary, re-executed).
     pub fn new(cgroup: Option<CgroupParent>) -> Result<Self> {
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::io("cannot find memgate's own executable", e))?;
         // memgate is a subreaper as well: if the launcher itself dies, its orphans come to
         // memgate, which then kills them rather than leave them to init.
         // SAFETY: prctl with plain integer arguments.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-        let mut command = Command::new(&exe);
-        // CI secrets and command files stay out of reach of the benchmarks.
-        for name in WITHHELD {
-            command.env_remove(name);
-        }
-        let mut launcher = command
-            .arg(LAUNCH_ARG)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            // Its own process group: Ctrl-C on the terminal reaches memgate alone, which
-            // then stops the tree itself.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::io(format!("cannot start {}", exe.display()), e))?;
-        let pid = launcher.id() as i32;
-        let requests = launcher.stdin.take();
-        let replies = launcher
-            .stdout
-            .take()
-            .map(BufReader::new)
-            .ok_or_else(|| Error::io("the launcher", std::io::Error::other("no stdout")))?;
+        let (launcher, pid, requests, replies) = spawn_launcher()?;
         Ok(Executor {
             launcher,
             pid,
@@ -206,16 +184,22 @@ impl Executor {
                 };
                 if since.elapsed() > grace {
                     self.abandon_launcher();
-                    return Err(if was_interrupted {
-                        Error::Interrupted
-                    } else {
-                        Error::io(
-                            "the launcher",
-                            std::io::Error::other(format!(
-                                "it did not answer within {} s of the run's tree being killed, and was killed too",
-                                grace.as_secs()
-                            )),
-                        )
+                    if was_interrupted {
+                        return Err(Error::Interrupted);
+                    }
+                    // The run ended at its limit; the next runs get a new launcher.
+                    (self.launcher, self.pid, self.requests, self.replies) = spawn_launcher()?;
+                    let elapsed = Seconds::from_duration(start.elapsed());
+                    return Ok(Measured {
+                        ending: stopped.unwrap_or(Ending::Timeout),
+                        wall_time: elapsed,
+                        cpu_time: Seconds(0.0),
+                        peak_memory: sampled_peak,
+                        max_rss: sampled_peak,
+                        timeline,
+                        probe: probe.kind(),
+                        sampler_cpu_time: Seconds((thread_cpu_time() - cpu_start).max(0.0)),
+                        dropped_logs: Vec::new(),
                     });
                 }
                 continue;
@@ -261,12 +245,9 @@ impl Executor {
         // Only the logs' tails are kept; say what was dropped.
         let mut dropped_logs = Vec::new();
         for path in [spec.stdout, spec.stderr] {
-            match super::logcap::finish(path) {
-                Ok(0) => {}
-                Ok(bytes) => dropped_logs.push((path.to_path_buf(), bytes)),
-                Err(e) => {
-                    return Err(Error::io(format!("cannot cut {}", path.display()), e));
-                }
+            // A log that cannot be cut (its folder made read-only, say) stays as it is.
+            if let Ok(bytes @ 1..) = super::logcap::finish(path) {
+                dropped_logs.push((path.to_path_buf(), bytes));
             }
         }
         let kernel_peak = probe.kernel_peak();
@@ -319,11 +300,43 @@ impl Executor {
 impl Drop for Executor {
     /// Stops whatever still runs and lets the launcher go: closing its stdin ends it.
     fn drop(&mut self) {
-        let mut tree = crate::measure::proc::ProcTree::default();
-        super::launcher::kill_tree(&mut tree, self.pid);
+        // Not for a launcher already reaped: its pid may be another process's by now.
+        if matches!(self.launcher.try_wait(), Ok(None)) {
+            let mut tree = crate::measure::proc::ProcTree::default();
+            super::launcher::kill_tree(&mut tree, self.pid);
+        }
         self.requests = None;
         let _ = self.launcher.wait();
     }
+}
+
+/// Starts the launcher (memgate's own binary, re-executed): the child, its pid, its
+/// stdin for requests and its stdout for reports.
+fn spawn_launcher() -> Result<(Child, i32, Option<ChildStdin>, BufReader<ChildStdout>)> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("cannot find memgate's own executable", e))?;
+    let mut command = Command::new(&exe);
+    // CI secrets and command files stay out of reach of the benchmarks.
+    for name in WITHHELD {
+        command.env_remove(name);
+    }
+    let mut launcher = command
+        .arg(LAUNCH_ARG)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        // Its own process group: Ctrl-C on the terminal reaches memgate alone, which
+        // then stops the tree itself.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::io(format!("cannot start {}", exe.display()), e))?;
+    let pid = launcher.id() as i32;
+    let requests = launcher.stdin.take();
+    let replies = launcher
+        .stdout
+        .take()
+        .map(BufReader::new)
+        .ok_or_else(|| Error::io("the launcher", std::io::Error::other("no stdout")))?;
+    Ok((launcher, pid, requests, replies))
 }
 
 /// The largest single process's high-water mark. The first process's `ru_maxrss` holds

@@ -262,7 +262,10 @@ impl<'a> Session<'a> {
             run.job.repeat
         ));
         let metrics_file = run.log_dir.join("metrics.jsonl");
-        clear(&metrics_file)?;
+        if let Err(why) = clear(&metrics_file) {
+            self.fail(run, Failure::plain("run", attempt, why), Status::Failed);
+            return Ok(());
+        }
         let step = self.step(run, &run.job.command, &run.job.cwd, "run", attempt)?;
         self.progress.advance(1);
         run.remaining -= 1;
@@ -326,8 +329,13 @@ impl<'a> Session<'a> {
         let stdout = log_dir.join(format!("{phase}-{attempt}.stdout"));
         let stderr = log_dir.join(format!("{phase}-{attempt}.stderr"));
         // An earlier run may have left anything here; the launcher creates them anew.
-        clear(&stdout)?;
-        clear(&stderr)?;
+        // What cannot be cleared fails this benchmark, not the session.
+        if let Err(why) = clear(&stdout).and_then(|()| clear(&stderr)) {
+            return Ok(Step::Failed(
+                Box::new(Failure::plain(phase, attempt, why)),
+                Status::Failed,
+            ));
+        }
         let mut env = job.env.clone();
         env.push(("MEMGATE_BENCHMARK".into(), job.benchmark.clone()));
         if let Some(d) = &job.dataset {
@@ -520,19 +528,28 @@ struct CustomLine {
     better: Option<Better>,
 }
 
+/// The most custom metrics one run may report.
+const MAX_CUSTOM_METRICS: usize = 100;
+
 /// The most a benchmark's metrics file may hold.
 const MAX_METRICS: u64 = 16 * 1024 * 1024;
 
 /// Removes whatever a benchmark left at `path` in memgate's log folder (a file, a link, a
-/// FIFO, a folder), so the next run starts from nothing there.
-fn clear(path: &Path) -> Result<()> {
+/// FIFO, a folder), so the next run starts from nothing there; what is wrong, if it
+/// cannot.
+fn clear(path: &Path) -> std::result::Result<(), String> {
     let removed = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
         Ok(_) => std::fs::remove_file(path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     };
-    removed.map_err(|e| crate::error::Error::io(format!("cannot remove {}", path.display()), e))
+    removed.map_err(|e| {
+        format!(
+            "memgate cannot clear {} for the next run ({e}): a run left it there; remove it",
+            path.display()
+        )
+    })
 }
 
 /// Reads the custom metrics one run reported; a bad line is the benchmark's failure.
@@ -576,6 +593,11 @@ fn read_custom_metrics(path: &Path) -> Result<Vec<CustomLine>, String> {
             return Err(format!(
                 "{at}: the value of {:?} is not a finite number",
                 parsed.metric
+            ));
+        }
+        if lines.len() == MAX_CUSTOM_METRICS {
+            return Err(format!(
+                "{at}: more than {MAX_CUSTOM_METRICS} custom metrics in one run: report fewer"
             ));
         }
         if lines.iter().any(|l| l.metric == parsed.metric) {
@@ -666,6 +688,12 @@ mod tests {
             (
                 "{\"metric\": \"s\", \"value\": 1}\n{\"metric\": \"s\", \"value\": 2}",
                 "line 2: \"s\" is reported twice",
+            ),
+            (
+                &(0..=MAX_CUSTOM_METRICS)
+                    .map(|i| format!("{{\"metric\": \"m{i}\", \"value\": 1}}\n"))
+                    .collect::<String>(),
+                "line 101: more than 100 custom metrics in one run",
             ),
         ] {
             std::fs::write(&path, bad).unwrap();

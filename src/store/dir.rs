@@ -36,7 +36,7 @@ impl Store for DirStore {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         let _lock = FileLock::acquire(&self.dir.join(".lock"))?;
-        let line = record.to_line();
+        let line = record.stored_line().map_err(Error::Usage)?;
         use sha2::Digest;
         let id: String = sha2::Sha256::digest(line.as_bytes())
             .iter()
@@ -106,5 +106,5 @@ impl Store for DirStore {
     }
 }
 
-/// The largest record file memgate reads.
-const MAX_RECORD: u64 = 64 * 1024 * 1024;
+/// The largest record file memgate reads: the largest it writes, and a line's end.
+const MAX_RECORD: u64 = super::record::MAX_RECORD_BYTES as u64 + 1;

@@ -97,7 +97,7 @@ impl Store for NotesStore {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        text.push_str(&record.to_line());
+        text.push_str(&record.stored_line().map_err(Error::Usage)?);
         text.push('\n');
         let sig = signature(&self.repo)?;
         self.repo

@@ -16,6 +16,9 @@ pub const STORED_TIMELINE_POINTS: usize = 200;
 /// How many timeline points a record keeps in all, however many runs it holds.
 pub const MAX_STORED_POINTS: usize = 200_000;
 
+/// The largest record memgate writes, and reads back: one JSON line.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(from = "Wire", into = "Wire")]
 pub struct Record {
@@ -86,7 +89,7 @@ impl Record {
         // At most STORED_TIMELINE_POINTS a run, and MAX_STORED_POINTS in all: a record of
         // many runs stays well within what memgate reads back (64 MiB a record).
         let runs: usize = results.benchmarks.iter().map(|b| b.runs.len()).sum();
-        let per_run = (MAX_STORED_POINTS / runs.max(1)).clamp(2, STORED_TIMELINE_POINTS);
+        let per_run = (MAX_STORED_POINTS / runs.max(1)).clamp(1, STORED_TIMELINE_POINTS);
         for benchmark in &mut results.benchmarks {
             for run in &mut benchmark.runs {
                 run.timeline = run.timeline.thinned(per_run);
@@ -106,6 +109,30 @@ impl Record {
     pub fn to_line(&self) -> String {
         // Cannot fail: every map key is a string.
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The line to store: without timelines if they alone make it too large, and an
+    /// error if it is too large even so (memgate would not read it back).
+    pub fn stored_line(&self) -> Result<String, String> {
+        let line = self.to_line();
+        if line.len() <= MAX_RECORD_BYTES {
+            return Ok(line);
+        }
+        let mut bare = self.clone();
+        for benchmark in &mut bare.results.benchmarks {
+            for run in &mut benchmark.runs {
+                run.timeline = Default::default();
+            }
+        }
+        let line = bare.to_line();
+        if line.len() <= MAX_RECORD_BYTES {
+            return Ok(line);
+        }
+        Err(format!(
+            "the results are too large to store ({} MiB, more than {} MiB): fewer runs or custom metrics",
+            line.len() >> 20,
+            MAX_RECORD_BYTES >> 20
+        ))
     }
 
     /// Reads one line; the error says what is wrong with it (the caller says where).
@@ -177,6 +204,59 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_runs_keep_fewer_points_each() {
+        // Found in review: a record of many runs could outgrow what memgate reads back.
+        use crate::measure::timeline::Timeline;
+        use crate::measure::units::{Bytes, Seconds};
+        let mut timeline = Timeline::default();
+        for i in 0..2000u64 {
+            timeline.push(Seconds(i as f64), Bytes(i));
+        }
+        let run = crate::results::RunRecord {
+            status: crate::results::Status::Ok,
+            wall_time: Seconds(1.0),
+            cpu_time: Seconds(1.0),
+            peak_memory: Bytes(1),
+            max_rss: Bytes(1),
+            exit_code: Some(0),
+            signal: None,
+            sampler_cpu_time: Seconds(0.0),
+            timeline,
+        };
+        let results = RunResults {
+            memgate_version: "0.1.0".into(),
+            testbed: crate::results::Testbed {
+                id: "t".into(),
+                name: None,
+                os: "linux".into(),
+                kernel: "6".into(),
+                arch: "x86_64".into(),
+                cpu: "c".into(),
+                cores: 2,
+                memory: Bytes(1),
+                probe: crate::measure::probe::ProbeKind::Proc,
+            },
+            benchmarks: vec![crate::results::BenchmarkResult {
+                benchmark: "b".into(),
+                dataset: None,
+                status: crate::results::Status::Ok,
+                command: "x".into(),
+                metrics: Default::default(),
+                runs: vec![run; 4000],
+                failure: None,
+            }],
+        };
+        let record = Record::new("r", &results, "", false);
+        let points: usize = record.results.benchmarks[0]
+            .runs
+            .iter()
+            .map(|r| r.timeline.points.len())
+            .sum();
+        assert!(points <= MAX_STORED_POINTS, "{points}");
+        assert!(record.stored_line().unwrap().len() <= MAX_RECORD_BYTES);
+    }
 
     #[test]
     fn bad_lines_say_what_is_wrong() {

@@ -502,3 +502,12 @@ fn run_counts_on_the_command_line_are_bounded() {
         );
     }
 }
+
+#[test]
+fn a_character_that_is_not_one_is_placed() {
+    // Found in review: U+FFFE and U+FFFF were still reported at 1:1.
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\u{fffe}\n",
+        "{file}:4:15: a character that is not one (U+FFFE): remove it, or write it as an escape in a quoted string",
+    );
+}

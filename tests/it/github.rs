@@ -77,6 +77,9 @@ struct Behaviour {
     user_sso: bool,
     /// Edits are refused with 403 (a token that may create but not edit that comment).
     no_edits: bool,
+    /// A GitHub App's token: `GET /user` is refused as for the Actions token, comments
+    /// are written as this login, and only its own may be edited.
+    app: Option<&'static str>,
 }
 
 /// A kind of request to the fake API.
@@ -346,7 +349,16 @@ fn answer(
     if !writing {
         return (404, vec![], json!({"message": "Not Found"}).to_string());
     }
-    if behaviour.read_only || (behaviour.no_edits && method == "PATCH") {
+    let others = |path: &str| {
+        let id: u64 = path.rsplit('/').next().unwrap().parse().unwrap_or(0);
+        comments
+            .iter()
+            .any(|c| c.id == id && Some(c.login.as_str()) != behaviour.app)
+    };
+    if behaviour.read_only
+        || (behaviour.no_edits && method == "PATCH")
+        || (behaviour.app.is_some() && method == "PATCH" && others(path))
+    {
         return (
             403,
             vec![],
@@ -358,7 +370,7 @@ fn answer(
         .unwrap()
         .to_owned();
     if method == "POST" {
-        let author = behaviour.user.unwrap_or(ACTIONS_BOT);
+        let author = behaviour.app.or(behaviour.user).unwrap_or(ACTIONS_BOT);
         let comment = Comment::new(1000 + comments.len() as u64, text, author);
         comments.push(comment.clone());
         (201, vec![], comment.json().to_string())
@@ -1392,4 +1404,46 @@ fn check_json_on_stdout_stays_one_document_under_actions() {
             .any(|l| l.starts_with("::error title=memgate regression%3A pipeline peak_memory::")),
         "{live:?}"
     );
+}
+
+#[test]
+fn an_apps_token_is_told_how_to_edit_its_own_comment() {
+    // Found in review: a GitHub App's token was taken for github-actions[bot] (both may
+    // not read a user), its edit of the bot's comment was refused, and a new comment was
+    // posted on every run. Now memgate says which author to name, and with it edits.
+    let workflow = Workflow::new(78);
+    let actions = FakeGithub::start(Behaviour::default());
+    workflow.check(&actions, &[]);
+    let app = FakeGithub::start(Behaviour {
+        app: Some("my-app[bot]"),
+        ..Default::default()
+    });
+    *app.comments.lock().unwrap() = actions.comments.lock().unwrap().clone();
+    let out = workflow.check(&app, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        stderr.contains("this token writes as my-app[bot], not github-actions[bot]: set MEMGATE_COMMENT_AUTHOR=my-app[bot] for the next run"),
+        "{stderr}"
+    );
+    let before = app.seen().len();
+    let mut cmd = workflow
+        .project
+        .memgate()
+        .args(["check", "-q", "--github-comment"])
+        .command();
+    cmd.envs(workflow.env(&app))
+        .env("MEMGATE_COMMENT_AUTHOR", "my-app[bot]");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let methods = app.methods()[before..].to_vec();
+    assert_eq!(
+        methods[0],
+        "GET /repos/owner/repo/issues/7/comments?per_page=100"
+    );
+    assert!(
+        methods[1].starts_with("PATCH /repos/owner/repo/issues/comments/"),
+        "{methods:?}"
+    );
+    assert_eq!(methods.len(), 2, "{methods:?}");
 }

@@ -336,3 +336,25 @@ fn a_flood_of_output_keeps_only_its_tail() {
         out.stderr()
     );
 }
+
+#[test]
+fn a_launcher_a_benchmark_stopped_is_replaced_and_the_others_run() {
+    // Found in review: a benchmark that stopped memgate's launcher (SIGSTOP through its
+    // parent's pid) made the session end with exit 2 after the grace period, and no other
+    // benchmark ran. Now the run is a timeout and a new launcher runs the rest.
+    let project = Project::new(
+        r#"
+version: 1
+defaults: {repeat: 1, warmup: 0}
+benchmarks:
+  - name: stopper
+    command: kill -STOP $PPID; sleep 30
+    timeout: 1s
+  - name: after
+    command: [/bin/true]
+"#,
+    );
+    let results = project.run_json(&[], 3);
+    assert_eq!(benchmark(&results, "stopper")["status"], "timeout");
+    assert_eq!(benchmark(&results, "after")["status"], "ok");
+}
