@@ -958,21 +958,7 @@ fn the_comment_step_posts_the_saved_report_and_refuses_a_forged_one() {
     };
     let out = comment(&report);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        api.methods(),
-        [
-            "GET /user",
-            "GET /repos/owner/repo/issues/7/comments?per_page=100",
-            "POST /repos/owner/repo/issues/7/comments"
-        ]
-    );
-    let posted: Value = serde_json::from_str(&api.seen()[2].body).unwrap();
-    assert!(
-        posted["body"]
-            .as_str()
-            .unwrap()
-            .contains("### 🔴 memgate: regression")
-    );
+    assert_posted_a_regression(&api);
 
     // A report a benchmark rewrote: its text is refused, nothing is posted.
     let mut forged: Value =
@@ -1319,21 +1305,7 @@ fn a_comment_job_of_its_own_posts_what_the_gate_job_saved() {
     let names: Vec<&str> = job.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["Install memgate", "Comment on the saved report"]);
     assert_eq!(job[1].1.status.code(), Some(0));
-    assert_eq!(
-        api.methods(),
-        [
-            "GET /user",
-            "GET /repos/owner/repo/issues/7/comments?per_page=100",
-            "POST /repos/owner/repo/issues/7/comments"
-        ]
-    );
-    let posted: Value = serde_json::from_str(&api.seen()[2].body).unwrap();
-    assert!(
-        posted["body"]
-            .as_str()
-            .unwrap()
-            .contains("### 🔴 memgate: regression")
-    );
+    assert_posted_a_regression(&api);
 }
 
 #[test]
@@ -1446,4 +1418,21 @@ fn an_apps_token_is_told_how_to_edit_its_own_comment() {
         "{methods:?}"
     );
     assert_eq!(methods.len(), 2, "{methods:?}");
+}
+
+/// The fake received exactly one new comment, after looking for memgate's earlier one,
+/// and it reports a regression.
+#[track_caller]
+fn assert_posted_a_regression(api: &FakeGithub) {
+    assert_eq!(
+        api.methods(),
+        [
+            "GET /user",
+            "GET /repos/owner/repo/issues/7/comments?per_page=100",
+            "POST /repos/owner/repo/issues/7/comments"
+        ]
+    );
+    let posted: Value = serde_json::from_str(&api.seen()[2].body).unwrap();
+    let body = posted["body"].as_str().unwrap();
+    assert!(body.contains("### 🔴 memgate: regression"), "{body}");
 }
