@@ -1,9 +1,11 @@
-//! Reading files that someone else may have put there (a store directory, a report left by
-//! an earlier CI step, a benchmark's logs and metrics): only regular files, and only up to
-//! a size. A FIFO would block the read forever, `/dev/zero` would fill memory, a directory
-//! is not a record, and a link a benchmark made may point anywhere.
+//! Files that someone else may have put there (a store directory, a report left by an
+//! earlier CI step, a benchmark's logs and metrics): read only as regular files, and only
+//! up to a size, since a FIFO would block the read forever, `/dev/zero` would fill memory,
+//! a directory is not a record, and a link a benchmark made may point anywhere; and
+//! written only as a fresh file renamed into place ([`replace`]), never through whatever
+//! stands at the path.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -70,6 +72,20 @@ pub fn open_regular(path: &Path, follow: bool) -> Result<std::fs::File, Unread> 
     } else {
         "something else"
     }))
+}
+
+/// Writes `parts`, one after the other, to a new file beside `path`, syncs it and renames
+/// it over `path`: whatever stood there (a link, a FIFO, an older file) is replaced, never
+/// written through, and a reader sees the old file or the whole new one.
+pub fn replace(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    for part in parts {
+        temp.write_all(part)?;
+    }
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn read_regular(path: &Path, max: u64, follow: bool) -> Result<Vec<u8>, Unread> {

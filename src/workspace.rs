@@ -29,17 +29,3 @@ pub fn create(root: &Path, dir: &Path) -> Result<()> {
     }
     Ok(())
 }
-
-/// Writes `bytes` to `path` in memgate's folder as a new file renamed into place: never
-/// through a link or into a FIFO a benchmark may have put there.
-pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    tempfile::NamedTempFile::new_in(dir)
-        .and_then(|mut temp| {
-            temp.write_all(bytes)?;
-            temp.persist(path).map_err(|e| e.error)
-        })
-        .map(|_| ())
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
-}

@@ -167,8 +167,14 @@ fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Res
     let markdown = String::from_utf8_lossy(&comparison::markdown::render(report)).into_owned();
     crate::workspace::create(dir, dir)?;
     let (md_path, json_path) = (dir.join("report.md"), dir.join("report.json"));
-    crate::workspace::write(&md_path, markdown.as_bytes())?;
-    crate::workspace::write(&json_path, &comparison::json(report))?;
+    // A fresh file each, in case a benchmark put a link in their place.
+    for (path, bytes) in [
+        (&md_path, markdown.as_bytes()),
+        (&json_path, comparison::json(report).as_slice()),
+    ] {
+        crate::files::replace(path, &[bytes])
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    }
     if let Some(summary) = &actions.step_summary {
         workflow::append_summary(summary, &markdown, &md_path.display().to_string())?;
     }

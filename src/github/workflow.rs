@@ -302,12 +302,7 @@ impl CommandFiles {
             }
             changed.push(file.name);
             // A fresh file renamed over the path: never written through what is there.
-            let dir = file.path.parent().unwrap_or(Path::new("."));
-            let put_back = tempfile::NamedTempFile::new_in(dir).and_then(|mut temp| {
-                temp.write_all(&file.bytes)?;
-                temp.persist(&file.path).map_err(|e| e.error)
-            });
-            if let Err(e) = put_back {
+            if let Err(e) = crate::files::replace(&file.path, &[&file.bytes]) {
                 failed.get_or_insert_with(|| {
                     Error::io(
                         format!("cannot put back {} {}", file.name, file.path.display()),

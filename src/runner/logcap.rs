@@ -5,7 +5,7 @@
 //! rewritten to its last [`KEEP`] bytes with a first line saying what was dropped
 //! ([`finish`]). Main type: [`LogCap`].
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -88,15 +88,13 @@ pub fn finish(path: &Path) -> std::io::Result<u64> {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
-    let dropped = size - (tail.len() - start) as u64;
-    let mut temp = tempfile::NamedTempFile::new_in(path.parent().unwrap_or(Path::new(".")))?;
-    writeln!(
-        temp,
-        "[memgate: the first {dropped} bytes of this log were dropped; the last {} are kept]",
-        tail.len() - start
-    )?;
-    temp.write_all(&tail[start..])?;
-    temp.persist(path).map_err(|e| e.error)?;
+    let kept = &tail[start..];
+    let dropped = size - kept.len() as u64;
+    let header = format!(
+        "[memgate: the first {dropped} bytes of this log were dropped; the last {} are kept]\n",
+        kept.len()
+    );
+    crate::files::replace(path, &[header.as_bytes(), kept])?;
     Ok(dropped)
 }
 

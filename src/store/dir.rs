@@ -43,21 +43,9 @@ impl Store for DirStore {
             .take(4)
             .map(|b| format!("{b:02x}"))
             .collect();
-        let name = format!("{}-{id}.json", record.time.replace(':', ""));
-        let mut temp = tempfile::NamedTempFile::new_in(&dir)
-            .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
-        use std::io::Write;
-        temp.write_all(line.as_bytes())
-            .and_then(|()| temp.write_all(b"\n"))
-            .and_then(|()| temp.as_file().sync_all())
-            .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
-        temp.persist(dir.join(&name)).map_err(|e| {
-            Error::io(
-                format!("cannot write {}", dir.join(&name).display()),
-                e.error,
-            )
-        })?;
-        Ok(())
+        let path = dir.join(format!("{}-{id}.json", record.time.replace(':', "")));
+        crate::files::replace(&path, &[line.as_bytes(), b"\n"])
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
     }
 
     fn load(&self, revision: &str) -> Result<Loaded> {
