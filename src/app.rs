@@ -6,29 +6,31 @@ use crate::commands::{self, Context};
 use crate::error::{Error, Result};
 use crate::github::workflow;
 
-/// Runs the command `cli` asks for and returns its exit code. Under GitHub Actions,
-/// workflow commands are stopped on memgate's streams for the whole run (see
-/// `github::workflow`), errors included.
-pub fn run(cli: Cli) -> Result<i32> {
+/// Runs the command `cli` asks for and returns its exit code: every outcome is mapped
+/// to one here, and every error printed here. Under GitHub Actions, workflow commands
+/// are stopped for the whole run, errors included (see `github::workflow`).
+pub fn run(cli: Cli) -> i32 {
     let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     if actions {
         workflow::stop_commands();
     }
-    let result = dispatch(cli);
-    if actions {
-        if let Err(error) = &result {
-            // Printed here, inside the stop: an error may quote a benchmark's text.
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(Error::Interrupted) => {
+            eprintln!("memgate: interrupted; every benchmark process was stopped");
+            crate::exit::INTERRUPTED
+        }
+        Err(error) => {
             for one in error.each() {
                 eprintln!("memgate: error: {one}");
             }
+            crate::exit::ERROR
         }
+    };
+    if actions {
         workflow::resume_commands();
-        return result.or_else(|error| match error {
-            Error::Interrupted => Err(error),
-            _ => Ok(crate::exit::ERROR),
-        });
     }
-    result
+    code
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {

@@ -14,18 +14,5 @@ fn main() {
     // SAFETY: prctl with plain integer arguments.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let cli = memgate::cli::Cli::parse();
-    let code = match memgate::app::run(cli) {
-        Ok(code) => code,
-        Err(memgate::error::Error::Interrupted) => {
-            eprintln!("memgate: interrupted; every benchmark process was stopped");
-            memgate::exit::INTERRUPTED
-        }
-        Err(error) => {
-            for one in error.each() {
-                eprintln!("memgate: error: {one}");
-            }
-            memgate::exit::ERROR
-        }
-    };
-    std::process::exit(code);
+    std::process::exit(memgate::app::run(cli));
 }
