@@ -3,15 +3,11 @@
 //! machinery of `visit.rs`, so every mistake is found and placed. Nothing here leaves the
 //! `config` module. Main type: [`RawConfig`].
 
-use std::fmt;
-
 use serde::Deserialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::Deserializer;
 
 use super::values::*;
-use super::visit::{
-    Entries, Keys, context, entries, mapping, refuse_lists, refuse_mappings, refuse_scalars,
-};
+use super::visit::{Entries, Keys, context, entries, list, mapping, refuse_lists, refuse_scalars};
 use crate::names::check_name;
 
 mapping! {
@@ -118,26 +114,7 @@ pub struct Benchmarks(pub Vec<RawBenchmark>);
 
 impl<'de> Deserialize<'de> for Benchmarks {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Benchmarks;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Benchmarks, A::Error> {
-                let mut out = Vec::new();
-                while let Some(b) = seq.next_element()? {
-                    out.push(b);
-                }
-                Ok(Benchmarks(out))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Benchmarks, E> {
-                Ok(Benchmarks::default())
-            }
-            refuse_scalars!();
-            refuse_mappings!();
-        }
-        d.deserialize_any(V)
+        list(d, "a list").map(Benchmarks)
     }
 }
 
@@ -198,26 +175,9 @@ pub struct DatasetList(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for DatasetList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = DatasetList;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of dataset names like [taxi]")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DatasetList, A::Error> {
-                context(|c| c.list.clear());
-                let mut out = Vec::new();
-                while let Some(DatasetRef(name)) = seq.next_element()? {
-                    out.push(name);
-                }
-                Ok(DatasetList(out))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<DatasetList, E> {
-                Ok(DatasetList::default())
-            }
-            refuse_scalars!();
-            refuse_mappings!();
-        }
-        d.deserialize_any(V)
+        // A dataset may be listed once per benchmark: a new list, a new count.
+        context(|c| c.list.clear());
+        let refs: Vec<DatasetRef> = list(d, "a list of dataset names like [taxi]")?;
+        Ok(DatasetList(refs.into_iter().map(|r| r.0).collect()))
     }
 }

@@ -416,6 +416,40 @@ where
     })
 }
 
+/// Reads a list (nothing where it is left empty); any other shape is refused.
+pub(super) fn list<'de, D, T>(d: D, expecting: &'static str) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ListVisitor<T> {
+        expecting: &'static str,
+        item: std::marker::PhantomData<T>,
+    }
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+        refuse_scalars!();
+        refuse_mappings!();
+    }
+    d.deserialize_any(ListVisitor {
+        expecting,
+        item: std::marker::PhantomData,
+    })
+}
+
 /// Defines a struct read from a mapping with a fixed set of keys: an unknown or repeated
 /// key, a missing required one, and (with `check`) a rule across its keys are each a
 /// checkpoint at the mapping's place, so the parse goes on past them.
