@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::stats::{median, rank_sum_tails, shift};
 use super::threshold::{Threshold, Thresholds};
+use crate::report::units::Significant;
 use crate::results::{BUILT_IN_METRICS, BenchmarkResult, Better, RunResults, Status};
 
 /// The confidence level of the reported interval of a change.
@@ -206,7 +207,8 @@ pub fn judge(base: &[f64], head: &[f64], better: Better, threshold: Threshold) -
 
 /// The sentence that says which rule made `verdict`.
 fn why(verdict: Verdict, rule: Rule, p: Option<f64>, alpha: f64, (n, m): (usize, usize)) -> String {
-    let p = p.map_or_else(|| "-".to_owned(), |p| format!("{}", Significant(p)));
+    // Two significant digits: 0.0040, 0.22.
+    let p = p.map_or_else(|| "-".to_owned(), |p| Significant(p, 2, 12).to_string());
     match (verdict, rule) {
         (Verdict::Inconclusive, Rule::FullSeparation) => format!(
             "beyond the threshold, but not significant: with {n} against {m} runs only full separation would be (the test cannot reach alpha {alpha}), and the runs overlap; more repeats would tell"
@@ -223,20 +225,6 @@ fn why(verdict: Verdict, rule: Rule, p: Option<f64>, alpha: f64, (n, m): (usize,
         (_, Rule::ThresholdOnly) => format!(
             "beyond the threshold; fewer than {MIN_SAMPLES_FOR_TEST} runs on a side, so no significance test: the threshold alone decides"
         ),
-    }
-}
-
-/// A p-value with two significant digits: `0.0040`, `0.12`.
-struct Significant(f64);
-
-impl std::fmt::Display for Significant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let p = self.0;
-        if p <= 0.0 || !p.is_finite() {
-            return write!(f, "{p}");
-        }
-        let digits = (1 - p.log10().floor() as i32).clamp(0, 12) as usize;
-        write!(f, "{p:.digits$}")
     }
 }
 

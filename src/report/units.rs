@@ -46,22 +46,23 @@ pub fn figure(value: f64, unit: &str) -> String {
     match unit {
         "bytes" => bytes(value),
         "seconds" => seconds(value),
-        "" => format!("{}", Significant(value)),
-        other => format!("{} {other}", Significant(value)),
+        "" => format!("{}", Significant(value, 4, 6)),
+        other => format!("{} {other}", Significant(value, 4, 6)),
     }
 }
 
-/// A number with about four significant digits.
-struct Significant(f64);
+/// A number with `digits` significant digits and at most `max_decimals` decimals:
+/// `Significant(0.93, 4, 6)` is `0.9300`, `Significant(0.004, 2, 12)` is `0.0040`.
+pub struct Significant(pub f64, pub i32, pub i32);
 
 impl std::fmt::Display for Significant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
+        let Significant(v, digits, max_decimals) = *self;
         if v == 0.0 || !v.is_finite() {
             return write!(f, "{v}");
         }
-        let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-        write!(f, "{v:.digits$}")
+        let decimals = (digits - 1 - v.abs().log10().floor() as i32).clamp(0, max_decimals);
+        write!(f, "{v:.*}", decimals as usize)
     }
 }
 
