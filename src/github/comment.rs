@@ -124,7 +124,13 @@ impl GithubApi {
         })
     }
 
-    /// An error message with the token blanked, should any layer ever echo it.
+    /// An error of the API, its text with the token blanked, should any layer ever echo
+    /// it.
+    fn api_error(&self, text: impl std::fmt::Display) -> Error {
+        Error::Git(self.clean(text))
+    }
+
+    /// `text` with the token blanked.
     fn clean(&self, text: impl std::fmt::Display) -> String {
         let text = text.to_string();
         if self.token.is_empty() {
@@ -143,8 +149,7 @@ impl GithubApi {
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Reply> {
-        let failed =
-            |e: reqwest::Error| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}")));
+        let failed = |e: reqwest::Error| self.api_error(format!("GitHub API {method} {url}: {e}"));
         let mut attempt = 1;
         loop {
             let mut request = self.client.request(method.clone(), url);
@@ -181,10 +186,12 @@ impl GithubApi {
         }
     }
 
-    /// Who the token writes as: the login `GET /user` answers (a personal access token),
-    /// or github-actions[bot] when the token may not read a user (401, 403 or 404, as the
-    /// Actions token gets). A rate limit that outlasts the retries is no such refusal: a
-    /// personal token taken for the bot would post a second comment.
+    /// Who the token writes as: `MEMGATE_COMMENT_AUTHOR` if set (a GitHub App's token
+    /// cannot tell); else the login `GET /user` answers (a personal access token), or
+    /// github-actions[bot] when the token may not read a user (401, 404, or a 403 that
+    /// says it is an installation's, as the Actions token gets). Any other refusal, and a
+    /// rate limit that outlasts the retries, is an error: a personal token taken for the
+    /// bot would post a second comment.
     fn identity(&self) -> Result<String> {
         // A GitHub App's own token may not ask who it is: the user names it.
         if let Some(login) = std::env::var("MEMGATE_COMMENT_AUTHOR")
@@ -196,10 +203,10 @@ impl GithubApi {
         let url = format!("{}/user", self.base);
         let reply = self.send(reqwest::Method::GET, &url, None)?;
         if retry_wait(reply.status, &reply.headers).is_some() {
-            return Err(Error::Git(self.clean(format!(
+            return Err(self.api_error(format!(
                 "GitHub API GET {url}: still rate-limited ({}) after {ATTEMPTS} attempts; nothing posted",
                 reply.status
-            ))));
+            )));
         }
         match reply.status {
             StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND => Ok(ACTIONS_BOT.to_owned()),
@@ -212,24 +219,20 @@ impl GithubApi {
             {
                 Ok(ACTIONS_BOT.to_owned())
             }
-            StatusCode::FORBIDDEN => Err(Error::Git(self.clean(format!(
+            StatusCode::FORBIDDEN => Err(self.api_error(format!(
                 "GitHub API GET {url}: refused (403: {}), so whose comment to edit is unknown; nothing posted",
                 message_of(&reply.body)
-            )))),
+            ))),
             status if status.is_success() => {
                 let user: User = reply
                     .json()
-                    .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
+                    .map_err(|e| self.api_error(format!("GitHub API GET {url}: {e}")))?;
                 if user.login.is_empty() {
-                    return Err(Error::Git(
-                        self.clean(format!("GitHub API GET {url}: the answer names no login")),
-                    ));
+                    return Err(self.api_error(format!("GitHub API GET {url}: the answer names no login")));
                 }
                 Ok(user.login)
             }
-            status => Err(Error::Git(
-                self.clean(format!("GitHub API GET {url}: {status}")),
-            )),
+            status => Err(self.api_error(format!("GitHub API GET {url}: {status}"))),
         }
     }
 
@@ -255,33 +258,35 @@ impl GithubApi {
                 )));
             }
             if !status.is_success() {
-                return Err(Error::Git(
-                    self.clean(format!("GitHub API GET {url}: {status}")),
-                ));
+                return Err(self.api_error(format!("GitHub API GET {url}: {status}")));
             }
             let next = next_link(&reply.headers, &self.base)
-                .map_err(|why| Error::Git(self.clean(format!("GitHub API GET {url}: {why}"))))?;
+                .map_err(|why| self.api_error(format!("GitHub API GET {url}: {why}")))?;
             let comments: Vec<IssueComment> = reply
                 .json()
-                .map_err(|e| Error::Git(self.clean(format!("GitHub API GET {url}: {e}"))))?;
+                .map_err(|e| self.api_error(format!("GitHub API GET {url}: {e}")))?;
             if let Some(c) = comments.iter().find(|c| c.is_memgates(marker, &me)) {
                 break Some(c.id);
             }
             let Some(next) = next else { break None };
             if fetched.contains(&next) {
-                return Err(Error::Git(self.clean(format!(
+                return Err(self.api_error(format!(
                     "GitHub API GET {url}: its next page {next} was fetched already (the Link header loops); nothing posted"
-                ))));
+                )));
             }
             if fetched.len() >= MAX_PAGES {
-                return Err(Error::Git(self.clean(format!(
+                return Err(self.api_error(format!(
                     "GitHub API: pull request #{number} has more than {MAX_PAGES} pages of {PER_PAGE} comments (the Link header at {url} leads on); nothing posted"
-                ))));
+                )));
             }
             url = next;
         };
         let payload = serde_json::json!({ "body": body });
-        let (method, url) = match found {
+        let create = format!(
+            "{}/repos/{}/issues/{number}/comments",
+            self.base, self.repository
+        );
+        let (mut method, mut url) = match found {
             Some(id) => (
                 reqwest::Method::PATCH,
                 format!(
@@ -289,13 +294,7 @@ impl GithubApi {
                     self.base, self.repository
                 ),
             ),
-            None => (
-                reqwest::Method::POST,
-                format!(
-                    "{}/repos/{}/issues/{number}/comments",
-                    self.base, self.repository
-                ),
-            ),
+            None => (reqwest::Method::POST, create.clone()),
         };
         let mut reply = self.send(method.clone(), &url, Some(&payload))?;
         let mut found = found;
@@ -309,11 +308,8 @@ impl GithubApi {
                 reply.status
             );
             found = None;
-            let create = format!(
-                "{}/repos/{}/issues/{number}/comments",
-                self.base, self.repository
-            );
-            reply = self.send(reqwest::Method::POST, &create, Some(&payload))?;
+            (method, url) = (reqwest::Method::POST, create);
+            reply = self.send(method.clone(), &url, Some(&payload))?;
         }
         let status = reply.status;
         if matches!(
@@ -325,13 +321,11 @@ impl GithubApi {
             )));
         }
         if !status.is_success() {
-            return Err(Error::Git(
-                self.clean(format!("GitHub API {method} {url}: {status}")),
-            ));
+            return Err(self.api_error(format!("GitHub API {method} {url}: {status}")));
         }
         let comment: IssueComment = reply
             .json()
-            .map_err(|e| Error::Git(self.clean(format!("GitHub API {method} {url}: {e}"))))?;
+            .map_err(|e| self.api_error(format!("GitHub API {method} {url}: {e}")))?;
         if refused_edit && let Some(author) = comment.user.as_ref().filter(|u| u.login != me) {
             eprintln!(
                 "memgate: this token writes as {}, not {me}: set MEMGATE_COMMENT_AUTHOR={} for the next run to edit this comment rather than post another",
