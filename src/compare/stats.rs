@@ -383,6 +383,7 @@ mod tests {
 
     /// `shift` as it was until it ran out of memory at 20,000 runs a side: every
     /// difference built and sorted. The reference the selection must match bit for bit.
+    /// The ranks are [`interval_rank`]'s, checked against R's intervals below.
     fn shift_by_sorting(first: &[f64], second: &[f64], level: f64) -> Option<Shift> {
         let (n, m) = (first.len(), second.len());
         if n == 0 || m == 0 {
@@ -395,32 +396,8 @@ mod tests {
         diffs.sort_by(f64::total_cmp);
         let estimate = median(&diffs)?;
         let nm = diffs.len();
-        let alpha_half = (1.0 - level) / 2.0;
-        // P(U <= u) without ties: the rank sum of `m` of the ranks 1..=N, doubled.
-        let (k, achieved) = if n + m <= EXACT_LIMIT {
-            let counts = untied_counts(n + m, m);
-            let total: f64 = counts.iter().sum();
-            // U = W - m(m+1)/2; doubled, the smallest possible sum is m(m+1).
-            let offset = m * (m + 1);
-            let mut cumulative = 0.0;
-            let mut below = Vec::with_capacity(nm + 1); // below[u] = P(U <= u)
-            for u in 0..=nm {
-                cumulative += counts.get(offset + 2 * u).copied().unwrap_or(0.0);
-                below.push(cumulative / total);
-            }
-            // The largest k with P(U <= k-1) <= alpha/2; at least 1 (the widest interval).
-            let k = (1..=nm / 2)
-                .take_while(|&k| below[k - 1] <= alpha_half)
-                .last()
-                .unwrap_or(1);
-            (k, 1.0 - 2.0 * below[k - 1])
-        } else {
-            let z = Normal::standard().inverse_cdf(1.0 - alpha_half);
-            let (nf, mf) = (n as f64, m as f64);
-            let spread = (nf * mf * (nf + mf + 1.0) / 12.0).sqrt();
-            let k = ((nf * mf / 2.0 - z * spread).floor() as usize).clamp(1, nm.div_ceil(2));
-            (k, level)
-        };
+        // Which ranks bound the interval is not what the selection changed.
+        let (k, achieved) = interval_rank(n, m, level);
         Some(Shift {
             estimate,
             low: diffs[k - 1],

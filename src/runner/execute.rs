@@ -226,10 +226,7 @@ impl Executor {
         let read = self.replies.read_line(&mut reply).map_err(lost)?;
         if read == 0 {
             // The launcher died: its orphans are memgate's now; none may live on.
-            let mut tree = crate::measure::proc::ProcTree::default();
-            super::launcher::kill_tree(&mut tree, std::process::id() as i32);
-            let status = self.launcher.wait().ok();
-            reap_orphans();
+            let status = self.abandon_launcher();
             return Err(lost(std::io::Error::other(format!(
                 "it exited ({status:?}); its message, if any, is above"
             ))));
@@ -279,21 +276,20 @@ impl Executor {
             dropped_logs,
         })
     }
-}
 
-impl Executor {
     /// Kills the launcher and whatever of its tree is left, and reaps them: it no longer
-    /// answers, so no further run can go through it.
-    fn abandon_launcher(&mut self) {
+    /// answers, so no further run can go through it. Returns how the launcher ended.
+    fn abandon_launcher(&mut self) -> Option<std::process::ExitStatus> {
         let mut tree = crate::measure::proc::ProcTree::default();
         super::launcher::kill_tree(&mut tree, self.pid);
         // SAFETY: kill has no memory preconditions; the pid is our own child's.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
         self.requests = None;
-        let _ = self.launcher.wait();
+        let status = self.launcher.wait().ok();
         let mut tree = crate::measure::proc::ProcTree::default();
         super::launcher::kill_tree(&mut tree, std::process::id() as i32);
         reap_orphans();
+        status
     }
 }
 

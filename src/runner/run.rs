@@ -429,21 +429,22 @@ impl<'a> Session<'a> {
             ),
         };
         // A command that never started has no time or memory to speak of.
-        let started = !matches!(measured.ending, Ending::Exited(Exit::NotStarted { .. }));
-        let message = if started {
-            format!(
-                "{phase} {attempt} {message} after {} at peak memory {} (log: {})",
-                seconds(measured.wall_time.0),
-                bytes(measured.peak_memory.as_f64()),
-                stderr.display()
-            )
-        } else {
-            format!("{phase} {attempt} {message}")
-        };
-        let (after, peak_memory) = if started {
-            (measured.wall_time, measured.peak_memory)
-        } else {
-            Default::default()
+        let (message, after, peak_memory) = match measured.ending {
+            Ending::Exited(Exit::NotStarted { .. }) => (
+                format!("{phase} {attempt} {message}"),
+                Default::default(),
+                Default::default(),
+            ),
+            _ => (
+                format!(
+                    "{phase} {attempt} {message} after {} at peak memory {} (log: {})",
+                    seconds(measured.wall_time.0),
+                    bytes(measured.peak_memory.as_f64()),
+                    stderr.display()
+                ),
+                measured.wall_time,
+                measured.peak_memory,
+            ),
         };
         Ok(Step::Failed(
             Box::new(Failure {

@@ -38,21 +38,16 @@ impl NotesStore {
     /// libgit2's note message stops at the first NUL byte (a damaged note would read as
     /// empty), and only up to [`MAX_NOTE`].
     fn note_bytes(&self, revision: &str, oid: Oid) -> Result<Option<Vec<u8>>> {
-        let note = match self.repo.find_note(Some(NOTES_REF), oid) {
-            Ok(note) => note,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(Error::Git(format!(
-                    "cannot read the note of {revision}: {}",
-                    e.message()
-                )));
-            }
-        };
         let unreadable = |e: git2::Error| {
             Error::Git(format!(
                 "cannot read the note of {revision}: {}",
                 e.message()
             ))
+        };
+        let note = match self.repo.find_note(Some(NOTES_REF), oid) {
+            Ok(note) => note,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(unreadable(e)),
         };
         let blob = note.id();
         let (size, _) = self
