@@ -23,4 +23,6 @@ pub mod results;
 pub mod runner;
 pub mod store;
 pub mod testbed;
+#[cfg(test)]
+mod testing;
 pub mod workspace;

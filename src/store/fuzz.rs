@@ -22,29 +22,15 @@ use serde_json::Value;
 use super::{Loaded, Record};
 use crate::compare::{Report, Rev, Thresholds, compare, overall};
 use crate::git::CommitInfo;
-use crate::measure::probe::ProbeKind;
 use crate::measure::timeline::Timeline;
 use crate::measure::units::{Bytes, Seconds};
 use crate::report::comparison;
 use crate::report::stored::{LogRow, log_table, show};
-use crate::results::{
-    BenchmarkResult, Better, Failure, Metric, RunRecord, RunResults, Status, Testbed,
-};
+use crate::results::{BenchmarkResult, Better, Failure, Metric, RunRecord, RunResults, Status};
+use crate::testing::{self, Edit, metric};
 
-/// Cases of each property in `cargo test`: enough to catch a regression, quick on two
-/// cores.
-const QUICK_CASES: u32 = 300;
-/// Cases of each property in the long run, unless `MEMGATE_FUZZ_CASES` says otherwise.
-const LONG_CASES: u32 = 100_000;
 /// The commit the records are stored under.
 const REVISION: &str = "0123456789abcdef0123456789abcdef01234567";
-
-fn long_cases() -> u32 {
-    std::env::var("MEMGATE_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(LONG_CASES)
-}
 
 // ---------------------------------------------------------------------------------------
 // The valid record every line starts from.
@@ -68,14 +54,6 @@ fn run(peak: u64, exit_code: Option<i32>, signal: Option<i32>) -> RunRecord {
         signal,
         sampler_cpu_time: Seconds(0.002),
         timeline,
-    }
-}
-
-fn metric(unit: &str, samples: &[f64], better: Better) -> Metric {
-    Metric {
-        unit: unit.into(),
-        samples: samples.to_vec(),
-        better,
     }
 }
 
@@ -150,17 +128,7 @@ fn results() -> RunResults {
     };
     RunResults {
         memgate_version: "0.1.0".into(),
-        testbed: Testbed {
-            id: "ci-large".into(),
-            name: Some("ci-large".into()),
-            os: "linux".into(),
-            kernel: "6.1.0".into(),
-            arch: "x86_64".into(),
-            cpu: "AMD EPYC 7B13".into(),
-            cores: 2,
-            memory: Bytes(8 << 30),
-            probe: ProbeKind::Proc,
-        },
+        testbed: testing::testbed(),
         benchmarks: vec![fit, crashed],
     }
 }
@@ -505,19 +473,9 @@ fn json_mutated() -> BoxedStrategy<String> {
         .boxed()
 }
 
-/// One change to a line's bytes.
-#[derive(Clone, Debug)]
-enum Edit {
-    Insert(Index, Vec<u8>),
-    Delete(Index, usize),
-    Replace(Index, Vec<u8>),
-    Truncate(Index),
-    /// Copies a stretch of the line to another place.
-    Copy(Index, usize, Index),
-}
-
+/// Bytes that mean something to JSON or to a renderer, and any character or byte.
 fn piece() -> BoxedStrategy<Vec<u8>> {
-    let tokens = prop::sample::select(vec![
+    testing::piece(vec![
         "\"",
         ",",
         ":",
@@ -551,50 +509,17 @@ fn piece() -> BoxedStrategy<Vec<u8>> {
         "</details>",
         "::error::",
     ])
-    .prop_map(|s| s.as_bytes().to_vec());
-    prop_oneof![
-        6 => tokens,
-        2 => any::<char>().prop_map(|c| c.to_string().into_bytes()),
-        1 => prop::collection::vec(any::<u8>(), 1..4),
-    ]
-    .boxed()
 }
 
 fn edit() -> BoxedStrategy<Edit> {
     prop_oneof![
         3 => (any::<Index>(), piece()).prop_map(|(i, p)| Edit::Insert(i, p)),
         2 => (any::<Index>(), 1..6usize).prop_map(|(i, n)| Edit::Delete(i, n)),
-        4 => (any::<Index>(), piece()).prop_map(|(i, p)| Edit::Replace(i, p)),
+        4 => (any::<Index>(), piece()).prop_map(|(i, p)| Edit::overwrite(i, p)),
         1 => any::<Index>().prop_map(Edit::Truncate),
         1 => (any::<Index>(), 1..40usize, any::<Index>()).prop_map(|(i, n, j)| Edit::Copy(i, n, j)),
     ]
     .boxed()
-}
-
-fn edit_bytes(line: &mut Vec<u8>, edit: &Edit) {
-    let len = line.len();
-    match edit {
-        Edit::Insert(at, piece) => {
-            let at = at.index(len + 1);
-            line.splice(at..at, piece.iter().copied());
-        }
-        Edit::Delete(at, n) if len > 0 => {
-            let at = at.index(len);
-            line.drain(at..(at + n).min(len));
-        }
-        Edit::Replace(at, piece) if len > 0 => {
-            let at = at.index(len);
-            line.splice(at..(at + piece.len()).min(len), piece.iter().copied());
-        }
-        Edit::Truncate(at) => line.truncate(at.index(len + 1)),
-        Edit::Copy(from, n, to) if len > 0 => {
-            let from = from.index(len);
-            let stretch = line[from..(from + n).min(len)].to_vec();
-            let to = to.index(len + 1);
-            line.splice(to..to, stretch);
-        }
-        Edit::Delete(..) | Edit::Replace(..) | Edit::Copy(..) => {}
-    }
 }
 
 /// A valid record line with a few changes to its bytes, read as text as a store reads
@@ -605,7 +530,7 @@ fn byte_mutated() -> BoxedStrategy<String> {
         .prop_map(move |edits| {
             let mut line = start.clone();
             for edit in &edits {
-                edit_bytes(&mut line, edit);
+                edit.apply(&mut line);
             }
             String::from_utf8_lossy(&line).into_owned()
         })
@@ -655,27 +580,63 @@ fn json_clean(text: &str, what: &str) -> Result<(), TestCaseError> {
     }
 }
 
-/// The styles the comparison table colors its verdicts with: its own escapes, taken out
-/// before looking for any other.
-fn table_styles() -> Vec<String> {
+/// The comparison table with its own colored spans made plain (a style it colors
+/// verdicts with, text without an escape, a reset), and how many there were. Any other
+/// escape stays to be found, a record's `\x1b[31m` among them; a record's text that is a
+/// whole span shows in the count.
+fn without_table_styles(table: &str) -> (String, usize) {
     use anstyle::{AnsiColor, Style};
     let color = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
-    let styles = [
+    let mut opens: Vec<String> = [
         color(AnsiColor::Red).bold(),
         color(AnsiColor::Red),
         color(AnsiColor::Green),
         color(AnsiColor::Yellow),
         Style::new().dimmed(),
         Style::new().bold(),
-    ];
-    let mut out: Vec<String> = styles
+    ]
+    .iter()
+    .map(|s| s.render().to_string())
+    .collect();
+    // The longest first: bold red starts with bold.
+    opens.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let reset = Style::new().bold().render_reset().to_string();
+    let mut out = String::with_capacity(table.len());
+    let mut spans = 0;
+    let mut rest = table;
+    while let Some(at) = rest.find('\u{1b}') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let span = opens.iter().find_map(|open| {
+            let inner = rest.strip_prefix(open.as_str())?;
+            let (text, after) = inner.split_once(reset.as_str())?;
+            (!text.contains('\u{1b}')).then_some((text, after))
+        });
+        match span {
+            Some((text, after)) => {
+                out.push_str(text);
+                rest = after;
+                spans += 1;
+            }
+            None => {
+                out.push('\u{1b}');
+                rest = &rest['\u{1b}'.len_utf8()..];
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, spans)
+}
+
+/// The spans the table colors: a verdict's change and name on each row that did not
+/// pass, and the overall verdict.
+fn table_spans(report: &Report) -> usize {
+    let colored = report
+        .comparisons
         .iter()
-        .flat_map(|s| [s.render().to_string(), s.render_reset().to_string()])
-        .filter(|s| !s.is_empty())
-        .collect();
-    // The longest first, so a reset is not taken out of the middle of a longer escape.
-    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    out
+        .filter(|c| c.verdict != crate::compare::Verdict::Pass)
+        .count();
+    2 * colored + 1
 }
 
 /// Every comparison format of `head` against `base`.
@@ -696,11 +657,10 @@ fn compared(base: Option<&Record>, head: &Record, bench: &Bench) -> Result<(), T
         testbed: head.testbed_id().to_owned(),
         comparisons,
     };
-    let mut table = utf8(comparison::table::render(&report), "the comparison table")?;
-    for style in table_styles() {
-        table = table.replace(&style, "");
-    }
-    clean(&table, "the comparison table")?;
+    let table = utf8(comparison::table::render(&report), "the comparison table")?;
+    let (plain, spans) = without_table_styles(&table);
+    clean(&plain, "the comparison table")?;
+    prop_assert_eq!(spans, table_spans(&report), "colored spans in\n{}", plain);
 
     let markdown = utf8(comparison::markdown::render(&report), "the markdown")?;
     clean(&markdown, "the markdown")?;
@@ -721,13 +681,8 @@ fn compared(base: Option<&Record>, head: &Record, bench: &Bench) -> Result<(), T
 
     let xml = utf8(comparison::junit::render(&report), "the JUnit XML")?;
     clean(&xml, "the JUnit XML")?;
-    let mut reader = quick_xml::Reader::from_str(&xml);
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => return Err(TestCaseError::fail(format!("bad XML ({e}):\n{xml}"))),
-        }
+    if let Some(e) = testing::xml_error(&xml) {
+        return Err(TestCaseError::fail(format!("bad XML ({e}):\n{xml}")));
     }
 
     let json = utf8(comparison::json(&report), "the comparison JSON")?;
@@ -869,11 +824,19 @@ fn check(name: &str, cases: u32, lines: BoxedStrategy<String>) {
     if let Err(failure) = result {
         panic!("{name}: {failure}");
     }
-    eprintln!(
-        "{name}: {cases} cases in {:.1?}: {} accepted and rendered, {} refused with a reason",
-        started.elapsed(),
+    let (accepted, refused) = (
         bench.accepted.load(Ordering::Relaxed),
         bench.refused.load(Ordering::Relaxed),
+    );
+    eprintln!(
+        "{name}: {cases} cases in {:.1?}: {accepted} accepted and rendered, {refused} refused with a reason",
+        started.elapsed(),
+    );
+    // Both sides are reached, the renderers too: a few percent of byte-mutated lines are
+    // accepted, about a sixth of JSON-mutated ones.
+    assert!(
+        accepted > 0 && refused > 0,
+        "{name}: {accepted} accepted, {refused} refused"
     );
 }
 
@@ -918,32 +881,44 @@ fn the_control_checks_bite() {
         testbed: "ci-large".into(),
         comparisons,
     };
-    let mut table = String::from_utf8(comparison::table::render(&report)).unwrap();
+    let table = String::from_utf8(comparison::table::render(&report)).unwrap();
     assert!(table.contains('\u{1b}'));
-    for style in table_styles() {
-        table = table.replace(&style, "");
-    }
-    assert!(clean(&table, "the comparison table").is_ok(), "{table:?}");
+    let (plain, spans) = without_table_styles(&table);
+    assert!(clean(&plain, "the comparison table").is_ok(), "{plain:?}");
+    assert_eq!(spans, table_spans(&report));
+    // A record's own escape is not taken for one of the table's, nor a whole span.
+    let hostile = format!("\u{1b}[31mred{table}");
+    assert!(clean(&without_table_styles(&hostile).0, "the table").is_err());
+    let hostile = format!("\u{1b}[31mred\u{1b}[0m{table}");
+    assert_eq!(without_table_styles(&hostile).1, table_spans(&report) + 1);
 }
 
 #[test]
 fn json_mutated_records() {
-    check("JSON-mutated records", QUICK_CASES, json_mutated());
+    check("JSON-mutated records", testing::QUICK_CASES, json_mutated());
 }
 
 #[test]
 fn byte_mutated_records() {
-    check("byte-mutated records", QUICK_CASES, byte_mutated());
+    check("byte-mutated records", testing::QUICK_CASES, byte_mutated());
 }
 
 #[test]
 #[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored"]
 fn long_json_mutated_records() {
-    check("JSON-mutated records", long_cases(), json_mutated());
+    check(
+        "JSON-mutated records",
+        testing::long_cases(),
+        json_mutated(),
+    );
 }
 
 #[test]
 #[ignore = "long: MEMGATE_FUZZ_CASES=100000 cargo test --release --lib fuzz::long -- --ignored"]
 fn long_byte_mutated_records() {
-    check("byte-mutated records", long_cases(), byte_mutated());
+    check(
+        "byte-mutated records",
+        testing::long_cases(),
+        byte_mutated(),
+    );
 }

@@ -227,17 +227,7 @@ mod tests {
         };
         let results = RunResults {
             memgate_version: "0.1.0".into(),
-            testbed: crate::results::Testbed {
-                id: "t".into(),
-                name: None,
-                os: "linux".into(),
-                kernel: "6".into(),
-                arch: "x86_64".into(),
-                cpu: "c".into(),
-                cores: 2,
-                memory: Bytes(1),
-                probe: crate::measure::probe::ProbeKind::Proc,
-            },
+            testbed: crate::testing::testbed(),
             benchmarks: vec![crate::results::BenchmarkResult {
                 benchmark: "b".into(),
                 dataset: None,

@@ -3,19 +3,10 @@
 use std::collections::BTreeMap;
 
 use crate::compare::{Report, Rev, ThresholdSpec, Thresholds, compare, overall};
-use crate::measure::probe::ProbeKind;
-use crate::measure::units::Bytes;
-use crate::results::{BenchmarkResult, Better, Failure, Metric, RunResults, Status, Testbed};
+use crate::results::{BenchmarkResult, Better, Failure, Metric, RunResults, Status};
+use crate::testing::{self, metric};
 
 const MIB: f64 = 1_048_576.0;
-
-fn metric(unit: &str, samples: &[f64], better: Better) -> Metric {
-    Metric {
-        unit: unit.into(),
-        samples: samples.to_vec(),
-        better,
-    }
-}
 
 fn bench(name: &str, dataset: Option<&str>, metrics: Vec<(&str, Metric)>) -> BenchmarkResult {
     BenchmarkResult {
@@ -35,17 +26,7 @@ fn bench(name: &str, dataset: Option<&str>, metrics: Vec<(&str, Metric)>) -> Ben
 fn results(benchmarks: Vec<BenchmarkResult>) -> RunResults {
     RunResults {
         memgate_version: "0.1.0".into(),
-        testbed: Testbed {
-            id: "ci-large".into(),
-            name: Some("ci-large".into()),
-            os: "linux".into(),
-            kernel: "6.1".into(),
-            arch: "x86_64".into(),
-            cpu: "cpu".into(),
-            cores: 2,
-            memory: Bytes(1 << 34),
-            probe: ProbeKind::Proc,
-        },
+        testbed: testing::testbed(),
         benchmarks,
     }
 }
@@ -207,15 +188,7 @@ fn markdown() {
 #[test]
 fn junit() {
     let xml = text(super::junit::render(&fixture()));
-    // Well formed: quick-xml reads it to the end.
-    let mut reader = quick_xml::Reader::from_str(&xml);
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("not well-formed XML: {e}\n{xml}"),
-        }
-    }
+    assert_eq!(testing::xml_error(&xml), None, "{xml}");
     insta::assert_snapshot!(xml);
 }
 
@@ -251,12 +224,15 @@ fn hostile_text_is_inert_in_every_rendering() {
     // broke the markdown report, the job summary and the pull-request comment.
     let mut report = fixture();
     let hostile = "x\n::error::y </details> <img src=x onerror=alert(1)> ![i](http://e/p.png) [l](http://e) @org/team `c` \u{1b}[2J \u{0}";
-    for c in &mut report.comparisons {
-        if c.verdict == crate::compare::Verdict::Failure {
-            c.note = Some(hostile.into());
-        }
-    }
+    let mut failures = report
+        .comparisons
+        .iter_mut()
+        .filter(|c| c.verdict == crate::compare::Verdict::Failure);
+    failures.next().expect("the fixture has a failure").note = Some(hostile.into());
+    assert!(failures.next().is_none());
     let markdown = text(super::markdown::render(&report));
+    // The note is there, made inert.
+    assert!(markdown.contains("onerror=alert(1)"), "{markdown}");
     assert_eq!(markdown.matches("</details>").count(), 1, "{markdown}");
     for raw in [
         "<img",
@@ -275,16 +251,9 @@ fn hostile_text_is_inert_in_every_rendering() {
         assert!(!table.contains(raw), "{raw:?} in\n{table}");
     }
     let xml = text(super::junit::render(&report));
-    assert!(quick_xml::Reader::from_str(&xml).read_event().is_ok());
+    assert!(xml.contains("onerror=alert(1)"), "{xml}");
     for raw in ["<img", "\u{1b}", "\u{0}", "\n::error"] {
         assert!(!xml.contains(raw), "{raw:?} in\n{xml}");
     }
-    let mut reader = quick_xml::Reader::from_str(&xml);
-    loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Eof) => break,
-            Ok(_) => {}
-            Err(e) => panic!("not well-formed XML: {e}\n{xml}"),
-        }
-    }
+    assert_eq!(testing::xml_error(&xml), None, "{xml}");
 }
