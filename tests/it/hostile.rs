@@ -2,9 +2,10 @@
 //! runner's command files or tokens, read memgate's environment or write to its output
 //! through /proc, or have its text taken for a workflow command on either stream.
 
-use crate::util::{Project, live_commands};
+use crate::util::{Outcome, Project, live_commands};
 
-/// The variables of a GitHub Actions step that no benchmark may see.
+/// The variables of a GitHub Actions step that no benchmark may see: written out here,
+/// not taken from memgate, so that dropping one there fails a test.
 const WITHHELD: [&str; 12] = [
     "GITHUB_TOKEN",
     "ACTIONS_RUNTIME_TOKEN",
@@ -22,18 +23,26 @@ const WITHHELD: [&str; 12] = [
 
 /// Runs memgate in `project` as an Actions step would, every withheld variable set (the
 /// command files as real files in the project).
-fn as_a_step(project: &Project, args: &[&str]) -> std::process::Output {
-    let mut cmd = project.memgate().args(args).command();
-    cmd.env("GITHUB_ACTIONS", "true");
+fn as_a_step(project: &Project, args: &[&str]) -> Outcome {
+    let mut memgate = project.memgate().args(args).env("GITHUB_ACTIONS", "true");
     for name in WITHHELD {
         let value = if name.starts_with("GITHUB_") && name != "GITHUB_TOKEN" {
             project.path(&name.to_lowercase()).display().to_string()
         } else {
             format!("secret-{name}")
         };
-        cmd.env(name, value);
+        memgate = memgate.env(name, &value);
     }
-    cmd.output().unwrap()
+    memgate.run()
+}
+
+#[test]
+fn memgate_withholds_what_these_tests_check() {
+    let mut ours = WITHHELD.to_vec();
+    let mut memgates = memgate::runner::execute::WITHHELD.to_vec();
+    ours.sort_unstable();
+    memgates.sort_unstable();
+    assert_eq!(ours, memgates);
 }
 
 #[test]
@@ -43,13 +52,7 @@ fn no_command_file_or_token_reaches_a_benchmark() {
     let project = Project::new(
         "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: env\n    command: \"env; for f in \\\"$GITHUB_ENV\\\" \\\"$GITHUB_PATH\\\" \\\"$GITHUB_OUTPUT\\\"; do [ -n \\\"$f\\\" ] && echo EVIL=1 >> \\\"$f\\\"; done; true\"\n",
     );
-    let out = as_a_step(&project, &["run", "-q", "--no-save"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    as_a_step(&project, &["run", "-q", "--no-save"]).code(0);
     let env = project.read(".memgate/logs/env/run-1.stdout");
     for name in WITHHELD {
         assert!(
@@ -137,27 +140,26 @@ fn under_actions_no_stream_carries_a_benchmarks_command() {
         "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: ok\n    command: \"true\"\n  - name: loud\n    command: \"echo '::error::from stderr' >&2; echo '##[error]v1 from stderr' >&2; echo '::set-output name=x::y'; exit 1\"\n",
     );
     let out = as_a_step(&project, &["run", "--no-save"]);
-    assert_eq!(out.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    out.code(3);
+    let stdout = out.stdout();
     assert!(stdout.contains("| ::error::from stderr"), "{stdout}");
     // Review finding: `##[error]` anywhere in a line is a command of the older form.
     assert!(stdout.contains("| ##\\[error]v1 from stderr"), "{stdout}");
     assert_eq!(
-        live_commands(&out.stdout, &out.stderr),
+        live_commands(&out.0.stdout, &out.0.stderr),
         Vec::<String>::new()
     );
     // JSON on stdout stays one document, with the same data; stderr is stopped.
     let out = as_a_step(&project, &["run", "--no-save", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(3));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let json = out.code(3).json();
     assert_eq!(json["benchmarks"][1]["status"], "failed");
     assert_eq!(
         json["benchmarks"][1]["failure"]["stderr_tail"],
         serde_json::json!(["::error::from stderr", "##[error]v1 from stderr"])
     );
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("::stop-commands::"));
+    assert!(out.stderr().starts_with("::stop-commands::"));
     assert_eq!(
-        live_commands(&out.stdout, &out.stderr),
+        live_commands(&out.0.stdout, &out.0.stderr),
         Vec::<String>::new()
     );
 }
@@ -180,14 +182,13 @@ fn a_unit_that_would_be_a_command_or_markup_is_refused() {
             ),
         );
         let out = as_a_step(&project, &["run", "--no-save", "--format", "json"]);
-        assert_eq!(out.status.code(), Some(3));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let json = out.code(3).json();
         let message = json["benchmarks"][0]["failure"]["message"]
             .as_str()
             .unwrap();
         assert!(message.contains("is not allowed"), "{message}");
         assert_eq!(
-            live_commands(&out.stdout, &out.stderr),
+            live_commands(&out.0.stdout, &out.0.stderr),
             Vec::<String>::new()
         );
     }
@@ -250,14 +251,12 @@ fn a_benchmark_that_finds_the_command_files_anyway_is_caught_and_undone() {
         "version: 1\ndefaults: {repeat: 1, warmup: 0, env: {FOUND: \"{dir}/github_env\"}}\nbenchmarks:\n  - name: sneaky\n    command: echo BASH_ENV=/tmp/evil.sh >> \"$FOUND\"\n",
     );
     project.write("github_env", "KEPT=1\n");
-    let out = as_a_step(&project, &["run", "--no-save"]);
-    assert_eq!(out.status.code(), Some(2));
+    let stderr = as_a_step(&project, &["run", "--no-save"]).code(2).stderr();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains(
+        stderr.contains(
             "memgate: error: a benchmark wrote to the runner's command file GITHUB_ENV (which would act on the steps after this one): memgate put it back as it was, and stops here"
         ),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "{stderr}"
     );
     assert_eq!(project.read("github_env"), "KEPT=1\n");
 }
@@ -272,14 +271,8 @@ fn a_link_in_place_of_a_command_file_is_caught_and_undone() {
     );
     project.write("github_path", "");
     project.write("github_step_summary", "");
-    let out = as_a_step(&project, &["run", "--no-save"]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("command file GITHUB_PATH"));
+    let stderr = as_a_step(&project, &["run", "--no-save"]).code(2).stderr();
+    assert!(stderr.contains("command file GITHUB_PATH"), "{stderr}");
     let meta = std::fs::symlink_metadata(project.path("github_path")).unwrap();
     assert!(meta.is_file(), "a regular file again, not the link");
 }
@@ -292,10 +285,11 @@ fn command_files_are_put_back_however_memgate_ends() {
         "version: 1\ndefaults: {repeat: 1, warmup: 0, env: {FOUND: \"{dir}/github_env\"}}\nbenchmarks:\n  - name: sneaky\n    command: echo BASH_ENV=/tmp/evil.sh >> \"$FOUND\"; kill -TERM $(cut -d' ' -f4 /proc/$PPID/stat); sleep 5\n",
     );
     project.write("github_env", "");
-    let out = as_a_step(&project, &["run", "--no-save"]);
-    assert_eq!(out.status.code(), Some(130));
+    let stderr = as_a_step(&project, &["run", "--no-save"])
+        .code(130)
+        .stderr();
     assert_eq!(project.read("github_env"), "");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("memgate put them back"));
+    assert!(stderr.contains("memgate put them back"), "{stderr}");
 }
 
 #[test]

@@ -84,12 +84,17 @@ impl Project {
         git(self.dir(), &["rev-parse", "HEAD"]).trim().to_owned()
     }
 
-    /// memgate, ready to run in this project.
+    /// memgate, ready to run in this project, as outside GitHub Actions whatever runs the
+    /// tests: a test that wants a step's environment sets it.
     pub fn memgate(&self) -> Memgate {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_memgate"));
         cmd.current_dir(self.dir())
             .env_remove("MEMGATE_PROBE")
+            .env_remove("GITHUB_ACTIONS")
             .stdin(Stdio::null());
+        for name in memgate::runner::execute::WITHHELD {
+            cmd.env_remove(name);
+        }
         Memgate { cmd }
     }
 
@@ -148,18 +153,25 @@ impl Memgate {
     /// Runs memgate, killing it if it has not ended within 18 s (the test then fails on
     /// its exit status instead of hanging). For runs a defect could make hang.
     pub fn run_bounded(mut self) -> Outcome {
-        let mut child = self
+        let child = self
             .cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("memgate starts");
-        let started = std::time::Instant::now();
-        wait_until("memgate ends", || {
-            child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 18
-        });
-        let _ = child.kill();
-        Outcome(child.wait_with_output().expect("memgate ends"))
+        let pid = child.id() as i32;
+        // Its output is read while it runs, so a full pipe cannot hold it up.
+        let (sender, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || sender.send(child.wait_with_output()));
+        let output = match ended.recv_timeout(std::time::Duration::from_secs(18)) {
+            Ok(output) => output,
+            Err(_) => {
+                // SAFETY: plain kill of our own child, not yet reaped (the thread waits).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                ended.recv().expect("the waiting thread answers")
+            }
+        };
+        Outcome(output.expect("memgate ends"))
     }
 }
 
