@@ -22,9 +22,30 @@ fn project(size: u32) -> Project {
     project
 }
 
+/// The memgate note of `rev`.
+fn note_text(dir: &std::path::Path, rev: &str) -> String {
+    git(dir, &["notes", "--ref=memgate", "show", rev])
+}
+
+/// Makes `bytes`, whatever they are, the memgate note of HEAD.
+fn set_note(project: &Project, bytes: &[u8]) {
+    std::fs::write(project.path("note.bin"), bytes).unwrap();
+    let blob = git(project.dir(), &["hash-object", "-w", "note.bin"]);
+    let args = [
+        "notes",
+        "--ref=memgate",
+        "add",
+        "-f",
+        "-C",
+        blob.trim(),
+        "HEAD",
+    ];
+    git(project.dir(), &args);
+}
+
 /// The memgate note of `rev`, one record a line.
 fn note_lines(dir: &std::path::Path, rev: &str) -> Vec<serde_json::Value> {
-    git(dir, &["notes", "--ref=memgate", "show", rev])
+    note_text(dir, rev)
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is one JSON record"))
         .collect()
@@ -414,15 +435,12 @@ fn killed_while_saving_the_store_stays_readable() {
 fn bad_records_are_reported_and_the_good_ones_still_read() {
     let project = project(20);
     project.memgate().args(["run", "-q"]).run().code(0);
-    let good = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    let good = note_text(project.dir(), "HEAD");
     let note = format!(
         "{}this is not json\n{{\"schema\": 99, \"anything\": true}}\n",
         good
     );
-    git(
-        project.dir(),
-        &["notes", "--ref=memgate", "add", "-f", "-m", &note, "HEAD"],
-    );
+    set_note(&project, note.as_bytes());
     let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
     let short = &head[..12];
     let out = project.memgate().args(["show"]).run();
@@ -708,21 +726,8 @@ fn a_note_with_a_nul_byte_is_damaged_not_empty() {
     // note message stops at the NUL.
     let project = project(20);
     project.memgate().args(["run", "-q"]).run().code(0);
-    let good = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
-    std::fs::write(project.path("note.bin"), format!("\0{good}")).unwrap();
-    let blob = git(project.dir(), &["hash-object", "-w", "note.bin"]);
-    git(
-        project.dir(),
-        &[
-            "notes",
-            "--ref=memgate",
-            "add",
-            "-f",
-            "-C",
-            blob.trim(),
-            "HEAD",
-        ],
-    );
+    let good = note_text(project.dir(), "HEAD");
+    set_note(&project, format!("\0{good}").as_bytes());
     let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
     let out = project.memgate().args(["show"]).run();
     out.code(2);
@@ -740,7 +745,7 @@ fn a_note_with_a_nul_byte_is_damaged_not_empty() {
     );
     // A new run saves beside it; nothing of the old note is lost.
     project.memgate().args(["run", "-q"]).run().code(0);
-    let note = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    let note = note_text(project.dir(), "HEAD");
     assert_eq!(note.lines().count(), 2, "{note}");
     assert!(note.starts_with('\u{fffd}'));
     project.memgate().args(["show"]).run().code(0);
@@ -750,7 +755,7 @@ fn a_note_with_a_nul_byte_is_damaged_not_empty() {
 fn records_that_are_not_what_they_claim_are_refused() {
     let project = project(20);
     project.memgate().args(["run", "-q"]).run().code(0);
-    let good = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    let good = note_text(project.dir(), "HEAD");
     let record: serde_json::Value = serde_json::from_str(good.trim()).unwrap();
     let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
     let other = "0".repeat(40);
@@ -766,18 +771,7 @@ fn records_that_are_not_what_they_claim_are_refused() {
         variant(&|r| r["benchmarks"][0]["metrics"]["peak_memory"]["unit"] = "<img src=x>".into()),
         variant(&|r| r["benchmarks"][0]["benchmark"] = "../x".into()),
     ];
-    git(
-        project.dir(),
-        &[
-            "notes",
-            "--ref=memgate",
-            "add",
-            "-f",
-            "-m",
-            &lines.join("\n"),
-            "HEAD",
-        ],
-    );
+    set_note(&project, lines.join("\n").as_bytes());
     let out = project.memgate().args(["show"]).run();
     out.code(2);
     let short = &head[..12];
@@ -973,8 +967,14 @@ fn waiting_for_the_store_lock_gives_way_to_ctrl_c() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("the benchmark has run", || project.path("ran.txt").exists());
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let lock = std::fs::canonicalize(project.path("results/.lock")).unwrap();
+    let fds = format!("/proc/{}/fd", child.id());
+    wait_until("memgate waits for the lock", || {
+        std::fs::read_dir(&fds).is_ok_and(|mut fds| {
+            fds.any(|fd| fd.is_ok_and(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == lock)))
+        })
+    });
+    assert!(project.path("ran.txt").exists(), "the benchmark ran first");
     // SAFETY: kill has no memory preconditions.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let mut child = child;
