@@ -75,8 +75,10 @@ fn check_passes_a_readme_change() {
     out.code(0);
     let report = out.json();
     assert_eq!(report["verdict"], "pass");
-    assert!(
-        verdicts(&report).iter().all(|(_, v)| v == "pass"),
+    let pass = |metric: &str| (metric.to_owned(), "pass".to_owned());
+    assert_eq!(
+        verdicts(&report),
+        ["peak_memory", "max_rss", "wall_time", "cpu_time"].map(pass),
         "{report:#}"
     );
 }
@@ -283,10 +285,10 @@ fn compare_without_any_base_results_fails_unless_allowed() {
         .args(["compare", &base, "--allow-missing", "--format", "json"])
         .run();
     allowed.code(0);
-    assert!(
-        verdicts(&allowed.json())
-            .iter()
-            .all(|(_, v)| v == "missing")
+    let missing = |metric: &str| (metric.to_owned(), "missing".to_owned());
+    assert_eq!(
+        verdicts(&allowed.json()),
+        ["peak_memory", "max_rss", "wall_time", "cpu_time"].map(missing)
     );
 }
 

@@ -348,13 +348,19 @@ version: 1
 defaults: {repeat: 1, warmup: 0}
 benchmarks:
   - name: stopper
-    command: kill -STOP $PPID; sleep 30
+    command: tr '\0' ' ' < /proc/$PPID/cmdline > {dir}/parent; kill -STOP $PPID; sleep 30
     timeout: 1s
   - name: after
     command: [/bin/true]
 "#,
     );
     let results = project.run_json(&[], 3);
+    // What it stopped was the launcher.
+    assert!(
+        project.read("parent").contains(" __memgate_launch"),
+        "{}",
+        project.read("parent")
+    );
     assert_eq!(benchmark(&results, "stopper")["status"], "timeout");
     assert_eq!(benchmark(&results, "after")["status"], "ok");
 }
