@@ -478,7 +478,23 @@ mod tests {
                 .process_group(0)
                 .spawn()
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(100));
+            // Until the shell's children run sleep, as the kernel lists them.
+            let listed = format!("/proc/{0}/task/{0}/children", shell.id());
+            let sleeping = || {
+                let children = std::fs::read_to_string(&listed).unwrap_or_default();
+                children
+                    .split_whitespace()
+                    .filter(|pid| {
+                        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                            .is_ok_and(|comm| comm == "sleep\n")
+                    })
+                    .count()
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while sleeping() < children {
+                assert!(Instant::now() < deadline, "the shell started no sleep");
+                std::thread::sleep(Duration::from_millis(5));
+            }
             let sample = ProcTree::default().sample(shell.id() as i32).unwrap();
             // SAFETY: kill has no memory preconditions; the group is the shell's own.
             unsafe { libc::kill(-(shell.id() as i32), libc::SIGKILL) };
