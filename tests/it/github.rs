@@ -991,7 +991,7 @@ fn the_comment_step_posts_the_saved_report_and_refuses_a_forged_one() {
 }
 
 /// `memgate check` with a misbehaving `Link` header: the list requests it made, and its
-/// output. It keeps its verdict and posts nothing.
+/// stderr. It keeps its verdict and posts nothing.
 fn check_with_bad_link(bad: BadLink) -> (Vec<String>, String) {
     let workflow = Workflow::new(78);
     let api = FakeGithub::start(Behaviour {
@@ -1000,11 +1000,11 @@ fn check_with_bad_link(bad: BadLink) -> (Vec<String>, String) {
     });
     let out = workflow.check(&api, &[]);
     // memgate's warnings go to stderr.
-    let stdout = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
         out.status.code(),
         Some(1),
-        "{stdout}\n{}",
+        "{stderr}\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
     let methods = api.methods();
@@ -1016,14 +1016,14 @@ fn check_with_bad_link(bad: BadLink) -> (Vec<String>, String) {
     );
     assert!(api.marked().is_empty());
     assert!(
-        stdout.contains("::warning title=memgate::memgate did not comment on the pull request: "),
-        "{stdout}"
+        stderr.contains("::warning title=memgate::memgate did not comment on the pull request: "),
+        "{stderr}"
     );
     let lists = methods
         .into_iter()
         .filter(|m| m.contains("/issues/7/comments"))
         .collect();
-    (lists, stdout)
+    (lists, stderr)
 }
 
 #[test]
@@ -1271,11 +1271,11 @@ fn a_rate_limit_on_who_the_token_is_is_not_taken_for_the_actions_token() {
     let out = workflow.check(&api, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(api.methods(), ["GET /user"; 4]);
-    let stdout = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.contains("::warning title=memgate::memgate did not comment on the pull request: ")
-            && stdout.contains("still rate-limited (403 Forbidden) after 4 attempts"),
-        "{stdout}"
+        stderr.contains("::warning title=memgate::memgate did not comment on the pull request: ")
+            && stderr.contains("still rate-limited (403 Forbidden) after 4 attempts"),
+        "{stderr}"
     );
 }
 
