@@ -186,8 +186,7 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
 
     let mut jobs = Vec::new();
     for bench in &raw.benchmarks.0 {
-        let own = bench.settings();
-        let settings = resolve(&[&built_in, &raw.defaults, &own])?;
+        let settings = resolve(&[&built_in, &raw.defaults, &bench.settings])?;
         let name = &bench.name.0;
         let bench_thresholds = thresholds(&bench.thresholds).over(&global);
         let cwd = match &bench.cwd {

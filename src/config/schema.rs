@@ -54,13 +54,10 @@ mapping! {
         setup: Option<RawCommand>,
         /// Thresholds of this benchmark, over the project's.
         thresholds: Thresholds,
-        // The same keys as `RawSettings`.
-        repeat: Option<Count>,
-        warmup: Option<Warmup>,
-        timeout: Option<Timeout>,
-        memory_limit: Option<Limit>,
-        sample_interval: Option<Interval>,
-        env: Env,
+    }
+    flatten {
+        /// This benchmark's own settings, to lay over the defaults.
+        settings: RawSettings
     }
     check placeholders_have_datasets
 }
@@ -77,22 +74,6 @@ fn placeholders_have_datasets(bench: &RawBenchmark) -> Result<(), String> {
         )
     } else {
         Ok(())
-    }
-}
-
-impl RawBenchmark {
-    /// This benchmark's own settings, to lay over the defaults.
-    pub fn settings(&self) -> RawSettings {
-        RawSettings {
-            repeat: self.repeat,
-            warmup: self.warmup,
-            timeout: self.timeout,
-            memory_limit: self.memory_limit,
-            sample_interval: self.sample_interval,
-            env: Env(Entries {
-                entries: self.env.0.entries.clone(),
-            }),
-        }
     }
 }
 

@@ -452,13 +452,16 @@ where
 
 /// Defines a struct read from a mapping with a fixed set of keys: an unknown or repeated
 /// key, a missing required one, and (with `check`) a rule across its keys are each a
-/// checkpoint at the mapping's place, so the parse goes on past them.
+/// checkpoint at the mapping's place, so the parse goes on past them. A `flatten` field
+/// is another such struct whose keys are read at this level, as if written here; it
+/// must have no required keys and no check of its own.
 macro_rules! mapping {
     (
         $(#[$meta:meta])*
         $name:ident, $expecting:literal,
         required { $($req:ident : $req_ty:ty),* $(,)? }
         optional { $($(#[$fmeta:meta])* $opt:ident : $opt_ty:ty),* $(,)? }
+        $(flatten { $(#[$flat_meta:meta])* $flat:ident : $flat_ty:ty })?
         $(check $check:path)?
     ) => {
         $(#[$meta])*
@@ -466,6 +469,34 @@ macro_rules! mapping {
         pub struct $name {
             $(pub $req: $req_ty,)*
             $($(#[$fmeta])* pub $opt: $opt_ty,)*
+            $($(#[$flat_meta])* pub $flat: $flat_ty,)?
+        }
+
+        impl $name {
+            /// Every key of the mapping, a flattened field's too.
+            fn keys() -> &'static [&'static str] {
+                static KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+                    #[allow(unused_mut)]
+                    let mut keys = vec![$(stringify!($req),)* $(stringify!($opt),)*];
+                    $(keys.extend(<$flat_ty>::keys());)?
+                    keys
+                });
+                &KEYS
+            }
+
+            /// Reads the value of `key` if it is one of this mapping's keys.
+            fn read_value<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> Result<bool, A::Error> {
+                match key {
+                    $(stringify!($req) => self.$req = map.next_value()?,)*
+                    $(stringify!($opt) => self.$opt = map.next_value()?,)*
+                    _ => return Ok(false $(|| self.$flat.read_value(key, map)?)?),
+                }
+                Ok(true)
+            }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
@@ -477,23 +508,19 @@ macro_rules! mapping {
                         f.write_str($expecting)
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
-                        const KEYS: &[&str] = &[$(stringify!($req),)* $(stringify!($opt),)*];
                         let mut out = $name::default();
                         let mut seen = std::collections::BTreeSet::new();
                         while let Some(key) = map.next_key_seed($crate::config::visit::KeySeed {
-                            keys: $crate::config::visit::Keys::Known(KEYS),
+                            keys: $crate::config::visit::Keys::Known($name::keys()),
                             seen: &seen,
                         })? {
                             let Some(key) = key else {
                                 map.next_value::<serde::de::IgnoredAny>()?;
                                 continue;
                             };
-                            match key.as_str() {
-                                $(stringify!($req) => out.$req = map.next_value()?,)*
-                                $(stringify!($opt) => out.$opt = map.next_value()?,)*
-                                _ => {
-                                    map.next_value::<serde::de::IgnoredAny>()?;
-                                }
+                            if !out.read_value(&key, &mut map)? {
+                                // Not reached: every known key has its field.
+                                map.next_value::<serde::de::IgnoredAny>()?;
                             }
                             seen.insert(key);
                         }
