@@ -36,6 +36,13 @@ fn as_a_step(project: &Project, args: &[&str]) -> Outcome {
     memgate.run()
 }
 
+/// Neither stream carries a line the runner would act on.
+#[track_caller]
+fn assert_no_live_command(out: &Outcome) {
+    let live = live_commands(&out.0.stdout, &out.0.stderr);
+    assert_eq!(live, Vec::<String>::new(), "stderr:\n{}", out.stderr());
+}
+
 #[test]
 fn memgate_withholds_what_these_tests_check() {
     let mut ours = WITHHELD.to_vec();
@@ -145,10 +152,7 @@ fn under_actions_no_stream_carries_a_benchmarks_command() {
     assert!(stdout.contains("| ::error::from stderr"), "{stdout}");
     // Review finding: `##[error]` anywhere in a line is a command of the older form.
     assert!(stdout.contains("| ##\\[error]v1 from stderr"), "{stdout}");
-    assert_eq!(
-        live_commands(&out.0.stdout, &out.0.stderr),
-        Vec::<String>::new()
-    );
+    assert_no_live_command(&out);
     // JSON on stdout stays one document, with the same data; stderr is stopped.
     let out = as_a_step(&project, &["run", "--no-save", "--format", "json"]);
     let json = out.code(3).json();
@@ -158,10 +162,7 @@ fn under_actions_no_stream_carries_a_benchmarks_command() {
         serde_json::json!(["::error::from stderr", "##[error]v1 from stderr"])
     );
     assert!(out.stderr().starts_with("::stop-commands::"));
-    assert_eq!(
-        live_commands(&out.0.stdout, &out.0.stderr),
-        Vec::<String>::new()
-    );
+    assert_no_live_command(&out);
 }
 
 #[test]
@@ -187,10 +188,7 @@ fn a_unit_that_would_be_a_command_or_markup_is_refused() {
             .as_str()
             .unwrap();
         assert!(message.contains("is not allowed"), "{message}");
-        assert_eq!(
-            live_commands(&out.0.stdout, &out.0.stderr),
-            Vec::<String>::new()
-        );
+        assert_no_live_command(&out);
     }
 }
 
