@@ -117,12 +117,8 @@ benchmarks:
         .env("HOME", project.dir())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Outcome(out);
+    out.code(0);
     let mut looked = 0;
     for entry in std::fs::read_dir(project.dir()).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -133,8 +129,8 @@ benchmarks:
         }
     }
     assert_eq!(looked, 2, "the benchmark ran and tried both processes");
-    for stream in [&out.stdout, &out.stderr] {
-        assert!(!String::from_utf8_lossy(stream).contains("through the descriptor"));
+    for stream in [out.stdout(), out.stderr()] {
+        assert!(!stream.contains("through the descriptor"));
     }
 }
 
@@ -309,12 +305,7 @@ fn memgates_output_may_be_teed_into_the_job_summary() {
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    Outcome(out).code(0);
     assert!(
         std::fs::read_to_string(&summary)
             .unwrap()
