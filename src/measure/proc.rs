@@ -478,15 +478,16 @@ mod tests {
                 .process_group(0)
                 .spawn()
                 .unwrap();
-            // Until the shell's children run sleep, as the kernel lists them.
+            // Until the shell's children, as the kernel lists them, are sleep and asleep:
+            // the name changes early in exec, before the program is loaded.
             let listed = format!("/proc/{0}/task/{0}/children", shell.id());
             let sleeping = || {
                 let children = std::fs::read_to_string(&listed).unwrap_or_default();
                 children
                     .split_whitespace()
                     .filter(|pid| {
-                        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                            .is_ok_and(|comm| comm == "sleep\n")
+                        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                            .is_ok_and(|stat| stat.contains(" (sleep) S "))
                     })
                     .count()
             };
