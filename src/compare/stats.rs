@@ -383,7 +383,6 @@ mod tests {
 
     /// `shift` as it was until it ran out of memory at 20,000 runs a side: every
     /// difference built and sorted. The reference the selection must match bit for bit.
-    /// The ranks are [`interval_rank`]'s, checked against R's intervals below.
     fn shift_by_sorting(first: &[f64], second: &[f64], level: f64) -> Option<Shift> {
         let (n, m) = (first.len(), second.len());
         if n == 0 || m == 0 {
@@ -396,7 +395,7 @@ mod tests {
         diffs.sort_by(f64::total_cmp);
         let estimate = median(&diffs)?;
         let nm = diffs.len();
-        // Which ranks bound the interval is not what the selection changed.
+        // The ranks are not what the selection changed; their own tests are below.
         let (k, achieved) = interval_rank(n, m, level);
         Some(Shift {
             estimate,
@@ -404,6 +403,17 @@ mod tests {
             high: diffs[nm - k],
             level: achieved,
         })
+    }
+
+    #[test]
+    fn interval_ranks_beyond_the_exact_limit_follow_the_normal_approximation() {
+        // k = floor(nm/2 - z * sqrt(nm(n+m+1)/12)), worked out apart with Python's
+        // statistics.NormalDist: 596.31, 350.98 and 145.55.
+        assert_eq!(interval_rank(40, 40, 0.95), (596, 0.95));
+        assert_eq!(interval_rank(31, 30, 0.90), (350, 0.90));
+        assert_eq!(interval_rank(100, 7, 0.99), (145, 0.99));
+        // Never the empty interval, however few the runs for the level asked.
+        assert_eq!(interval_rank(60, 1, 0.999_999).0, 1);
     }
 
     #[test]
