@@ -3,9 +3,8 @@
 //! against a real HTTP server on 127.0.0.1 playing GitHub's API.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -1070,51 +1069,29 @@ fn a_next_page_off_the_api_is_not_followed_and_nothing_is_posted() {
 fn a_signal_ends_the_wait(call: Call, behaviour: Behaviour, signal: i32) {
     let workflow = Workflow::new(78);
     let api = FakeGithub::start(behaviour);
-    let mut cmd = workflow
+    let mut memgate = workflow
         .project
         .memgate()
-        .args(["check", "-q", "--github-comment"])
-        .command();
-    cmd.envs(workflow.env(&api))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("memgate starts");
-    // Read both pipes as memgate writes, so that it never blocks on a full one.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+        .args(["check", "-q", "--github-comment"]);
+    for (key, value) in workflow.env(&api) {
+        memgate = memgate.env(&key, &value);
+    }
+    let mut running = memgate.spawn();
     // Generous caps: they only keep a broken memgate from hanging the test.
     let arrived = poll(Duration::from_secs(120), || {
-        api.methods().iter().any(|m| m == call.first()) || child.try_wait().unwrap().is_some()
+        api.methods().iter().any(|m| m == call.first())
+            || running.child.try_wait().unwrap().is_some()
     });
     assert!(
-        arrived && child.try_wait().unwrap().is_none(),
+        arrived && running.child.try_wait().unwrap().is_none(),
         "memgate ended or never sent {}: {:?}",
         call.first(),
         api.methods()
     );
-    // SAFETY: plain kill of our own child.
-    unsafe { libc::kill(child.id() as i32, signal) };
-    let ended = poll(Duration::from_secs(45), || {
-        child.try_wait().unwrap().is_some()
-    });
-    if !ended {
-        let _ = child.kill();
-    }
-    let status = child.wait().unwrap();
-    let out = std::process::Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    };
+    // SAFETY: plain kill of our own child, not reaped (try_wait said it runs).
+    unsafe { libc::kill(running.child.id() as i32, signal) };
+    let (out, ended) = running.finish(Duration::from_secs(45));
+    let out = out.0;
     workflow.assert_no_token(&out);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(

@@ -152,26 +152,62 @@ impl Memgate {
 
     /// Runs memgate, killing it if it has not ended within 18 s (the test then fails on
     /// its exit status instead of hanging). For runs a defect could make hang.
-    pub fn run_bounded(mut self) -> Outcome {
-        let child = self
+    pub fn run_bounded(self) -> Outcome {
+        self.spawn().finish(std::time::Duration::from_secs(18)).0
+    }
+
+    /// Starts memgate, its output read as it comes, so that a full pipe never holds it up.
+    pub fn spawn(mut self) -> Running {
+        let mut child = self
             .cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("memgate starts");
-        let pid = child.id() as i32;
-        // Its output is read while it runs, so a full pipe cannot hold it up.
-        let (sender, ended) = std::sync::mpsc::channel();
-        std::thread::spawn(move || sender.send(child.wait_with_output()));
-        let output = match ended.recv_timeout(std::time::Duration::from_secs(18)) {
-            Ok(output) => output,
-            Err(_) => {
-                // SAFETY: plain kill of our own child, not yet reaped (the thread waits).
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                ended.recv().expect("the waiting thread answers")
-            }
+        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
         };
-        Outcome(output.expect("memgate ends"))
+        let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// A memgate started with [`Memgate::spawn`].
+pub struct Running {
+    pub child: std::process::Child,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Running {
+    /// Waits at most `cap` for memgate to end, then kills it: how it ended and what it
+    /// wrote, and whether it ended by itself.
+    pub fn finish(mut self, cap: std::time::Duration) -> (Outcome, bool) {
+        let deadline = std::time::Instant::now() + cap;
+        let mut ended = false;
+        while !ended && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            ended = self.child.try_wait().unwrap().is_some();
+        }
+        // Never signals a process already reaped.
+        let _ = self.child.kill();
+        let outcome = Outcome(Output {
+            status: self.child.wait().expect("memgate ends"),
+            stdout: self.stdout.join().expect("stdout read"),
+            stderr: self.stderr.join().expect("stderr read"),
+        });
+        (outcome, ended)
     }
 }
 
