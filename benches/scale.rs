@@ -171,6 +171,10 @@ fn results(rng: &mut StdRng, runs: usize, worse: f64) -> RunResults {
                 exit_code: Some(0),
                 signal: None,
                 sampler_cpu_time: Seconds(0.0001),
+                peak_quality: None,
+                samples: None,
+                peak_lower_bound: None,
+                peak_upper_bound: None,
                 timeline,
             }
         })

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::probe::ProbeKind;
+use crate::measure::quality::{PeakQuality, Samples};
 use crate::measure::timeline::Timeline;
 use crate::measure::units::{Bytes, Seconds};
 
@@ -117,6 +118,18 @@ pub struct RunRecord {
     pub signal: Option<i32>,
     /// CPU time memgate itself spent watching the run (its sampler's overhead).
     pub sampler_cpu_time: Seconds,
+    /// How `peak_memory` was obtained (absent in records of memgate 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_quality: Option<PeakQuality>,
+    /// The sampler's looks at the tree: kept and due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Samples>,
+    /// The peak is at least this: the largest single process's high-water mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_lower_bound: Option<Bytes>,
+    /// The peak is at most this, where that is known (an exact peak).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_upper_bound: Option<Bytes>,
     /// The tree's resident memory over time, `[seconds, bytes]`.
     pub timeline: Timeline,
 }

@@ -4,5 +4,6 @@
 pub mod cgroup;
 pub mod probe;
 pub mod proc;
+pub mod quality;
 pub mod timeline;
 pub mod units;

@@ -40,15 +40,22 @@ impl TreeProbe {
         }
     }
 
-    /// The tree's memory now; `None` when no consistent figure could be had cheaply.
+    /// The tree's memory now; `None` when the cgroup could not be read.
     pub fn sample(&mut self) -> Option<TreeSample> {
         match &self.cgroup {
             Some(cg) => Some(TreeSample {
                 total: cg.current()?,
-                processes: self.tree.descendants(self.root).len(),
+                processes: self.tree.count(self.root),
+                pss_cost: std::time::Duration::ZERO,
             }),
-            None => self.tree.sample(self.root),
+            None => Some(self.tree.sample(self.root)),
         }
+    }
+
+    /// After a late look: whether the tree's memory can have been higher in between
+    /// (see [`ProcTree::held_since_last_look`]). A cgroup keeps its own peak.
+    pub fn held_since_last_look(&mut self) -> bool {
+        self.cgroup.is_some() || self.tree.held_since_last_look()
     }
 
     /// The kernel's own peak for the tree, where the probe has one.

@@ -1,13 +1,25 @@
 //! Reading a process tree from `/proc`: its members (through each thread's `children`
-//! file, so orphans re-parented to memgate's launcher are found too) and their resident
-//! memory. Main type: [`ProcTree`].
+//! file, so orphans re-parented to memgate's launcher are found too) and their memory.
+//! Main type: [`ProcTree`].
 //!
-//! The sampler runs every few milliseconds, so this module is written for cost: each
-//! process's `/proc` files are opened once and re-read with `pread`, a single process
-//! is measured by its RSS from `stat` alone, and the expensive PSS (`smaps_rollup`
-//! walks every page table of a process: ~130 µs even for a small one) is re-read only
-//! for a process whose fault count or RSS moved, when the set of processes changed, on
-//! a periodic full refresh, and within a CPU budget.
+//! The sampler runs every few milliseconds over trees of up to hundreds of processes,
+//! so each tick costs what changed, not what exists:
+//! - Every process's files are opened once and re-read with `pread`.
+//! - A process that has not run since the last tick (its `schedstat` run time is the
+//!   same) cannot have forked, faulted or exited: its figures are carried over, for one
+//!   read of `schedstat`. One that ran gets `statm` (resident and shared pages) and its
+//!   `children` read again.
+//! - PSS (`smaps_rollup` walks every page table of a process: ~10 µs for a small one,
+//!   ~8 µs more per MiB) is read for a new process once (its private pages), and for the
+//!   whole tree in one pass (a *refresh*) when shares may have moved: the set of
+//!   processes changed, a process sharing copy-on-write pages ran, or a second passed.
+//!   Refreshes are paid from a CPU budget; between them each process's figure is its
+//!   last PSS carried forward by the change in its anonymous pages, which are private
+//!   when new.
+//!
+//! The accounting never counts a page twice: a new process adds its private pages only
+//! (the pages it shares are still counted whole by the process it shares them with),
+//! and a refresh whose process set or shared pages moved while it read is not adopted.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -24,52 +36,80 @@ pub struct TreeSample {
     pub total: Bytes,
     /// How many processes the tree had.
     pub processes: usize,
+    /// The CPU time this look spent reading PSS (paid from its own budget).
+    pub pss_cost: Duration,
 }
 
-/// How often every process's PSS is re-read even if none of them faulted: sharing
-/// changes when one process breaks copy-on-write (its own PSS is refreshed by its
-/// faults, but its siblings' shares change too).
-const FULL_REFRESH: Duration = Duration::from_millis(100);
-/// The share of elapsed time the sampler may spend reading `smaps_rollup` (about
-/// 12.5 µs per MiB mapped), plus a start-up allowance. Beyond it, PSS is carried forward
-/// by RSS changes, and a sample that would need a full re-read is skipped.
-const PSS_BUDGET: f64 = 0.10;
+/// The share of elapsed time the sampler may spend reading `smaps_rollup`, plus a
+/// start-up allowance: the rest of a tick (a few reads per process that ran) stays
+/// well under it, so the sampler keeps within about 5% of a core at 128 processes.
+const PSS_BUDGET: f64 = 0.03;
 const PSS_ALLOWANCE: Duration = Duration::from_millis(5);
-/// How many samples in a row may be skipped for shared pages moving during the reads.
-const MAX_UNSETTLED: u32 = 10;
+/// How often the whole tree is re-read even if nothing in it moved: shares of pages
+/// mapped outside the tree (libc, a dataset in the page cache) drift slowly.
+const REFRESH_EVERY: Duration = Duration::from_secs(1);
+/// How many refreshes in a row may be dropped for the tree moving while they read, so
+/// a tree that never settles still gets its shares read.
+const MAX_DROPPED: u32 = 3;
+/// A process sharing more copy-on-write anonymous memory than this has its shares
+/// re-read when it runs: its writes move pages from shared to private unseen by `statm`.
+const COW_SHARED: u64 = 1 << 20;
 
-/// What `/proc/PID/stat` tells the sampler.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Stat {
-    /// The process is in `exit`, tearing its memory down (PF_EXITING).
-    exiting: bool,
-    faults: u64,
-    threads: u64,
-    rss_pages: u64,
+/// What one process's figure is carried forward from.
+#[derive(Clone, Copy, Debug)]
+struct Base {
+    /// The bytes it counts for at the read: its PSS in a refresh, its private pages in
+    /// a read of its own.
+    counted: u64,
+    /// From a refresh (PSS), not a read of its own (private pages).
+    full: bool,
+    /// Its anonymous resident bytes (`statm`) at the read.
+    anon: u64,
 }
 
 /// The kept-open files and last figures of one process.
 struct Proc {
     pid: i32,
-    stat_file: File,
-    /// `children` of each thread, the main thread first.
+    statm: File,
+    /// `None` where the kernel has no `schedstat`: then the process is read every tick.
+    schedstat: Option<File>,
+    /// `/proc/PID/task`, whose link count is the number of threads plus two.
+    task_dir: Option<File>,
+    /// Run time in ns at the last look.
+    ran_ns: u64,
+    threads: u64,
+    /// `children` of each thread, the main thread first, and the threads they are of.
     children: Vec<File>,
-    /// The threads `children` was opened for.
     tids: Vec<i32>,
-    statm: Option<File>,
-    stat: Stat,
+    /// The children found at the last read of `children`.
+    kids: Vec<i32>,
+    /// Resident and shared (file and shmem) pages at the last look.
+    resident: u64,
+    shared: u64,
+    /// The anonymous bytes it may share with its parent, when first seen: before a read
+    /// of its own, only what it has beyond them is its own (a forked child starts
+    /// sharing all of its parent's pages).
+    first_anon: u64,
+    base: Option<Base>,
+    /// A read of its own is wanted: it is new, or its memory was replaced (exec).
+    own_read_due: bool,
+    /// It shares more than [`COW_SHARED`] copy-on-write pages (at the last read).
+    cow_shared: bool,
+    /// Its memory shrank below its base since the last walk: shares may have moved.
+    shrank: bool,
+    /// The walk in which it was last seen to run.
+    ran: u64,
     rollup: Option<File>,
-    /// The last `smaps_rollup` read: the stat before it, and its own RSS and PSS.
-    pss: Option<Rollup>,
     seen: u64,
 }
 
-#[derive(Clone, Copy, Debug)]
+/// The fields of a `smaps_rollup` the sampler uses, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Rollup {
-    stat: Stat,
-    /// Anonymous resident memory at the read, in bytes.
-    anon: u64,
     pss: u64,
+    private: u64,
+    /// Anonymous memory counted whole less its PSS: what it shares copy-on-write.
+    cow_shared: u64,
 }
 
 /// Walks and measures the process tree below one root.
@@ -77,18 +117,23 @@ pub struct ProcTree {
     page_size: u64,
     buf: Vec<u8>,
     pids: Vec<i32>,
-    queue: Vec<i32>,
+    /// Pids to visit: each with whether it comes from a list read this tick, and its
+    /// parent's anonymous bytes.
+    queue: Vec<(i32, bool, u64)>,
     /// The root's pid and its threads' `children` files.
     root: Option<(i32, Vec<File>)>,
     procs: HashMap<i32, Proc>,
     generation: u64,
-    /// The process set of the last multi-process sample.
-    last_set: Vec<i32>,
-    last_full: Option<Instant>,
+    /// The process set of the last refresh, sorted.
+    refreshed_set: Vec<i32>,
+    last_refresh: Option<Instant>,
+    /// Something moved that a refresh would see: shares of the tree's pages changed.
+    refresh_due: bool,
+    dropped: u32,
+    /// A process of the tree ended during the last walk.
+    ended: bool,
     started: Instant,
     pss_spent: Duration,
-    /// Samples skipped in a row because shared pages moved while they were read.
-    unsettled: u32,
 }
 
 impl Default for ProcTree {
@@ -103,245 +148,423 @@ impl Default for ProcTree {
             root: None,
             procs: HashMap::new(),
             generation: 0,
-            last_set: Vec::new(),
-            last_full: None,
+            refreshed_set: Vec::new(),
+            last_refresh: None,
+            refresh_due: true,
+            dropped: 0,
+            ended: false,
             started: Instant::now(),
             pss_spent: Duration::ZERO,
-            unsettled: 0,
         }
     }
 }
 
+/// What a look at one process found.
+enum Look {
+    Gone,
+    Idle,
+    Ran,
+}
+
 impl ProcTree {
-    /// Every descendant of `root` (not `root` itself), parents before children. Their
-    /// `stat` figures are refreshed on the way.
+    /// Every descendant of `root` (not `root` itself), parents before children, every
+    /// `children` file read afresh (for killing a tree: nothing may be missed).
     pub fn descendants(&mut self, root: i32) -> &[i32] {
+        self.walk(root, true);
+        &self.pids
+    }
+
+    /// How many processes the tree has, found as cheaply as a sample finds them.
+    pub fn count(&mut self, root: i32) -> usize {
+        self.walk(root, false);
+        self.pids.len()
+    }
+
+    /// Lists the tree into `self.pids`; true when its set of processes changed. With
+    /// `all`, every process is read as if it ran.
+    fn walk(&mut self, root: i32, all: bool) -> bool {
         self.generation += 1;
+        let mut changed = false;
         self.pids.clear();
         let mut queue = std::mem::take(&mut self.queue);
         queue.clear();
         self.root_children(root, &mut queue);
         let mut next = 0;
         while next < queue.len() {
-            let pid = queue[next];
+            let (pid, fresh, parent_anon) = queue[next];
             next += 1;
-            if self.visit(pid, &mut queue) {
-                self.pids.push(pid);
+            let known = self.procs.contains_key(&pid);
+            if !known {
+                // A pid from a list not read this tick may be another process's by now.
+                if !fresh || !self.add(pid, parent_anon) {
+                    continue;
+                }
+                changed = true;
             }
+            let Some(proc) = self.procs.get_mut(&pid) else {
+                continue;
+            };
+            if proc.seen == self.generation {
+                continue; // listed twice (moved between two threads' lists mid-walk)
+            }
+            let look = if known || all {
+                proc.look(&mut self.buf, self.page_size, all)
+            } else {
+                Look::Ran // just read whole by `add`
+            };
+            match look {
+                Look::Gone => {
+                    self.procs.remove(&pid);
+                    changed = true;
+                    self.ended = true;
+                    continue;
+                }
+                Look::Ran => {
+                    proc.ran = self.generation;
+                    proc.kids.clear();
+                    for file in &proc.children {
+                        if let Some(text) = read_at(file, &mut self.buf) {
+                            proc.kids.extend(parse_pids(text));
+                        }
+                    }
+                    let anon = proc.anon(self.page_size);
+                    queue.extend(proc.kids.iter().map(|&k| (k, true, anon)));
+                    if proc.cow_shared || proc.shrank {
+                        self.refresh_due = true;
+                        proc.shrank = false;
+                    }
+                }
+                Look::Idle => {
+                    let anon = proc.anon(self.page_size);
+                    queue.extend(proc.kids.iter().map(|&k| (k, false, anon)));
+                }
+            }
+            proc.seen = self.generation;
+            self.pids.push(pid);
         }
         self.queue = queue;
         // Forget processes that have gone, closing their files.
         let generation = self.generation;
+        let count = self.procs.len();
         self.procs.retain(|_, p| p.seen == generation);
-        &self.pids
+        self.ended |= self.procs.len() != count;
+        changed || self.procs.len() != count
     }
 
     /// Appends the root's children to `queue`. The root is the launcher (or, in tests,
-    /// the test process): its own figures are not wanted, so its `stat` is not read, and
-    /// its threads are listed only once.
-    fn root_children(&mut self, root: i32, queue: &mut Vec<i32>) {
+    /// the test process): its own figures are not wanted, and its threads are listed
+    /// only once.
+    fn root_children(&mut self, root: i32, queue: &mut Vec<(i32, bool, u64)>) {
         if self.root.as_ref().is_none_or(|(pid, _)| *pid != root) {
             self.root = Some((root, open_children(root, &list_tids(root))));
         }
         if let Some((_, files)) = &self.root {
             for file in files {
                 if let Some(text) = read_at(file, &mut self.buf) {
-                    queue.extend(parse_pids(text));
+                    // The launcher's pages are not counted: its children share none
+                    // with the rest of the tree.
+                    queue.extend(parse_pids(text).map(|p| (p, true, 0)));
                 }
             }
         }
     }
 
-    /// Refreshes `pid`'s stat and appends its children to `queue`; false if it is gone.
-    fn visit(&mut self, pid: i32, queue: &mut Vec<i32>) -> bool {
-        let proc = match self.procs.entry(pid) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let Ok(stat_file) = File::open(format!("/proc/{pid}/stat")) else {
-                    return false;
-                };
-                e.insert(Proc {
-                    pid,
-                    stat_file,
-                    children: Vec::new(),
-                    tids: Vec::new(),
-                    statm: None,
-                    stat: Stat::default(),
-                    rollup: None,
-                    pss: None,
-                    seen: 0,
-                })
-            }
-        };
-        let Some(stat) = read_at(&proc.stat_file, &mut self.buf).and_then(parse_stat) else {
-            // Gone (or a reused pid: the kept file refers to the old process).
-            self.procs.remove(&pid);
+    /// Opens and reads a process seen for the first time; false if it is gone. A forked
+    /// child shares at most its parent's anonymous pages (`parent_anon`), which the
+    /// parent counts; the rest is its own, even if it grew before it was first seen.
+    fn add(&mut self, pid: i32, parent_anon: u64) -> bool {
+        let Ok(statm) = File::open(format!("/proc/{pid}/statm")) else {
             return false;
         };
-        proc.stat = stat;
-        proc.seen = self.generation;
-        // A child belongs to the thread that forked it. With several threads, the set is
-        // read again each time: one thread may end and another start between samples
-        // with the count unchanged.
-        if proc.children.is_empty() || stat.threads > 1 || proc.tids.len() != 1 {
-            let tids = list_tids(pid);
-            if tids != proc.tids || proc.children.is_empty() {
-                proc.children = open_children(pid, &tids);
-                proc.tids = tids;
-            }
+        let mut proc = Proc {
+            pid,
+            statm,
+            schedstat: File::open(format!("/proc/{pid}/schedstat")).ok(),
+            task_dir: File::open(format!("/proc/{pid}/task")).ok(),
+            ran_ns: 0,
+            threads: 0,
+            children: Vec::new(),
+            tids: Vec::new(),
+            kids: Vec::new(),
+            resident: 0,
+            shared: 0,
+            first_anon: 0,
+            base: None,
+            own_read_due: true,
+            cow_shared: false,
+            shrank: false,
+            ran: 0,
+            rollup: None,
+            seen: 0,
+        };
+        if matches!(proc.look(&mut self.buf, self.page_size, true), Look::Gone) {
+            return false;
         }
-        for file in &proc.children {
-            if let Some(text) = read_at(file, &mut self.buf) {
-                queue.extend(parse_pids(text));
-            }
-        }
+        proc.first_anon = proc.anon(self.page_size).min(parent_anon);
+        self.procs.insert(pid, proc);
         true
     }
 
-    /// The memory of every process below `root`, `root` itself left out, or `None`
-    /// when no consistent figure could be had within the CPU budget.
-    ///
-    /// A fork or exit between two reads shifts shared pages between processes already
-    /// read and not yet read (a parent read whole before a fork, its children read after
-    /// it, counts the buffer twice), so the tree is walked again after the reads, and a
-    /// sample whose process set changed is taken again. If the tree keeps changing, the
-    /// smallest of the tries stands.
-    pub fn sample(&mut self, root: i32) -> Option<TreeSample> {
-        let mut best: Option<TreeSample> = None;
-        for _ in 0..3 {
-            self.descendants(root);
-            let mut pids = std::mem::take(&mut self.pids);
-            // A process in exit unmaps its pages while its siblings' shares grow: leave
-            // it out (the set then changes, and the others are read afresh).
-            pids.retain(|p| self.procs.get(p).is_some_and(|p| !p.stat.exiting));
-            let total = match pids.as_slice() {
-                [] => Some(0),
-                [only] => Some(
-                    self.procs
-                        .get(only)
-                        .map_or(0, |p| p.stat.rss_pages * self.page_size),
-                ),
-                many => self.pss_total(many),
-            };
-            let sample = total.map(|total| TreeSample {
-                total: Bytes(total),
-                processes: pids.len(),
-            });
-            // One process has nothing to share; for more, check the set held still.
-            let steady = pids.len() <= 1 || {
-                self.descendants(root);
-                let procs = &self.procs;
-                self.pids
-                    .retain(|p| procs.get(p).is_some_and(|p| !p.stat.exiting));
-                self.pids == pids
-            };
-            self.pids = pids;
-            let sample = sample?;
-            if steady {
-                return Some(sample);
-            }
-            best = Some(match best {
-                Some(b) if b.total <= sample.total => b,
-                _ => sample,
-            });
+    /// The memory of every process below `root`, `root` itself left out.
+    pub fn sample(&mut self, root: i32) -> TreeSample {
+        let spent = self.pss_spent;
+        self.ended = false;
+        if self.walk(root, false) {
+            self.refresh_due = true;
         }
-        best
+        let pids = std::mem::take(&mut self.pids);
+        if pids.len() > 1 {
+            self.read_new(&pids);
+            let stale = self
+                .last_refresh
+                .is_none_or(|t| t.elapsed() >= REFRESH_EVERY);
+            if (self.refresh_due || stale) && self.refresh_fits(&pids) {
+                self.refresh(root, &pids);
+            }
+        }
+        let total = match pids.as_slice() {
+            [] => 0,
+            [only] => self
+                .procs
+                .get(only)
+                .map_or(0, |p| p.resident * self.page_size),
+            many => many
+                .iter()
+                .filter_map(|pid| self.procs.get(pid))
+                .map(|p| p.estimate(self.page_size))
+                .sum(),
+        };
+        let processes = pids.len();
+        self.pids = pids;
+        TreeSample {
+            total: Bytes(total),
+            processes,
+            pss_cost: self.pss_spent.saturating_sub(spent),
+        }
     }
 
-    fn within_budget(&self) -> bool {
-        self.pss_spent <= PSS_ALLOWANCE + self.started.elapsed().mul_f64(PSS_BUDGET)
+    /// After a look that came late (the sampler starved of CPU): whether the tree's
+    /// memory can have been higher in between. Not if no process ended meanwhile and
+    /// every process that ran is at its high-water mark now (within 1%): pages leave
+    /// the tree only through a process whose resident memory drops, and that one would
+    /// be below its mark.
+    pub fn held_since_last_look(&mut self) -> bool {
+        if self.ended {
+            return false;
+        }
+        let generation = self.generation;
+        let mut resident = 0;
+        let mut below_mark = 0;
+        for proc in self.procs.values().filter(|p| p.ran == generation) {
+            let Ok(status) = std::fs::read(format!("/proc/{}/status", proc.pid)) else {
+                return false; // ended since the walk
+            };
+            let (Some(rss), Some(hwm)) = (
+                kib_field(&status, b"\nVmRSS:"),
+                kib_field(&status, b"\nVmHWM:"),
+            ) else {
+                continue; // a zombie: nothing mapped
+            };
+            resident += rss;
+            below_mark += hwm.saturating_sub(rss);
+        }
+        below_mark * 100 <= resident
     }
 
-    /// The shared pages of each of `pids`, in order.
+    fn budget_left(&self) -> Duration {
+        (PSS_ALLOWANCE + self.started.elapsed().mul_f64(PSS_BUDGET)).saturating_sub(self.pss_spent)
+    }
+
+    /// Reads each new (or exec'd) process's private pages, as the budget allows.
+    fn read_new(&mut self, pids: &[i32]) {
+        for pid in pids {
+            if self.budget_left().is_zero() {
+                return;
+            }
+            let page_size = self.page_size;
+            let Some(proc) = self.procs.get_mut(pid).filter(|p| p.own_read_due) else {
+                continue;
+            };
+            let t = thread_cpu();
+            let read = proc.read_rollup(&mut self.buf, page_size);
+            self.pss_spent += thread_cpu().saturating_sub(t);
+            if let Some((rollup, anon)) = read {
+                proc.base = Some(Base {
+                    counted: rollup.private,
+                    full: false,
+                    anon,
+                });
+            }
+            proc.own_read_due = false;
+        }
+    }
+
+    /// Whether a refresh of `pids` fits the budget, by their size: about 10 µs a
+    /// process and 8 µs per MiB resident. (Not by what their last reads cost: a read
+    /// that met a fork spins on its lock, and says nothing about the next one.)
+    fn refresh_fits(&self, pids: &[i32]) -> bool {
+        let micros: u64 = pids
+            .iter()
+            .filter_map(|pid| self.procs.get(pid))
+            .map(|p| 10 + p.resident * self.page_size / (128 << 10))
+            .sum();
+        Duration::from_micros(micros) <= self.budget_left()
+    }
+
+    /// Reads every process's PSS in one pass and adopts the figures if nothing moved
+    /// while they were read: a fork or exit mid-pass (a parent read whole before a fork
+    /// and its child after it count the buffer twice) or pages becoming shared.
+    fn refresh(&mut self, root: i32, pids: &[i32]) {
+        let page_size = self.page_size;
+        let t = thread_cpu();
+        let shared_before = self.shared_pages(pids);
+        let mut read = Vec::with_capacity(pids.len());
+        for pid in pids {
+            let Some(proc) = self.procs.get_mut(pid) else {
+                continue;
+            };
+            if let Some(found) = proc.read_rollup(&mut self.buf, page_size) {
+                read.push((*pid, found));
+            }
+        }
+        let moved = self.shared_pages(pids) != shared_before;
+        self.pss_spent += thread_cpu().saturating_sub(t);
+        self.last_refresh = Some(Instant::now());
+        // A process that could not be read (a zombie) keeps its figure.
+        let changed = self.walk(root, false) || moved;
+        if changed && self.dropped < MAX_DROPPED {
+            self.dropped += 1;
+            return; // still due
+        }
+        self.dropped = 0;
+        self.refresh_due = changed;
+        for (pid, (rollup, anon)) in read {
+            if let Some(proc) = self.procs.get_mut(&pid) {
+                proc.base = Some(Base {
+                    counted: rollup.pss,
+                    full: true,
+                    anon,
+                });
+                proc.own_read_due = false;
+            }
+        }
+        self.refreshed_set = pids.to_vec();
+    }
+
+    /// The shared pages of each of `pids`, in order, read now.
     fn shared_pages(&mut self, pids: &[i32]) -> Vec<u64> {
         pids.iter()
             .map(|pid| {
                 self.procs
-                    .get_mut(pid)
-                    .and_then(|p| p.statm_pages(&mut self.buf))
+                    .get(pid)
+                    .and_then(|p| read_at(&p.statm, &mut self.buf).and_then(parse_statm))
                     .map_or(0, |(_, shared)| shared)
             })
             .collect()
     }
+}
 
-    /// The PSS of `pids` together, re-reading only what may have changed; `None` when
-    /// the set of processes changed (so every share may have) and the budget cannot pay
-    /// for reading them all.
-    fn pss_total(&mut self, pids: &[i32]) -> Option<u64> {
-        let now = Instant::now();
-        let within = self.within_budget();
-        let set_changed = self.last_set != pids;
-        if set_changed && !within {
-            return None;
-        }
-        if set_changed {
-            self.last_set = pids.to_vec();
-        }
-        let full =
-            set_changed || (within && self.last_full.is_none_or(|t| now - t >= FULL_REFRESH));
-        if full {
-            self.last_full = Some(now);
-        }
-        // One statm read per process: its shared pages now, and its anonymous memory
-        // for a PSS carried forward.
-        let mut shared_before = Vec::with_capacity(pids.len());
-        let mut read_any = false;
-        let mut total = 0;
-        for pid in pids {
-            let within = self.within_budget();
-            let Some(proc) = self.procs.get_mut(pid) else {
-                shared_before.push(0); // as `shared_pages` counts a process that is gone
-                continue;
-            };
-            let (resident, shared) = proc.statm_pages(&mut self.buf).unwrap_or_default();
-            shared_before.push(shared);
-            let stale = proc.pss.is_none_or(|r| r.stat != proc.stat);
-            if full || proc.pss.is_none() || (stale && within) {
-                let t = Instant::now();
-                if proc.rollup.is_none() {
-                    proc.rollup = File::open(format!("/proc/{pid}/smaps_rollup")).ok();
+impl Proc {
+    /// Refreshes what changed since the last look; with `all`, reads everything.
+    fn look(&mut self, buf: &mut Vec<u8>, page_size: u64, all: bool) -> Look {
+        let ran = match &self.schedstat {
+            Some(file) => match read_at(file, buf).and_then(parse_first) {
+                Some(ns) => {
+                    let ran = ns != self.ran_ns;
+                    self.ran_ns = ns;
+                    ran
                 }
-                let rollup = proc
-                    .rollup
-                    .as_ref()
-                    .and_then(|f| read_at(f, &mut self.buf))
-                    .and_then(|text| {
-                        Some((kib_field(text, b"Anonymous:")?, kib_field(text, b"Pss:")?))
-                    });
-                self.pss_spent += t.elapsed();
-                if let Some((anon_kib, pss_kib)) = rollup {
-                    read_any = true;
-                    let pss = pss_kib * 1024;
-                    proc.pss = Some(Rollup {
-                        stat: proc.stat,
-                        anon: anon_kib * 1024,
-                        pss,
-                    });
-                    total += pss;
-                    continue;
-                }
+                None => return Look::Gone,
+            },
+            None => true,
+        };
+        // Another thread than the first may have run and forked: with several threads,
+        // look every tick.
+        if !(ran || all || self.threads != 1) {
+            return Look::Idle;
+        }
+        let Some((resident, shared)) = read_at(&self.statm, buf).and_then(parse_statm) else {
+            return Look::Gone;
+        };
+        if resident == 0 && self.resident != 0 {
+            return Look::Gone; // exiting: its memory is already released
+        }
+        self.resident = resident;
+        self.shared = shared;
+        let anon = self.anon(page_size);
+        if let Some(base) = &mut self.base
+            && anon < base.anon
+        {
+            // It freed memory, or exec replaced it: carry on from here, and read it again
+            // in case it was an exec (the new program's first pages are not growth).
+            base.counted = (base.counted + anon).saturating_sub(base.anon);
+            base.anon = anon;
+            self.own_read_due = !base.full;
+            self.shrank = true;
+        }
+        let threads = self.thread_count();
+        if threads != self.threads || self.children.is_empty() {
+            let tids = list_tids(self.pid);
+            if tids != self.tids || self.children.is_empty() {
+                self.children = open_children(self.pid, &tids);
+                self.tids = tids;
             }
-            // Not re-read: carry the last PSS forward by the change in anonymous memory
-            // since that read. New anonymous pages are private; pages of a shared file or
-            // shared memory may be shared by the whole tree, and wait for the next read
-            // rather than count in full in every process.
-            let anon = resident.saturating_sub(shared) * self.page_size;
-            total += match proc.pss {
-                Some(r) => (r.pss + anon).saturating_sub(r.anon),
-                None => anon,
-            };
+            self.threads = threads;
         }
-        // PSS is read one process at a time: pages a process maps while the others are
-        // read count whole in one and shared in another. If shared pages moved during
-        // the reads, the sample may count them twice: skip it, but not forever, or a
-        // tree that never settles would get no figure at all.
-        if read_any && self.shared_pages(pids) != shared_before && self.unsettled < MAX_UNSETTLED {
-            self.unsettled += 1;
-            return None;
-        }
-        self.unsettled = 0;
-        Some(total)
+        Look::Ran
     }
+
+    /// The number of threads, from the link count of `/proc/PID/task` (threads + 2);
+    /// 0 when unknown, which makes the process looked at every tick.
+    fn thread_count(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        self.task_dir
+            .as_ref()
+            .and_then(|d| d.metadata().ok())
+            .map_or(0, |m| m.nlink().saturating_sub(2))
+    }
+
+    fn anon(&self, page_size: u64) -> u64 {
+        self.resident.saturating_sub(self.shared) * page_size
+    }
+
+    /// What it counts for now: the figure of its last read carried forward by its
+    /// anonymous pages since; before any read, its growth since it was first seen.
+    fn estimate(&self, page_size: u64) -> u64 {
+        let anon = self.anon(page_size);
+        match self.base {
+            Some(b) => (b.counted + anon).saturating_sub(b.anon),
+            None => anon.saturating_sub(self.first_anon),
+        }
+    }
+
+    /// Reads `smaps_rollup`, then `statm` for the anonymous bytes the figures go with.
+    fn read_rollup(&mut self, buf: &mut Vec<u8>, page_size: u64) -> Option<(Rollup, u64)> {
+        if self.rollup.is_none() {
+            self.rollup = File::open(format!("/proc/{}/smaps_rollup", self.pid)).ok();
+        }
+        let rollup = parse_rollup(read_at(self.rollup.as_ref()?, buf)?)?;
+        let (resident, shared) = read_at(&self.statm, buf).and_then(parse_statm)?;
+        self.resident = resident;
+        self.shared = shared;
+        self.cow_shared = rollup.cow_shared > COW_SHARED;
+        Some((rollup, self.anon(page_size)))
+    }
+}
+
+/// The CPU time of the calling thread: the budget is CPU, and a read that waits on a
+/// lock held by a forking process costs wall time but no CPU.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
 /// The thread ids of `pid`, the main thread first.
@@ -377,27 +600,14 @@ fn read_at<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
     }
 }
 
-/// The fields of `/proc/PID/stat` the sampler needs. The command name may hold spaces
-/// and parentheses, so fields are counted from the last `)`.
-fn parse_stat(text: &[u8]) -> Option<Stat> {
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&text[close + 1..]).ok()?;
-    // The first field after the name is field 3 (state) of proc(5); keep 3 to 24.
-    let mut fields = [""; 22];
-    for (slot, field) in fields.iter_mut().zip(rest.split_ascii_whitespace()) {
-        *slot = field;
-    }
-    let field = |n: usize| fields[n - 3].parse::<u64>().ok();
-    if fields[0] == "Z" {
-        return None;
-    }
-    const PF_EXITING: u64 = 0x4;
-    Some(Stat {
-        exiting: field(9)? & PF_EXITING != 0,
-        faults: field(10)? + field(12)?,
-        threads: field(20)?,
-        rss_pages: field(24)?,
-    })
+/// The first number of a line, such as the run time in `schedstat`.
+fn parse_first(text: &[u8]) -> Option<u64> {
+    std::str::from_utf8(text)
+        .ok()?
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Resident and shared (file and shmem) pages from `statm`.
@@ -407,17 +617,16 @@ fn parse_statm(text: &[u8]) -> Option<(u64, u64)> {
     Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
-impl Proc {
-    /// (resident, shared) pages now, through the kept-open `statm`.
-    fn statm_pages(&mut self, buf: &mut Vec<u8>) -> Option<(u64, u64)> {
-        if self.statm.is_none() {
-            self.statm = File::open(format!("/proc/{}/statm", self.pid)).ok();
-        }
-        self.statm
-            .as_ref()
-            .and_then(|f| read_at(f, buf))
-            .and_then(parse_statm)
-    }
+/// The figures of a `smaps_rollup`. Kernels before 5.9 have no `Pss_Anon`: there, all
+/// anonymous memory is taken as possibly shared copy-on-write.
+fn parse_rollup(text: &[u8]) -> Option<Rollup> {
+    let kib = |key: &[u8]| kib_field(text, key).map(|k| k * 1024);
+    let anonymous = kib(b"\nAnonymous:")?;
+    Some(Rollup {
+        pss: kib(b"\nPss:")?,
+        private: kib(b"\nPrivate_Clean:")? + kib(b"\nPrivate_Dirty:")?,
+        cow_shared: anonymous.saturating_sub(kib(b"\nPss_Anon:").unwrap_or(0)),
+    })
 }
 
 /// The pids in a `children` file: numbers separated by spaces.
@@ -452,19 +661,21 @@ mod tests {
     }
 
     #[test]
-    fn stat_with_a_strange_name() {
-        let text = b"42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 7 0 1 2 0 0 20 0 3 0 12345 1000000 250 18446744073709551615";
+    fn rollup_figures() {
+        let text = b"5608-7ffd ---p 00000000 00:00 0   [rollup]\nRss:  1708 kB\nPss:  360 kB\nPss_Dirty:  112 kB\nPss_Anon:  100 kB\nShared_Clean:  1556 kB\nPrivate_Clean:  40 kB\nPrivate_Dirty:  112 kB\nAnonymous:  112 kB\nSwapPss:  7 kB\n";
         assert_eq!(
-            parse_stat(text),
-            Some(Stat {
-                exiting: false,
-                faults: 107,
-                threads: 3,
-                rss_pages: 250
+            parse_rollup(text),
+            Some(Rollup {
+                pss: 360 << 10,
+                private: 152 << 10,
+                cow_shared: 12 << 10,
             })
         );
-        let zombie = b"42 (x) Z 1 42 42 0 -1 4194560 100 0 7 0 1 2 0 0 20 0 1 0 12345 0 0 0";
-        assert_eq!(parse_stat(zombie), None);
+        // Before Pss_Anon (Linux 5.9), all anonymous memory may be shared.
+        let old = b"x [rollup]\nRss: 8 kB\nPss: 4 kB\nPrivate_Clean: 0 kB\nPrivate_Dirty: 4 kB\nAnonymous: 8 kB\n";
+        assert_eq!(parse_rollup(old).map(|r| r.cow_shared), Some(8 << 10));
+        assert_eq!(parse_first(b"123456 789 3\n"), Some(123456));
+        assert_eq!(parse_statm(b"765 441 413 5 0 123 0\n"), Some((441, 413)));
     }
 
     #[test]
@@ -496,7 +707,7 @@ mod tests {
                 assert!(Instant::now() < deadline, "the shell started no sleep");
                 std::thread::sleep(Duration::from_millis(5));
             }
-            let sample = ProcTree::default().sample(shell.id() as i32).unwrap();
+            let sample = ProcTree::default().sample(shell.id() as i32);
             // SAFETY: kill has no memory preconditions; the group is the shell's own.
             unsafe { libc::kill(-(shell.id() as i32), libc::SIGKILL) };
             let mut shell = shell;

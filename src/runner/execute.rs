@@ -14,6 +14,8 @@ use super::launcher::{Exit, LAUNCH_ARG, LaunchReport, Request};
 use crate::error::{Error, Result};
 use crate::measure::cgroup::CgroupParent;
 use crate::measure::probe::{ProbeKind, TreeProbe};
+use crate::measure::proc::thread_cpu;
+use crate::measure::quality::{self, Evidence, PeakQuality, Samples};
 use crate::measure::timeline::Timeline;
 use crate::measure::units::{Bytes, Seconds};
 
@@ -34,6 +36,12 @@ pub const WITHHELD: [&str; 12] = [
     "GITHUB_STATE",
     "GITHUB_STEP_SUMMARY",
 ];
+
+/// The share of a core the sampler's looks at the tree may take: beyond it, the
+/// interval stretches (the reads of PSS have a budget of their own within it).
+const SAMPLER_SHARE: f64 = 0.04;
+/// The longest the interval stretches to: a tree is never out of sight for longer.
+const LONGEST_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often a tree being killed is looked at again.
 const KILL_POLL: Duration = Duration::from_millis(10);
@@ -75,6 +83,12 @@ pub struct Measured {
     pub max_rss: Bytes,
     pub timeline: Timeline,
     pub probe: ProbeKind,
+    pub quality: PeakQuality,
+    pub samples: Samples,
+    /// The largest single process's high-water mark: the peak is at least this.
+    pub peak_lower_bound: Bytes,
+    /// The peak is at most this, where that is known.
+    pub peak_upper_bound: Option<Bytes>,
     /// CPU time memgate spent watching this run (sampling, limits): its own overhead.
     pub sampler_cpu_time: Seconds,
     /// Logs cut to their tail, and how many bytes each lost.
@@ -147,8 +161,10 @@ impl Executor {
         requests.flush().map_err(lost)?;
 
         let start = Instant::now();
-        let cpu_start = thread_cpu_time();
+        let cpu_start = thread_cpu();
         let mut probe = TreeProbe::new(self.pid, cgroup);
+        let mut schedule = Schedule::new(spec.sample_interval);
+        let mut most_processes = 0;
         let mut timeline = Timeline::default();
         let mut sampled_peak = Bytes(0);
         let mut stopped: Option<Ending> = None;
@@ -163,7 +179,8 @@ impl Executor {
             let wait = if killing_since.is_some() {
                 KILL_POLL
             } else {
-                spec.sample_interval
+                schedule
+                    .interval
                     .min(deadline.saturating_duration_since(Instant::now()))
             };
             if reply_ready(&self.replies, wait) {
@@ -198,14 +215,31 @@ impl Executor {
                         max_rss: sampled_peak,
                         timeline,
                         probe: probe.kind(),
-                        sampler_cpu_time: Seconds((thread_cpu_time() - cpu_start).max(0.0)),
+                        // What the launcher knew went with it.
+                        quality: PeakQuality::LowerBound,
+                        samples: schedule.samples,
+                        peak_lower_bound: Bytes(0),
+                        peak_upper_bound: None,
+                        sampler_cpu_time: Seconds::from_duration(
+                            thread_cpu().saturating_sub(cpu_start),
+                        ),
                         dropped_logs: Vec::new(),
                     });
                 }
                 continue;
             }
             let at = Seconds::from_duration(start.elapsed());
-            if let Some(sample) = probe.sample().filter(|s| s.processes > 0) {
+            let cost = thread_cpu();
+            let sample = probe.sample().filter(|s| s.processes > 0);
+            let late = schedule.looked(
+                thread_cpu().saturating_sub(cost),
+                sample.map(|s| s.pss_cost),
+            );
+            if late > 0 && probe.held_since_last_look() {
+                schedule.samples.covered += late;
+            }
+            if let Some(sample) = sample {
+                most_processes = most_processes.max(sample.processes);
                 timeline.push(at, sample.total);
                 sampled_peak = sampled_peak.max(sample.total);
                 if spec.memory_limit.is_some_and(|limit| sample.total > limit) {
@@ -221,7 +255,7 @@ impl Executor {
                 probe.kill();
             }
         }
-        let sampler_cpu_time = Seconds((thread_cpu_time() - cpu_start).max(0.0));
+        let sampler_cpu_time = Seconds::from_duration(thread_cpu().saturating_sub(cpu_start));
         let mut reply = String::new();
         let read = self.replies.read_line(&mut reply).map_err(lost)?;
         if read == 0 {
@@ -249,6 +283,13 @@ impl Executor {
         }
         let kernel_peak = probe.kernel_peak();
         let kind = probe.kind();
+        let quality = quality::judge(Evidence {
+            cgroup: kernel_peak.is_some(),
+            samples: schedule.samples,
+            most_processes,
+            orphans: report.others_max_rss_kib > 0,
+            own_high_water_mark: report.root_max_rss_kib > report.fold_kib,
+        });
         drop(probe); // removes the run's cgroup
 
         let max_rss = max_rss(&report, sampled_peak);
@@ -272,6 +313,10 @@ impl Executor {
             max_rss,
             timeline,
             probe: kind,
+            quality,
+            samples: schedule.samples,
+            peak_lower_bound: max_rss,
+            peak_upper_bound: (quality == PeakQuality::Exact).then_some(peak_memory),
             sampler_cpu_time,
             dropped_logs,
         })
@@ -303,6 +348,53 @@ impl Drop for Executor {
         }
         self.requests = None;
         let _ = self.launcher.wait();
+    }
+}
+
+/// The sampler's pace: the configured interval, stretched while a look at the tree
+/// costs more than [`SAMPLER_SHARE`] of it, and the count of looks kept against due.
+struct Schedule {
+    configured: Duration,
+    interval: Duration,
+    /// A look's CPU cost, smoothed.
+    cost: Duration,
+    last: Option<Instant>,
+    samples: Samples,
+}
+
+impl Schedule {
+    fn new(configured: Duration) -> Self {
+        Schedule {
+            configured,
+            interval: configured,
+            cost: Duration::ZERO,
+            last: None,
+            samples: Samples::default(),
+        }
+    }
+
+    /// Records a look that cost `cost` of CPU and found the tree, `pss_cost` of it on
+    /// PSS reads (which have their own budget), or found none (the tree not started
+    /// yet, or gone: nothing was due). The looks due since the last one are the
+    /// intervals that passed: a sampler starved of CPU owes them. Returns how many
+    /// were missed.
+    fn looked(&mut self, cost: Duration, pss_cost: Option<Duration>) -> u64 {
+        let now = Instant::now();
+        let mut missed = 0;
+        if let Some(pss_cost) = pss_cost {
+            let due = self.last.map_or(1.0, |t| {
+                ((now - t).as_secs_f64() / self.interval.as_secs_f64()).round()
+            });
+            let due = (due as u64).max(1);
+            self.samples.kept += 1;
+            self.samples.due += due;
+            missed = due - 1;
+            self.cost = (self.cost * 7 + cost.saturating_sub(pss_cost)) / 8;
+        }
+        self.last = Some(now);
+        let affordable = self.cost.div_f64(SAMPLER_SHARE);
+        self.interval = affordable.clamp(self.configured, LONGEST_INTERVAL.max(self.configured));
+        missed
     }
 }
 
@@ -353,17 +445,6 @@ fn max_rss(report: &LaunchReport, sampled: Bytes) -> Bytes {
     } else {
         Bytes::from_kib(report.root_max_rss_kib)
     }
-}
-
-/// CPU time of the calling thread, in seconds.
-fn thread_cpu_time() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
 /// Reaps whatever children memgate has left (orphans of a dead launcher).

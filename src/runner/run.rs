@@ -513,6 +513,10 @@ fn record(result: &mut BenchmarkResult, m: Measured, custom: Vec<CustomLine>) {
         exit_code: Some(0),
         signal: None,
         sampler_cpu_time: m.sampler_cpu_time,
+        peak_quality: Some(m.quality),
+        samples: Some(m.samples),
+        peak_lower_bound: Some(m.peak_lower_bound),
+        peak_upper_bound: m.peak_upper_bound,
         timeline: m.timeline,
     });
 }

@@ -53,6 +53,10 @@ fn run(peak: u64, exit_code: Option<i32>, signal: Option<i32>) -> RunRecord {
         exit_code,
         signal,
         sampler_cpu_time: Seconds(0.002),
+        peak_quality: None,
+        samples: None,
+        peak_lower_bound: None,
+        peak_upper_bound: None,
         timeline,
     }
 }

@@ -223,6 +223,10 @@ mod tests {
             exit_code: Some(0),
             signal: None,
             sampler_cpu_time: Seconds(0.0),
+            peak_quality: None,
+            samples: None,
+            peak_lower_bound: None,
+            peak_upper_bound: None,
             timeline,
         };
         let results = RunResults {
