@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::stats::{median, rank_sum_tails, shift};
 use super::threshold::{Threshold, Thresholds};
+use crate::measure::quality::PeakQuality;
 use crate::report::units::Significant;
-use crate::results::{BUILT_IN_METRICS, BenchmarkResult, Better, RunResults, Status};
+use crate::results::{
+    BUILT_IN_METRICS, BenchmarkResult, Better, PEAK_MEMORY, RunRecord, RunResults, Status,
+};
 
 /// The confidence level of the reported interval of a change.
 pub const CI_LEVEL: f64 = 0.95;
@@ -58,6 +61,9 @@ pub enum Rule {
     FullSeparation,
     /// Fewer than [`MIN_SAMPLES_FOR_TEST`] runs on a side: the threshold alone.
     ThresholdOnly,
+    /// Some runs' peak is only a lower bound (their sampling fell below the floor), so
+    /// their `peak_memory` is not a figure to judge by.
+    NotExact,
 }
 
 /// The verdict of a whole comparison.
@@ -225,6 +231,8 @@ fn why(verdict: Verdict, rule: Rule, p: Option<f64>, alpha: f64, (n, m): (usize,
         (_, Rule::ThresholdOnly) => format!(
             "beyond the threshold; fewer than {MIN_SAMPLES_FOR_TEST} runs on a side, so no significance test: the threshold alone decides"
         ),
+        // Written where the rule is applied: it names the runs.
+        (_, Rule::NotExact) => "not judged: some peaks are only lower bounds".to_owned(),
     }
 }
 
@@ -398,6 +406,14 @@ pub fn compare<'a>(
                 hm.better,
                 thresholds.resolve(metric, hm.better),
             );
+            if metric == PEAK_MEMORY && judged.verdict != Verdict::Missing {
+                let base_runs = b.filter(|b| b.status == Status::Ok).map(|b| &b.runs[..]);
+                if let Some(note) = not_exact(base_runs.unwrap_or_default(), &h.runs) {
+                    judged.verdict = Verdict::Inconclusive;
+                    judged.decided_by = Some(Rule::NotExact);
+                    judged.note = Some(note);
+                }
+            }
             if judged.verdict == Verdict::Missing {
                 judged.head_median = median(&hm.samples);
                 judged.note = Some(match b {
@@ -424,6 +440,32 @@ pub fn compare<'a>(
         }
     }
     out
+}
+
+/// Why the peaks of these runs cannot be judged, if some are only lower bounds.
+fn not_exact(base: &[RunRecord], head: &[RunRecord]) -> Option<String> {
+    let lower = |runs: &[RunRecord]| {
+        runs.iter()
+            .filter(|r| r.peak_quality == Some(PeakQuality::LowerBound))
+            .count()
+    };
+    let (on_base, on_head) = (lower(base), lower(head));
+    if on_base + on_head == 0 {
+        return None;
+    }
+    let side =
+        |n: usize, of: usize, name: &str| (n > 0).then(|| format!("{n} of {of} {name} runs"));
+    let which: Vec<String> = [
+        side(on_head, head.len(), "head"),
+        side(on_base, base.len(), "base"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Some(format!(
+        "not judged: the peak of {} is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)",
+        which.join(" and ")
+    ))
 }
 
 /// The overall verdict: a regression if any comparison regressed, a failure if a
@@ -472,6 +514,33 @@ mod tests {
         (0..n)
             .map(|i| center * (1.0 + spread * ((i as f64 / (n - 1).max(1) as f64) - 0.5)))
             .collect()
+    }
+
+    fn run(quality: Option<&str>) -> RunRecord {
+        let mut run = serde_json::json!({
+            "status": "ok", "wall_time": 1.0, "cpu_time": 1.0, "peak_memory": 100,
+            "max_rss": 100, "sampler_cpu_time": 0.0, "timeline": {"points": []}
+        });
+        if let Some(q) = quality {
+            run["peak_quality"] = q.into();
+        }
+        serde_json::from_value(run).unwrap()
+    }
+
+    #[test]
+    fn a_peak_that_is_only_a_lower_bound_is_not_judged() {
+        let exact = [run(Some("exact")), run(None), run(Some("sampled"))];
+        assert_eq!(not_exact(&exact, &exact), None);
+        let starved = [run(Some("sampled")), run(Some("lower_bound"))];
+        assert_eq!(
+            not_exact(&exact, &starved).unwrap(),
+            "not judged: the peak of 1 of 2 head runs is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
+        );
+        assert!(
+            not_exact(&starved, &starved)
+                .unwrap()
+                .contains("1 of 2 head runs and 1 of 2 base runs")
+        );
     }
 
     #[test]
