@@ -1,28 +1,56 @@
-//! cgroup v2 probe: a child cgroup per run whose `memory.peak` is the kernel's own figure
-//! for the whole tree at its largest (shared pages counted once, page cache included).
-//! Used where memgate may create such a cgroup with the memory controller; elsewhere the
-//! /proc probe stands in. Main types: [`CgroupParent`], [`RunCgroup`].
+//! cgroup probe: a child cgroup per run whose high-water mark is the kernel's own figure
+//! for the whole tree at its largest (shared pages counted once, page cache included):
+//! `memory.peak` in cgroup v2, `memory.max_usage_in_bytes` in a v1 memory hierarchy.
+//! Used where memgate may create such a cgroup, v2 first; elsewhere the /proc probe
+//! stands in. Main types: [`CgroupParent`], [`RunCgroup`].
 
 use std::path::{Path, PathBuf};
 
 use super::units::Bytes;
 
+/// Which cgroup interface a parent offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    /// The files of the charge now and of its high-water mark.
+    fn files(self) -> (&'static str, &'static str) {
+        match self {
+            Version::V1 => ("memory.usage_in_bytes", "memory.max_usage_in_bytes"),
+            Version::V2 => ("memory.current", "memory.peak"),
+        }
+    }
+}
+
 /// A cgroup under which memgate may create run cgroups with the memory controller.
 #[derive(Clone, Debug)]
 pub struct CgroupParent {
     dir: PathBuf,
+    version: Version,
 }
 
 /// The cgroup one run lives in. Removed on drop.
 #[derive(Debug)]
 pub struct RunCgroup {
     dir: PathBuf,
+    version: Version,
 }
 
 impl CgroupParent {
-    /// The cgroup v2 directory memgate itself runs in, if memgate may create children with
-    /// the memory controller there; `None` means "use /proc".
+    /// Where memgate may create run cgroups: in its own cgroup v2 with the memory
+    /// controller, else in its own v1 memory cgroup; `None` means "use /proc".
     pub fn detect() -> Option<Self> {
+        Self::detect_v2().or_else(Self::detect_v1)
+    }
+
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    fn detect_v2() -> Option<Self> {
         let mount = cgroup2_mount()?;
         let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
         let relative = own.lines().find_map(|l| l.strip_prefix("0::"))?;
@@ -33,34 +61,73 @@ impl CgroupParent {
             // kernel's no-internal-processes rule. Then /proc it is.
             std::fs::write(dir.join("cgroup.subtree_control"), "+memory").ok()?;
         }
-        let parent = CgroupParent { dir };
-        let probe = parent
+        CgroupParent {
+            dir,
+            version: Version::V2,
+        }
+        .tried()
+    }
+
+    /// The v1 memory cgroup memgate runs in (root may create children there; a
+    /// delegated one may too).
+    fn detect_v1() -> Option<Self> {
+        let mount = cgroup1_memory_mount()?;
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let relative = own.lines().find_map(|l| {
+            let (_, rest) = l.split_once(':')?;
+            let (controllers, path) = rest.split_once(':')?;
+            controllers
+                .split(',')
+                .any(|c| c == "memory")
+                .then_some(path)
+        })?;
+        CgroupParent {
+            dir: mount.join(relative.trim_start_matches('/')),
+            version: Version::V1,
+        }
+        .tried()
+    }
+
+    /// Itself, if a run cgroup can be created here and has a high-water mark.
+    fn tried(self) -> Option<Self> {
+        let probe = self
             .create(&format!("memgate-probe-{}", std::process::id()))
             .ok()?;
-        probe.dir.join("memory.peak").is_file().then_some(parent)
+        probe
+            .dir
+            .join(self.version.files().1)
+            .is_file()
+            .then_some(self)
     }
 
     /// Creates a fresh cgroup for one run.
     pub fn create(&self, name: &str) -> std::io::Result<RunCgroup> {
         let dir = self.dir.join(name);
         std::fs::create_dir(&dir)?;
-        Ok(RunCgroup { dir })
+        Ok(RunCgroup {
+            dir,
+            version: self.version,
+        })
     }
 }
 
 impl RunCgroup {
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// The largest charge the cgroup has seen (`memory.peak`).
+    /// The largest charge the cgroup has seen.
     pub fn peak(&self) -> Option<Bytes> {
-        read_bytes(&self.dir.join("memory.peak"))
+        read_bytes(&self.dir.join(self.version.files().1))
     }
 
-    /// The charge now (`memory.current`).
+    /// The charge now.
     pub fn current(&self) -> Option<Bytes> {
-        read_bytes(&self.dir.join("memory.current"))
+        read_bytes(&self.dir.join(self.version.files().0))
     }
 }
 
@@ -93,6 +160,19 @@ fn cgroup2_mount() -> Option<PathBuf> {
         let (left, right) = line.split_once(" - ")?;
         let mount_point = left.split_whitespace().nth(4)?;
         (right.split_whitespace().next()? == "cgroup2").then(|| PathBuf::from(mount_point))
+    })
+}
+
+/// Where the v1 memory controller is mounted, from `/proc/self/mountinfo`.
+fn cgroup1_memory_mount() -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let mount_point = left.split_whitespace().nth(4)?;
+        let mut right = right.split_whitespace();
+        let (kind, options) = (right.next()?, right.nth(1)?);
+        (kind == "cgroup" && options.split(',').any(|o| o == "memory"))
+            .then(|| PathBuf::from(mount_point))
     })
 }
 

@@ -1,7 +1,7 @@
 //! The probe of one run's process tree: a cgroup v2 where memgate may create one, else
 //! `/proc`. Main type: [`TreeProbe`].
 
-use super::cgroup::{CgroupParent, RunCgroup};
+use super::cgroup::{CgroupParent, RunCgroup, Version};
 use super::proc::{ProcTree, TreeSample};
 use super::units::Bytes;
 
@@ -11,6 +11,9 @@ use super::units::Bytes;
 pub enum ProbeKind {
     /// A cgroup v2 per run: `memory.peak`, plus the processes' high-water marks.
     Cgroup,
+    /// A v1 memory cgroup per run: `memory.max_usage_in_bytes`, plus the processes'
+    /// high-water marks.
+    CgroupV1,
     /// Per-process high-water marks plus a sampler of the tree's PSS over /proc.
     Proc,
 }
@@ -34,10 +37,7 @@ impl TreeProbe {
     }
 
     pub fn kind(&self) -> ProbeKind {
-        match self.cgroup {
-            Some(_) => ProbeKind::Cgroup,
-            None => ProbeKind::Proc,
-        }
+        ProbeKind::of(self.cgroup.as_ref().map(RunCgroup::version))
     }
 
     /// The tree's memory now; `None` when the cgroup could not be read.
@@ -71,12 +71,29 @@ impl TreeProbe {
     }
 }
 
+impl ProbeKind {
+    /// The probe of runs in a cgroup of `version`, or in none.
+    pub fn of(version: Option<Version>) -> Self {
+        match version {
+            Some(Version::V2) => ProbeKind::Cgroup,
+            Some(Version::V1) => ProbeKind::CgroupV1,
+            None => ProbeKind::Proc,
+        }
+    }
+
+    /// For people: where the figures came from.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ProbeKind::Cgroup => "cgroup v2",
+            ProbeKind::CgroupV1 => "cgroup v1",
+            ProbeKind::Proc => "/proc",
+        }
+    }
+}
+
 /// The kind of probe [`choose`] would give, for a testbed's fingerprint.
 pub fn choose_kind() -> Result<ProbeKind, String> {
-    Ok(match choose()? {
-        Some(_) => ProbeKind::Cgroup,
-        None => ProbeKind::Proc,
-    })
+    Ok(ProbeKind::of(choose()?.map(|p| p.version())))
 }
 
 /// Chooses the probe once per memgate process. `MEMGATE_PROBE=proc` forces /proc;
@@ -85,7 +102,7 @@ pub fn choose() -> Result<Option<CgroupParent>, String> {
     match std::env::var("MEMGATE_PROBE").as_deref() {
         Ok("proc") => Ok(None),
         Ok("cgroup") => CgroupParent::detect().map(Some).ok_or_else(|| {
-            "MEMGATE_PROBE=cgroup, but memgate may not create a cgroup v2 with the memory controller here: run it in a delegated cgroup, or unset MEMGATE_PROBE".to_string()
+            "MEMGATE_PROBE=cgroup, but memgate may not create a memory cgroup here (v2 with the memory controller, or v1): run it in a delegated cgroup, or unset MEMGATE_PROBE".to_string()
         }),
         Ok("auto") | Err(_) => Ok(CgroupParent::detect()),
         Ok(other) => Err(format!(

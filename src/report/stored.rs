@@ -8,7 +8,6 @@ use super::text::printable;
 use super::units::{bytes, figure, short_rev as short};
 use crate::compare::stats::median;
 use crate::git::CommitInfo;
-use crate::measure::probe::ProbeKind;
 use crate::results::label;
 use crate::store::Record;
 
@@ -52,10 +51,7 @@ pub fn show(
     let _ = writeln!(out, "{count} in {store}");
     for record in records {
         let t = &record.results.testbed;
-        let probe = match t.probe {
-            ProbeKind::Cgroup => "cgroup v2",
-            ProbeKind::Proc => "/proc",
-        };
+        let probe = t.probe.describe();
         let header = format!(
             "testbed {} ({}, {} cores, {}, {} {}, {probe} probe)",
             t.id,

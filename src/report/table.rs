@@ -124,10 +124,7 @@ pub fn render(results: &RunResults) -> Vec<u8> {
             "benchmarks"
         },
         total - failed,
-        match results.testbed.probe {
-            crate::measure::probe::ProbeKind::Cgroup => "cgroup v2",
-            crate::measure::probe::ProbeKind::Proc => "/proc",
-        }
+        results.testbed.probe.describe()
     );
     out.into_bytes()
 }

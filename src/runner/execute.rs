@@ -124,10 +124,7 @@ impl Executor {
     }
 
     pub fn probe_kind(&self) -> ProbeKind {
-        match self.cgroup {
-            Some(_) => ProbeKind::Cgroup,
-            None => ProbeKind::Proc,
-        }
+        ProbeKind::of(self.cgroup.as_ref().map(CgroupParent::version))
     }
 
     /// Runs `spec` to the end (or to its limit) and measures it.
