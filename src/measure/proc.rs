@@ -3,23 +3,27 @@
 //! Main type: [`ProcTree`].
 //!
 //! The sampler runs every few milliseconds over trees of up to hundreds of processes,
-//! so each tick costs what changed, not what exists:
-//! - Every process's files are opened once and re-read with `pread`.
-//! - A process that has not run since the last tick (its `schedstat` run time is the
-//!   same) cannot have forked, faulted or exited: its figures are carried over, for one
-//!   read of `schedstat`. One that ran gets `statm` (resident and shared pages) and its
-//!   `children` read again.
+//! so each look costs what changed, not what exists:
+//! - A process's `statm`, `schedstat` and `children` files are opened once and re-read
+//!   with `pread`. (Not `smaps_rollup`: the kernel binds it to the process's memory at
+//!   open, so one opened between vfork and exec would read the parent ever after.)
+//! - A process that has not run since the last look (its `schedstat` run time is the
+//!   same) cannot have forked or allocated: its figures are carried over, for one read
+//!   of `schedstat`. One that ran gets `statm` (resident and shared pages) and its
+//!   `children` read again; a multi-threaded one, the list of its threads too.
 //! - PSS (`smaps_rollup` walks every page table of a process: ~10 µs for a small one,
-//!   ~8 µs more per MiB) is read for a new process once (its private pages), and for the
-//!   whole tree in one pass (a *refresh*) when shares may have moved: the set of
-//!   processes changed, a process sharing copy-on-write pages ran, or a second passed.
-//!   Refreshes are paid from a CPU budget; between them each process's figure is its
-//!   last PSS carried forward by the change in its anonymous pages, which are private
-//!   when new.
+//!   ~8 µs more per MiB) is read for a new process once, whatever the CPU budget, and
+//!   for the whole tree in one pass (a *refresh*) when shares may have moved: processes
+//!   came or went, one sharing copy-on-write pages ran, one shrank or exec'd, one's
+//!   shared pages grew, or a second passed. Refreshes are paid from a CPU budget;
+//!   between them each process's figure is its last PSS carried forward by the change
+//!   in its anonymous pages, which are private when new.
 //!
-//! The accounting never counts a page twice: a new process adds its private pages only
-//! (the pages it shares are still counted whole by the process it shares them with),
-//! and a refresh whose process set or shared pages moved while it read is not adopted.
+//! A page is counted once where the kernel's figures allow: a forked child (running its
+//! parent's program) adds its private pages only, as the pages it shares are counted
+//! whole by its parent; a refresh during which a process ended or shared pages moved is
+//! not adopted. What is left, until the next refresh: shares that drift as processes
+//! come (slightly high) and go (low), and pages a child breaks out of copy-on-write.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -40,20 +44,20 @@ pub struct TreeSample {
     pub pss_cost: Duration,
 }
 
-/// The share of elapsed time the sampler may spend reading `smaps_rollup`, plus a
-/// start-up allowance: the rest of a tick (a few reads per process that ran) stays
-/// well under it, so the sampler keeps within about 5% of a core at 128 processes.
+/// The share of elapsed time the sampler may spend on refreshes and on re-reads after
+/// exec, plus a start-up allowance. (A new process's first read is not held to it.)
 const PSS_BUDGET: f64 = 0.03;
 const PSS_ALLOWANCE: Duration = Duration::from_millis(5);
 /// How often the whole tree is re-read even if nothing in it moved: shares of pages
 /// mapped outside the tree (libc, a dataset in the page cache) drift slowly.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
-/// How many refreshes in a row may be dropped for the tree moving while they read, so
-/// a tree that never settles still gets its shares read.
-const MAX_DROPPED: u32 = 3;
 /// A process sharing more copy-on-write anonymous memory than this has its shares
 /// re-read when it runs: its writes move pages from shared to private unseen by `statm`.
 const COW_SHARED: u64 = 1 << 20;
+/// Growth of a process's shared pages (shmem, mapped files) beyond this since its last
+/// read makes the tree's shares due for a refresh: they may be shared with a sibling
+/// that counts them already, so they are not added as they come.
+const SHARED_MOVED: u64 = 1 << 20;
 
 /// What one process's figure is carried forward from.
 #[derive(Clone, Copy, Debug)]
@@ -65,11 +69,15 @@ struct Base {
     full: bool,
     /// Its anonymous resident bytes (`statm`) at the read.
     anon: u64,
+    /// Its shared (file and shmem) resident bytes at the read.
+    shared: u64,
 }
 
 /// The kept-open files and last figures of one process.
 struct Proc {
     pid: i32,
+    /// The process whose `children` listed it first.
+    parent: i32,
     statm: File,
     /// `None` where the kernel has no `schedstat`: then the process is read every tick.
     schedstat: Option<File>,
@@ -95,11 +103,16 @@ struct Proc {
     own_read_due: bool,
     /// It shares more than [`COW_SHARED`] copy-on-write pages (at the last read).
     cow_shared: bool,
-    /// Its memory shrank below its base since the last walk: shares may have moved.
-    shrank: bool,
+    /// It runs in its parent's memory (between vfork and exec), at the last read.
+    shares_memory: bool,
+    /// Since the last walk its anonymous memory shrank below its base (freed, or
+    /// replaced by exec) or its shared pages grew: shares may have moved.
+    moved: bool,
+    /// Faults of the children it has reaped (`cminflt` + `cmajflt`), when last read:
+    /// if they grew, a child was born and reaped out of the sampler's sight.
+    reaped: u64,
     /// The walk in which it was last seen to run.
     ran: u64,
-    rollup: Option<File>,
     seen: u64,
 }
 
@@ -118,20 +131,20 @@ pub struct ProcTree {
     buf: Vec<u8>,
     pids: Vec<i32>,
     /// Pids to visit: each with whether it comes from a list read this tick, and its
-    /// parent's anonymous bytes.
-    queue: Vec<(i32, bool, u64)>,
+    /// parent's pid (the root's for the root's children).
+    queue: Vec<(i32, bool, i32)>,
     /// The root's pid and its threads' `children` files.
     root: Option<(i32, Vec<File>)>,
     procs: HashMap<i32, Proc>,
     generation: u64,
-    /// The process set of the last refresh, sorted.
-    refreshed_set: Vec<i32>,
     last_refresh: Option<Instant>,
     /// Something moved that a refresh would see: shares of the tree's pages changed.
     refresh_due: bool,
-    dropped: u32,
-    /// A process of the tree ended during the last walk.
+    /// The generation of the current sample's first walk.
+    look_generation: u64,
+    /// During the current sample: a process ended, or one moved (see `Proc::moved`).
     ended: bool,
+    moved: bool,
     started: Instant,
     pss_spent: Duration,
 }
@@ -148,11 +161,11 @@ impl Default for ProcTree {
             root: None,
             procs: HashMap::new(),
             generation: 0,
-            refreshed_set: Vec::new(),
             last_refresh: None,
             refresh_due: true,
-            dropped: 0,
+            look_generation: 0,
             ended: false,
+            moved: false,
             started: Instant::now(),
             pss_spent: Duration::ZERO,
         }
@@ -191,12 +204,12 @@ impl ProcTree {
         self.root_children(root, &mut queue);
         let mut next = 0;
         while next < queue.len() {
-            let (pid, fresh, parent_anon) = queue[next];
+            let (pid, fresh, parent) = queue[next];
             next += 1;
             let known = self.procs.contains_key(&pid);
             if !known {
                 // A pid from a list not read this tick may be another process's by now.
-                if !fresh || !self.add(pid, parent_anon) {
+                if !fresh || !self.add(pid, parent) {
                     continue;
                 }
                 changed = true;
@@ -227,17 +240,14 @@ impl ProcTree {
                             proc.kids.extend(parse_pids(text));
                         }
                     }
-                    let anon = proc.anon(self.page_size);
-                    queue.extend(proc.kids.iter().map(|&k| (k, true, anon)));
-                    if proc.cow_shared || proc.shrank {
+                    queue.extend(proc.kids.iter().map(|&k| (k, true, pid)));
+                    if proc.cow_shared || proc.moved {
                         self.refresh_due = true;
-                        proc.shrank = false;
                     }
+                    self.moved |= proc.moved;
+                    proc.moved = false;
                 }
-                Look::Idle => {
-                    let anon = proc.anon(self.page_size);
-                    queue.extend(proc.kids.iter().map(|&k| (k, false, anon)));
-                }
+                Look::Idle => queue.extend(proc.kids.iter().map(|&k| (k, false, pid))),
             }
             proc.seen = self.generation;
             self.pids.push(pid);
@@ -254,30 +264,34 @@ impl ProcTree {
     /// Appends the root's children to `queue`. The root is the launcher (or, in tests,
     /// the test process): its own figures are not wanted, and its threads are listed
     /// only once.
-    fn root_children(&mut self, root: i32, queue: &mut Vec<(i32, bool, u64)>) {
+    fn root_children(&mut self, root: i32, queue: &mut Vec<(i32, bool, i32)>) {
         if self.root.as_ref().is_none_or(|(pid, _)| *pid != root) {
             self.root = Some((root, open_children(root, &list_tids(root))));
         }
         if let Some((_, files)) = &self.root {
             for file in files {
                 if let Some(text) = read_at(file, &mut self.buf) {
-                    // The launcher's pages are not counted: its children share none
-                    // with the rest of the tree.
-                    queue.extend(parse_pids(text).map(|p| (p, true, 0)));
+                    queue.extend(parse_pids(text).map(|p| (p, true, root)));
                 }
             }
         }
     }
 
-    /// Opens and reads a process seen for the first time; false if it is gone. A forked
-    /// child shares at most its parent's anonymous pages (`parent_anon`), which the
-    /// parent counts; the rest is its own, even if it grew before it was first seen.
-    fn add(&mut self, pid: i32, parent_anon: u64) -> bool {
+    /// Opens and reads a process seen for the first time; false if it is gone. Until
+    /// its own pages are read (in this same look, see `read_new`), a forked child is
+    /// taken to share at most its parent's anonymous pages, which the parent counts
+    /// (the root's are not counted: none).
+    fn add(&mut self, pid: i32, parent: i32) -> bool {
+        let parent_anon = self
+            .procs
+            .get(&parent)
+            .map_or(0, |p| p.anon(self.page_size));
         let Ok(statm) = File::open(format!("/proc/{pid}/statm")) else {
             return false;
         };
         let mut proc = Proc {
             pid,
+            parent,
             statm,
             schedstat: File::open(format!("/proc/{pid}/schedstat")).ok(),
             task_dir: File::open(format!("/proc/{pid}/task")).ok(),
@@ -292,15 +306,17 @@ impl ProcTree {
             base: None,
             own_read_due: true,
             cow_shared: false,
-            shrank: false,
+            shares_memory: false,
+            moved: false,
+            reaped: 0,
             ran: 0,
-            rollup: None,
             seen: 0,
         };
         if matches!(proc.look(&mut self.buf, self.page_size, true), Look::Gone) {
             return false;
         }
         proc.first_anon = proc.anon(self.page_size).min(parent_anon);
+        proc.reaped = reaped_faults(pid, &mut self.buf).unwrap_or(0);
         self.procs.insert(pid, proc);
         true
     }
@@ -309,9 +325,11 @@ impl ProcTree {
     pub fn sample(&mut self, root: i32) -> TreeSample {
         let spent = self.pss_spent;
         self.ended = false;
+        self.moved = false;
         if self.walk(root, false) {
             self.refresh_due = true;
         }
+        self.look_generation = self.generation;
         let pids = std::mem::take(&mut self.pids);
         if pids.len() > 1 {
             self.read_new(&pids);
@@ -344,21 +362,29 @@ impl ProcTree {
     }
 
     /// After a look that came late (the sampler starved of CPU): whether the tree's
-    /// memory can have been higher in between. Not if no process ended meanwhile and
-    /// every process that ran is at its high-water mark now (within 1%): pages leave
-    /// the tree only through a process whose resident memory drops, and that one would
-    /// be below its mark.
+    /// memory can have been higher in between. It cannot if, in the gap, no process
+    /// ended, none shrank or was replaced by exec (its anonymous memory dropped), none
+    /// reaped a child the sampler never saw (its children's fault count grew), and every
+    /// process that ran is at its high-water mark now (within 1%): pages leave the tree
+    /// only through a process whose resident memory drops, which would then be below
+    /// its mark.
     pub fn held_since_last_look(&mut self) -> bool {
-        if self.ended {
+        if self.ended || self.moved {
             return false;
         }
-        let generation = self.generation;
+        let mut held = true;
         let mut resident = 0;
         let mut below_mark = 0;
-        for proc in self.procs.values().filter(|p| p.ran == generation) {
+        let since = self.look_generation;
+        for proc in self.procs.values_mut().filter(|p| p.ran >= since) {
             let Ok(status) = std::fs::read(format!("/proc/{}/status", proc.pid)) else {
                 return false; // ended since the walk
             };
+            let reaped = reaped_faults(proc.pid, &mut self.buf);
+            if reaped != Some(proc.reaped) {
+                held = false;
+                proc.reaped = reaped.unwrap_or(proc.reaped);
+            }
             let (Some(rss), Some(hwm)) = (
                 kib_field(&status, b"\nVmRSS:"),
                 kib_field(&status, b"\nVmHWM:"),
@@ -368,34 +394,57 @@ impl ProcTree {
             resident += rss;
             below_mark += hwm.saturating_sub(rss);
         }
-        below_mark * 100 <= resident
+        held && below_mark * 100 <= resident
     }
 
     fn budget_left(&self) -> Duration {
         (PSS_ALLOWANCE + self.started.elapsed().mul_f64(PSS_BUDGET)).saturating_sub(self.pss_spent)
     }
 
-    /// Reads each new (or exec'd) process's private pages, as the budget allows.
+    /// Reads each new process's private pages, whatever the budget (once a process:
+    /// until then it could count pages its parent counts too, or miss pages it had
+    /// before it was first seen), and each exec'd one's as the budget allows.
     fn read_new(&mut self, pids: &[i32]) {
         for pid in pids {
-            if self.budget_left().is_zero() {
-                return;
-            }
             let page_size = self.page_size;
-            let Some(proc) = self.procs.get_mut(pid).filter(|p| p.own_read_due) else {
+            let broke = self.budget_left().is_zero();
+            let Some(proc) = self
+                .procs
+                .get_mut(pid)
+                .filter(|p| p.own_read_due && (p.base.is_none() || !broke))
+            else {
                 continue;
             };
             let t = thread_cpu();
             let read = proc.read_rollup(&mut self.buf, page_size);
+            // A fork of a living parent shares its mappings, which the parent counts
+            // whole: only its private pages are its own. After exec (another program)
+            // or with its parent gone, all it maps counts, shared pages by their share.
+            // A child between vfork and exec runs in its parent's memory, read whole
+            // through either: it counts nothing of its own, and is read again next look.
+            let parent = proc.parent;
+            proc.shares_memory = same_memory(*pid, parent);
+            let forked = same_program(*pid, parent);
             self.pss_spent += thread_cpu().saturating_sub(t);
-            if let Some((rollup, anon)) = read {
+            let Some(proc) = self.procs.get_mut(pid) else {
+                continue;
+            };
+            if let Some((rollup, anon, shared)) = read {
+                let counted = if proc.shares_memory {
+                    0
+                } else if forked {
+                    rollup.private
+                } else {
+                    rollup.pss
+                };
                 proc.base = Some(Base {
-                    counted: rollup.private,
+                    counted,
                     full: false,
                     anon,
+                    shared,
                 });
             }
-            proc.own_read_due = false;
+            proc.own_read_due = proc.shares_memory;
         }
     }
 
@@ -430,25 +479,31 @@ impl ProcTree {
         let moved = self.shared_pages(pids) != shared_before;
         self.pss_spent += thread_cpu().saturating_sub(t);
         self.last_refresh = Some(Instant::now());
-        // A process that could not be read (a zombie) keeps its figure.
-        let changed = self.walk(root, false) || moved;
-        if changed && self.dropped < MAX_DROPPED {
-            self.dropped += 1;
-            return; // still due
+        // A process that could not be read (a zombie) keeps its figure. A pass during
+        // which a process ended (its pages' other sharers read after it count them
+        // more), or shared pages moved, may count a page twice, and a peak is the
+        // largest sample: it is dropped, and the refresh stays due (each process's
+        // figure of its own still counts meanwhile). Processes that started meanwhile
+        // are not in the pass: they get reads of their own.
+        let ended = std::mem::take(&mut self.ended);
+        self.walk(root, false);
+        let ended_during = self.ended;
+        self.ended |= ended;
+        if ended_during || moved {
+            return;
         }
-        self.dropped = 0;
-        self.refresh_due = changed;
-        for (pid, (rollup, anon)) in read {
+        self.refresh_due = false;
+        for (pid, (rollup, anon, shared)) in read {
             if let Some(proc) = self.procs.get_mut(&pid) {
                 proc.base = Some(Base {
-                    counted: rollup.pss,
+                    counted: if proc.shares_memory { 0 } else { rollup.pss },
                     full: true,
                     anon,
+                    shared,
                 });
                 proc.own_read_due = false;
             }
         }
-        self.refreshed_set = pids.to_vec();
     }
 
     /// The shared pages of each of `pids`, in order, read now.
@@ -469,8 +524,9 @@ impl Proc {
     fn look(&mut self, buf: &mut Vec<u8>, page_size: u64, all: bool) -> Look {
         let ran = match &self.schedstat {
             Some(file) => match read_at(file, buf).and_then(parse_first) {
+                // 0: no run time kept (old kernels without delay accounting).
                 Some(ns) => {
-                    let ran = ns != self.ran_ns;
+                    let ran = ns != self.ran_ns || ns == 0;
                     self.ran_ns = ns;
                     ran
                 }
@@ -483,27 +539,33 @@ impl Proc {
         if !(ran || all || self.threads != 1) {
             return Look::Idle;
         }
+        // A zombie (or a process in exit) reads as nothing resident: it stays, counting
+        // nothing, until it is reaped.
         let Some((resident, shared)) = read_at(&self.statm, buf).and_then(parse_statm) else {
             return Look::Gone;
         };
-        if resident == 0 && self.resident != 0 {
-            return Look::Gone; // exiting: its memory is already released
-        }
         self.resident = resident;
         self.shared = shared;
         let anon = self.anon(page_size);
-        if let Some(base) = &mut self.base
-            && anon < base.anon
-        {
-            // It freed memory, or exec replaced it: carry on from here, and read it again
-            // in case it was an exec (the new program's first pages are not growth).
-            base.counted = (base.counted + anon).saturating_sub(base.anon);
-            base.anon = anon;
-            self.own_read_due = !base.full;
-            self.shrank = true;
+        if let Some(base) = &mut self.base {
+            if anon < base.anon {
+                // It freed memory, or exec replaced it: carry on from here, and read it
+                // again in case it was an exec (the new program's first pages are not
+                // growth).
+                base.counted = (base.counted + anon).saturating_sub(base.anon);
+                base.anon = anon;
+                self.own_read_due = !base.full;
+                self.moved = true;
+            }
+            if shared * page_size > base.shared + SHARED_MOVED {
+                base.shared = shared * page_size;
+                self.moved = true;
+            }
         }
+        // The set of threads, not just their number: one may end and another start
+        // between two looks, and the new one's children are in its own file.
         let threads = self.thread_count();
-        if threads != self.threads || self.children.is_empty() {
+        if threads != self.threads || threads != 1 || self.children.is_empty() {
             let tids = list_tids(self.pid);
             if tids != self.tids || self.children.is_empty() {
                 self.children = open_children(self.pid, &tids);
@@ -538,17 +600,20 @@ impl Proc {
         }
     }
 
-    /// Reads `smaps_rollup`, then `statm` for the anonymous bytes the figures go with.
-    fn read_rollup(&mut self, buf: &mut Vec<u8>, page_size: u64) -> Option<(Rollup, u64)> {
-        if self.rollup.is_none() {
-            self.rollup = File::open(format!("/proc/{}/smaps_rollup", self.pid)).ok();
-        }
-        let rollup = parse_rollup(read_at(self.rollup.as_ref()?, buf)?)?;
+    /// Reads `smaps_rollup`, then `statm` for the anonymous and shared bytes the figures
+    /// go with.
+    fn read_rollup(&mut self, buf: &mut Vec<u8>, page_size: u64) -> Option<(Rollup, u64, u64)> {
+        // Opened afresh for every read: the kernel binds `smaps_rollup` to the memory of
+        // the process when it is opened, and a child first seen between vfork (or
+        // fork) and exec would be read as its parent (or its own old copy) ever after.
+        // That counted a forkserver's parent twice.
+        let file = File::open(format!("/proc/{}/smaps_rollup", self.pid)).ok()?;
+        let rollup = parse_rollup(read_at(&file, buf)?)?;
         let (resident, shared) = read_at(&self.statm, buf).and_then(parse_statm)?;
         self.resident = resident;
         self.shared = shared;
         self.cow_shared = rollup.cow_shared > COW_SHARED;
-        Some((rollup, self.anon(page_size)))
+        Some((rollup, self.anon(page_size), shared * page_size))
     }
 }
 
@@ -598,6 +663,39 @@ fn read_at<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
         let len = buf.len() * 2;
         buf.resize(len, 0);
     }
+}
+
+/// Whether `pid` runs the same program as `parent` (and so, being its child, may be a
+/// fork that shares its mappings); false when either is gone.
+fn same_program(pid: i32, parent: i32) -> bool {
+    let exe = |p: i32| std::fs::read_link(format!("/proc/{p}/exe")).ok();
+    matches!((exe(pid), exe(parent)), (Some(a), Some(b)) if a == b)
+}
+
+/// Whether `pid` runs in the same memory as `parent` (a vfork or `CLONE_VM` child), by
+/// `kcmp`; false where the kernel has no `kcmp` or either is gone.
+fn same_memory(pid: i32, parent: i32) -> bool {
+    const KCMP_VM: libc::c_int = 1;
+    // SAFETY: kcmp only compares two processes' kernel objects; no memory is passed.
+    unsafe { libc::syscall(libc::SYS_kcmp, pid, parent, KCMP_VM, 0, 0) == 0 }
+}
+
+/// The faults of the children `pid` has reaped (`cminflt` + `cmajflt` of its `stat`).
+fn reaped_faults(pid: i32, buf: &mut Vec<u8>) -> Option<u64> {
+    let file = File::open(format!("/proc/{pid}/stat")).ok()?;
+    parse_reaped(read_at(&file, buf)?)
+}
+
+/// `cminflt` + `cmajflt` from a `stat` line. The command name may hold spaces and
+/// parentheses, so fields are counted from the last `)`.
+pub fn parse_reaped(text: &[u8]) -> Option<u64> {
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&text[close + 1..]).ok()?;
+    // After the name: state (field 3), ... cminflt (11), majflt (12), cmajflt (13).
+    let mut fields = rest.split_ascii_whitespace().skip(8);
+    let cminflt: u64 = fields.next()?.parse().ok()?;
+    let cmajflt: u64 = fields.nth(1)?.parse().ok()?;
+    Some(cminflt + cmajflt)
 }
 
 /// The first number of a line, such as the run time in `schedstat`.
@@ -675,6 +773,8 @@ mod tests {
         let old = b"x [rollup]\nRss: 8 kB\nPss: 4 kB\nPrivate_Clean: 0 kB\nPrivate_Dirty: 4 kB\nAnonymous: 8 kB\n";
         assert_eq!(parse_rollup(old).map(|r| r.cow_shared), Some(8 << 10));
         assert_eq!(parse_first(b"123456 789 3\n"), Some(123456));
+        let stat = b"42 (a) b (c) S 1 42 42 0 -1 4194560 100 7 3 2 1 2 0 0 20 0 3 0 12345";
+        assert_eq!(parse_reaped(stat), Some(9));
         assert_eq!(parse_statm(b"765 441 413 5 0 123 0\n"), Some((441, 413)));
     }
 

@@ -20,6 +20,9 @@
  *   orphan MIB MS                       truth: the orphaned grandchild's VmHWM
  *   grow MIB MS                         truth: own VmHWM
  *   hold MIB MS                         truth: own VmHWM
+ *   vfork MIB MS                        holds MIB, then vforks a child that waits
+ *                                       MS in the parent's memory before it execs
+ *                                       `sleep 1`; truth: own VmHWM
  *   sleeptree N PIDFILE                 (no truth) sleeps forever
  *   daemon MS PIDFILE                   (no truth)
  *   burn MS                             appends "cpu_us N" (own user+system CPU) to
@@ -100,6 +103,7 @@ static void usage(void)
             "  orphan MIB MS\n"
             "  grow MIB MS\n"
             "  hold MIB MS\n"
+            "  vfork MIB MS\n"
             "  sleeptree N PIDFILE\n"
             "  daemon MS PIDFILE\n"
             "  burn MS\n"
@@ -457,6 +461,26 @@ static int mode_grow(long mib, long ms)
     for (long i = 0; i < mib; i++)
         release(steps[i], 1);
     free(steps);
+    return 0;
+}
+
+static int mode_vfork(long mib, long ms)
+{
+    char *p = touch(mib);
+    pid_t pid = vfork();
+    if (pid < 0)
+        die("vfork");
+    if (pid == 0) {
+        /* Only system calls here: the child runs in the parent's memory. */
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        execl("/bin/sleep", "sleep", "1", (char *)NULL);
+        _exit(127);
+    }
+    wait_ok(pid);
+    long hwm = status_kib("VmHWM");
+    release(p, mib);
+    write_truth(hwm);
     return 0;
 }
 
@@ -1095,6 +1119,9 @@ int main(int argc, char **argv)
     } else if (strcmp(m, "grow") == 0) {
         need_args(argc, 2);
         return mode_grow(parse_num(a[0], "MIB"), parse_num(a[1], "MS"));
+    } else if (strcmp(m, "vfork") == 0) {
+        need_args(argc, 2);
+        return mode_vfork(parse_num(a[0], "MIB"), parse_num(a[1], "MS"));
     } else if (strcmp(m, "hold") == 0) {
         need_args(argc, 2);
         return mode_hold(parse_num(a[0], "MIB"), parse_num(a[1], "MS"));
