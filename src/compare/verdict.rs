@@ -407,8 +407,17 @@ pub fn compare<'a>(
                 thresholds.resolve(metric, hm.better),
             );
             if metric == PEAK_MEMORY && judged.verdict != Verdict::Missing {
-                let base_runs = b.filter(|b| b.status == Status::Ok).map(|b| &b.runs[..]);
-                if let Some(note) = not_exact(base_runs.unwrap_or_default(), &h.runs) {
+                let base_ok = b.filter(|b| b.status == Status::Ok);
+                let base_runs = base_ok.map(|b| &b.runs[..]).unwrap_or_default();
+                let note = match base_ok.zip(base) {
+                    Some((_, base)) if base.testbed.probe != head.testbed.probe => Some(format!(
+                        "not judged: the base's memory was measured through {}, the head's through {}, which count different things",
+                        base.testbed.probe.describe(),
+                        head.testbed.probe.describe()
+                    )),
+                    _ => not_exact(base_runs, &h.runs, judged.verdict),
+                };
+                if let Some(note) = note {
                     judged.verdict = Verdict::Inconclusive;
                     judged.decided_by = Some(Rule::NotExact);
                     judged.note = Some(note);
@@ -442,29 +451,29 @@ pub fn compare<'a>(
     out
 }
 
-/// Why the peaks of these runs cannot be judged, if some are only lower bounds.
-fn not_exact(base: &[RunRecord], head: &[RunRecord]) -> Option<String> {
+/// Why the peaks of these runs cannot be judged as `verdict` says, if some are only
+/// lower bounds that could change it: on the head, any verdict but a regression (its
+/// true peaks may be higher still); on the base, a regression (the base's may be too).
+fn not_exact(base: &[RunRecord], head: &[RunRecord], verdict: Verdict) -> Option<String> {
     let lower = |runs: &[RunRecord]| {
         runs.iter()
             .filter(|r| r.peak_quality == Some(PeakQuality::LowerBound))
             .count()
     };
-    let (on_base, on_head) = (lower(base), lower(head));
+    let regression = verdict == Verdict::Regression;
+    let on_head = if regression { 0 } else { lower(head) };
+    let on_base = if regression { lower(base) } else { 0 };
     if on_base + on_head == 0 {
         return None;
     }
-    let side =
-        |n: usize, of: usize, name: &str| (n > 0).then(|| format!("{n} of {of} {name} runs"));
-    let which: Vec<String> = [
-        side(on_head, head.len(), "head"),
-        side(on_base, base.len(), "base"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let side = |n: usize, of: usize, name: &str| format!("{n} of {of} {name} runs");
+    let which = if on_head > 0 {
+        side(on_head, head.len(), "head")
+    } else {
+        side(on_base, base.len(), "base")
+    };
     Some(format!(
-        "not judged: the peak of {} is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)",
-        which.join(" and ")
+        "not judged: the peak of {which} is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
     ))
 }
 
@@ -530,17 +539,24 @@ mod tests {
     #[test]
     fn a_peak_that_is_only_a_lower_bound_is_not_judged() {
         let exact = [run(Some("exact")), run(None), run(Some("sampled"))];
-        assert_eq!(not_exact(&exact, &exact), None);
         let starved = [run(Some("sampled")), run(Some("lower_bound"))];
+        for verdict in [Verdict::Pass, Verdict::Regression, Verdict::Improvement] {
+            assert_eq!(not_exact(&exact, &exact, verdict), None);
+        }
+        // Lower bounds on the head could hide a regression...
         assert_eq!(
-            not_exact(&exact, &starved).unwrap(),
+            not_exact(&exact, &starved, Verdict::Pass).unwrap(),
             "not judged: the peak of 1 of 2 head runs is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
         );
+        // ...but not undo one they already show.
+        assert_eq!(not_exact(&exact, &starved, Verdict::Regression), None);
+        // On the base, they could make a regression that is not one.
         assert!(
-            not_exact(&starved, &starved)
+            not_exact(&starved, &exact, Verdict::Regression)
                 .unwrap()
-                .contains("1 of 2 head runs and 1 of 2 base runs")
+                .contains("1 of 2 base runs")
         );
+        assert_eq!(not_exact(&starved, &exact, Verdict::Pass), None);
     }
 
     #[test]

@@ -134,14 +134,28 @@ impl RunCgroup {
 impl Drop for RunCgroup {
     fn drop(&mut self) {
         // The run's processes are reaped by now; an rmdir can still race the kernel's
-        // release of the last one, so try a few times.
+        // release of the last one, so try a few times. Cgroups the benchmark made
+        // inside its own go first.
         for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+            if remove_tree(&self.dir) || !self.dir.exists() {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
+}
+
+/// Removes a cgroup and the cgroups below it, deepest first; true if it is gone.
+fn remove_tree(dir: &Path) -> bool {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            // Only directories are cgroups; the rest are the kernel's files.
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&entry.path());
+            }
+        }
+    }
+    std::fs::remove_dir(dir).is_ok()
 }
 
 fn read_bytes(path: &Path) -> Option<Bytes> {
@@ -155,24 +169,23 @@ fn read_bytes(path: &Path) -> Option<Bytes> {
 
 /// Where the cgroup v2 hierarchy is mounted, from `/proc/self/mountinfo`.
 fn cgroup2_mount() -> Option<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        let mount_point = left.split_whitespace().nth(4)?;
-        (right.split_whitespace().next()? == "cgroup2").then(|| PathBuf::from(mount_point))
-    })
+    find_mount(|kind, _| kind == "cgroup2")
 }
 
-/// Where the v1 memory controller is mounted, from `/proc/self/mountinfo`.
+/// Where the v1 memory controller is mounted.
 fn cgroup1_memory_mount() -> Option<PathBuf> {
+    find_mount(|kind, options| kind == "cgroup" && options.split(',').any(|o| o == "memory"))
+}
+
+/// The first mount point whose file system type and super options `wanted` accepts.
+fn find_mount(wanted: impl Fn(&str, &str) -> bool) -> Option<PathBuf> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     info.lines().find_map(|line| {
         let (left, right) = line.split_once(" - ")?;
         let mount_point = left.split_whitespace().nth(4)?;
         let mut right = right.split_whitespace();
-        let (kind, options) = (right.next()?, right.nth(1)?);
-        (kind == "cgroup" && options.split(',').any(|o| o == "memory"))
-            .then(|| PathBuf::from(mount_point))
+        let (kind, options) = (right.next()?, right.nth(1).unwrap_or(""));
+        wanted(kind, options).then(|| PathBuf::from(mount_point))
     })
 }
 

@@ -12,10 +12,11 @@ pub enum PeakQuality {
     /// the one process the run had.
     Exact,
     /// The largest of the sampler's looks at the whole tree (and of the processes'
-    /// high-water marks), with at least [`SAMPLING_FLOOR`] of its samples kept.
+    /// high-water marks), with at least [`SAMPLING_FLOOR`] of its samples kept or
+    /// covered.
     Sampled,
-    /// The sampler kept too few samples of a tree of several processes (a busy machine
-    /// starved it): the true peak may be well above the figure.
+    /// The sampler kept too few samples of a tree (a busy machine starved it), or a
+    /// cgroup's high-water mark was reset: the true peak may be well above the figure.
     LowerBound,
 }
 
@@ -59,11 +60,17 @@ impl Samples {
 pub struct Evidence {
     /// The memory came from a cgroup.
     pub cgroup: bool,
+    /// The cgroup's high-water mark is below what the sampler saw it hold: reset.
+    pub cgroup_reset: bool,
     pub samples: Samples,
     /// The most processes any sample saw.
     pub most_processes: usize,
     /// The launcher reaped a process other than the first (an orphan).
     pub orphans: bool,
+    /// The first process reaped children of its own (their faults are in its `stat`):
+    /// its high-water mark, which `wait4` gives as the largest of its own and theirs,
+    /// is not the tree's peak.
+    pub root_reaped_children: bool,
     /// The first process's high-water mark is its own, above what the launcher's fork
     /// folded into it.
     pub own_high_water_mark: bool,
@@ -71,12 +78,14 @@ pub struct Evidence {
 
 /// The quality of a run's peak.
 pub fn judge(e: Evidence) -> PeakQuality {
-    let one_process = e.most_processes <= 1 && !e.orphans;
-    if e.cgroup || (one_process && e.own_high_water_mark && e.samples.enough()) {
+    // The kernel's word that the run had a single process: none seen beside it, none
+    // reaped by the launcher, none reaped by it.
+    let one_process = e.most_processes <= 1 && !e.orphans && !e.root_reaped_children;
+    if e.cgroup_reset {
+        PeakQuality::LowerBound
+    } else if e.cgroup || (one_process && e.own_high_water_mark) {
         PeakQuality::Exact
-    } else if e.samples.enough() || one_process {
-        // One process seen, but seen too rarely to be sure there was no other: its
-        // high-water mark still stands for what was seen.
+    } else if e.samples.enough() {
         PeakQuality::Sampled
     } else {
         PeakQuality::LowerBound
@@ -109,10 +118,28 @@ mod tests {
             ..tree(0, 100, 128)
         };
         assert_eq!(judge(cgroup), Exact);
-        // One process, well sampled: its high-water mark is the peak.
+        // One process, well sampled or not: its high-water mark is the peak.
         assert_eq!(judge(tree(95, 100, 1)), Exact);
-        // Too short to sample at all.
         assert_eq!(judge(tree(0, 0, 0)), Exact);
+        assert_eq!(judge(tree(1, 100, 1)), Exact);
+        // A shell that waited for its own children: its mark is only the largest.
+        let shell = Evidence {
+            root_reaped_children: true,
+            ..tree(0, 0, 0)
+        };
+        assert_eq!(judge(shell), Sampled);
+        let starved_shell = Evidence {
+            root_reaped_children: true,
+            ..tree(1, 100, 1)
+        };
+        assert_eq!(judge(starved_shell), LowerBound);
+        // A cgroup whose mark was reset under memgate's eyes.
+        let reset = Evidence {
+            cgroup: true,
+            cgroup_reset: true,
+            ..tree(100, 100, 2)
+        };
+        assert_eq!(judge(reset), LowerBound);
         // ... unless the launcher's fold hides its high-water mark.
         let folded = Evidence {
             own_high_water_mark: false,
@@ -129,8 +156,7 @@ mod tests {
         assert_eq!(judge(tree(50, 100, 128)), Sampled);
         assert_eq!(judge(tree(49, 100, 128)), LowerBound);
         assert_eq!(judge(tree(0, 3, 2)), LowerBound);
-        // One process seen, rarely: not exact, but not a tree's lower bound either.
-        assert_eq!(judge(tree(10, 100, 1)), Sampled);
+
         // Looks missed, but shown to hold no higher peak, count.
         let covered = Evidence {
             samples: Samples {

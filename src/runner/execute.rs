@@ -40,7 +40,8 @@ pub const WITHHELD: [&str; 12] = [
 /// The share of a core the sampler's looks at the tree may take: beyond it, the
 /// interval stretches (the reads of PSS have a budget of their own within it).
 const SAMPLER_SHARE: f64 = 0.04;
-/// The longest the interval stretches to: a tree is never out of sight for longer.
+/// The longest the stretched interval becomes (unless the configured one is longer):
+/// the sampler's own cost never puts a tree out of sight for longer.
 const LONGEST_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often a tree being killed is looked at again.
@@ -85,8 +86,9 @@ pub struct Measured {
     pub probe: ProbeKind,
     pub quality: PeakQuality,
     pub samples: Samples,
-    /// The largest single process's high-water mark: the peak is at least this.
-    pub peak_lower_bound: Bytes,
+    /// The largest single process's high-water mark, where the kernel's figures show
+    /// it: the peak is at least this.
+    pub peak_lower_bound: Option<Bytes>,
     /// The peak is at most this, where that is known.
     pub peak_upper_bound: Option<Bytes>,
     /// CPU time memgate spent watching this run (sampling, limits): its own overhead.
@@ -160,7 +162,7 @@ impl Executor {
         let start = Instant::now();
         let cpu_start = thread_cpu();
         let mut probe = TreeProbe::new(self.pid, cgroup);
-        let mut schedule = Schedule::new(spec.sample_interval);
+        let mut schedule = Schedule::new(spec.sample_interval, start);
         let mut most_processes = 0;
         let mut timeline = Timeline::default();
         let mut sampled_peak = Bytes(0);
@@ -215,7 +217,7 @@ impl Executor {
                         // What the launcher knew went with it.
                         quality: PeakQuality::LowerBound,
                         samples: schedule.samples,
-                        peak_lower_bound: Bytes(0),
+                        peak_lower_bound: None,
                         peak_upper_bound: None,
                         sampler_cpu_time: Seconds::from_duration(
                             thread_cpu().saturating_sub(cpu_start),
@@ -252,6 +254,7 @@ impl Executor {
                 probe.kill();
             }
         }
+        schedule.finished();
         let sampler_cpu_time = Seconds::from_duration(thread_cpu().saturating_sub(cpu_start));
         let mut reply = String::new();
         let read = self.replies.read_line(&mut reply).map_err(lost)?;
@@ -282,14 +285,19 @@ impl Executor {
         let kind = probe.kind();
         let quality = quality::judge(Evidence {
             cgroup: kernel_peak.is_some(),
+            // Below what memgate saw the cgroup hold: its high-water mark was reset
+            // (a benchmark running as root may write to it).
+            cgroup_reset: kernel_peak.is_some_and(|peak| peak < sampled_peak),
             samples: schedule.samples,
             most_processes,
             orphans: report.others_max_rss_kib > 0,
+            root_reaped_children: report.root_reaped_children,
             own_high_water_mark: report.root_max_rss_kib > report.fold_kib,
         });
         drop(probe); // removes the run's cgroup
 
         let max_rss = max_rss(&report, sampled_peak);
+        let peak_lower_bound = high_water_mark(&report);
         let mut peak_memory = sampled_peak.max(max_rss);
         if let Some(peak) = kernel_peak {
             peak_memory = peak_memory.max(peak);
@@ -312,7 +320,7 @@ impl Executor {
             probe: kind,
             quality,
             samples: schedule.samples,
-            peak_lower_bound: max_rss,
+            peak_lower_bound,
             peak_upper_bound: (quality == PeakQuality::Exact).then_some(peak_memory),
             sampler_cpu_time,
             dropped_logs,
@@ -355,17 +363,21 @@ struct Schedule {
     interval: Duration,
     /// A look's CPU cost, smoothed.
     cost: Duration,
-    last: Option<Instant>,
+    last: Instant,
+    /// The last look found the tree.
+    found: bool,
     samples: Samples,
 }
 
 impl Schedule {
-    fn new(configured: Duration) -> Self {
+    /// A schedule from `start`, when the run was handed to the launcher.
+    fn new(configured: Duration, start: Instant) -> Self {
         Schedule {
             configured,
             interval: configured,
             cost: Duration::ZERO,
-            last: None,
+            last: start,
+            found: false,
             samples: Samples::default(),
         }
     }
@@ -378,20 +390,28 @@ impl Schedule {
     fn looked(&mut self, cost: Duration, pss_cost: Option<Duration>) -> u64 {
         let now = Instant::now();
         let mut missed = 0;
+        self.found = pss_cost.is_some();
         if let Some(pss_cost) = pss_cost {
-            let due = self.last.map_or(1.0, |t| {
-                ((now - t).as_secs_f64() / self.interval.as_secs_f64()).round()
-            });
+            let due = ((now - self.last).as_secs_f64() / self.interval.as_secs_f64()).round();
             let due = (due as u64).max(1);
             self.samples.kept += 1;
             self.samples.due += due;
             missed = due - 1;
             self.cost = (self.cost * 7 + cost.saturating_sub(pss_cost)) / 8;
         }
-        self.last = Some(now);
+        self.last = now;
         let affordable = self.cost.div_f64(SAMPLER_SHARE);
         self.interval = affordable.clamp(self.configured, LONGEST_INTERVAL.max(self.configured));
         missed
+    }
+
+    /// The run ended: the looks due since the last one, while the tree was still there,
+    /// were missed (whole intervals only: the tree may have ended just after it).
+    fn finished(&mut self) {
+        if self.found {
+            let due = (self.last.elapsed().as_secs_f64() / self.interval.as_secs_f64()).floor();
+            self.samples.due += due as u64;
+        }
     }
 }
 
@@ -442,6 +462,14 @@ fn max_rss(report: &LaunchReport, sampled: Bytes) -> Bytes {
     } else {
         Bytes::from_kib(report.root_max_rss_kib)
     }
+}
+
+/// The largest high-water mark the kernel reported for a single process of the tree,
+/// if any was above the launcher's fold (below it, the fold hides the process's own).
+fn high_water_mark(report: &LaunchReport) -> Option<Bytes> {
+    let root = (report.root_max_rss_kib > report.fold_kib).then_some(report.root_max_rss_kib);
+    let largest = root.unwrap_or(0).max(report.others_max_rss_kib);
+    (largest > 0).then(|| Bytes::from_kib(largest))
 }
 
 /// Reaps whatever children memgate has left (orphans of a dead launcher).

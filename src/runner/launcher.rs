@@ -60,6 +60,10 @@ pub struct LaunchReport {
     /// at exec from the launcher's copy. A `root_max_rss_kib` above it is the
     /// benchmark's own; one equal to it may be the fold.
     pub fold_kib: u64,
+    /// The first process reaped children of its own (its `cminflt` or `cmajflt`, the
+    /// faults of the children it reaped, were not zero when it exited).
+    #[serde(default)]
+    pub root_reaped_children: bool,
     /// The launcher could not even try (a file it could not create, say).
     pub error: Option<String>,
 }
@@ -360,10 +364,28 @@ fn launch(
         if TERMINATE.load(Ordering::SeqCst) {
             kill_tree(tree, std::process::id() as i32);
         }
+        // Which process ended, left unreaped: the first one's `stat` is still readable
+        // as a zombie, and tells whether it reaped children of its own.
+        // SAFETY: siginfo_t is plain old data, written by the kernel.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        if unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOWAIT) } != 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => continue, // TERMINATE is checked at the top
+                _ => break,                    // ECHILD: the last process is gone.
+            }
+        }
+        // SAFETY: waitid succeeded, so si_pid is set.
+        let ended = unsafe { info.si_pid() };
+        if ended == root {
+            report.root_reaped_children = std::fs::read(format!("/proc/{root}/stat"))
+                .ok()
+                .and_then(|stat| crate::measure::proc::parse_reaped(&stat))
+                .is_some_and(|faults| faults > 0);
+        }
         let mut status = 0;
         // SAFETY: rusage is plain old data, written by the kernel.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let pid = unsafe { libc::wait4(-1, &mut status, 0, &mut usage) };
+        let pid = unsafe { libc::wait4(ended, &mut status, 0, &mut usage) };
         if pid < 0 {
             match std::io::Error::last_os_error().raw_os_error() {
                 Some(libc::EINTR) => {

@@ -515,7 +515,7 @@ fn record(result: &mut BenchmarkResult, m: Measured, custom: Vec<CustomLine>) {
         sampler_cpu_time: m.sampler_cpu_time,
         peak_quality: Some(m.quality),
         samples: Some(m.samples),
-        peak_lower_bound: Some(m.peak_lower_bound),
+        peak_lower_bound: m.peak_lower_bound,
         peak_upper_bound: m.peak_upper_bound,
         timeline: m.timeline,
     });
