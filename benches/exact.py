@@ -457,6 +457,8 @@ def main():
                     help="MEMGATE_PROBE for memgate: auto (its default: a cgroup where it "
                          "may make one), proc (the /proc sampler), or both, one after the "
                          "other")
+    ap.add_argument("--keep", default=None, metavar="DIR",
+                    help="save memgate's JSON and the watcher's reports of each case in DIR")
     ap.add_argument("--python", default=None,
                     help="an interpreter with numpy for the forkserver case, instead of "
                          "a fresh venv")
@@ -510,6 +512,13 @@ def main():
                         results.append({"name": name, "probe": probe, "failed": str(e),
                                         "config": tmp / f"exact-{probe}-{name}.yml"})
                         continue
+                    if args.keep:
+                        keep = Path(args.keep)
+                        keep.mkdir(parents=True, exist_ok=True)
+                        (keep / f"{probe}-{name}.json").write_text(
+                            json.dumps(case["result"], indent=1) + "\n")
+                        (keep / f"{probe}-{name}.truth.txt").write_text(
+                            case["outfile"].read_text())
                     case["summary"] = summarize(case)
                     s = case["summary"]
                     log(f"  {case['elapsed']:.0f} s; error median {pct(s['err_med'])}, "
