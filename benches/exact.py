@@ -402,6 +402,7 @@ def summarize(case):
                                     for r in runs if r["w_wall_ms"] > 0),
         "w_cpu_pct": 100.0 * sum(r["w_cpu_ms"] for r in runs)
                      / max(1, sum(r["w_wall_ms"] for r in runs)),
+        "wall_delta_ms": max(abs(r["w_wall_ms"] - r["wall"] * 1e3) for r in runs),
         "self_med": statistics.median(r["self"] for r in runs),
         "self_end_med": statistics.median(r["self_end"] for r in runs),
     }
@@ -635,7 +636,8 @@ def main():
         p("Watcher samples kept per run (median) and per second (median); dropped = samples "
           "whose tree changed during the reads, summed over the runs; the watcher's own "
           "PSS when it took its truth sample (what is subtracted) and at its end; its CPU "
-          "as % of one core.")
+          "as % of one core; max wall Δ = the largest |watcher's wall_ms − memgate's "
+          "wall_time| of a run, which checks that runs and reports are paired right.")
         p()
         rows = []
         for c in ok_cases:
@@ -644,9 +646,10 @@ def main():
             rows.append([c["probe"], c["name"], f"{s['w_samples_med']:g}",
                          f"{s['w_rate']:.0f}/s", f"{s['w_dropped']} ({dropped_pct:.1f}%)",
                          f"{s['self_med'] / 1024:.0f} kB", f"{s['self_end_med'] / 1024:.0f} kB",
-                         f"{s['w_cpu_pct']:.0f}%"])
+                         f"{s['w_cpu_pct']:.0f}%", f"{s['wall_delta_ms']:.0f} ms"])
         p(table(["MEMGATE_PROBE", "case", "kept per run", "kept per second", "dropped",
-                 "own PSS at truth", "own PSS at end", "watcher CPU"], rows))
+                 "own PSS at truth", "own PSS at end", "watcher CPU",
+                 "max wall Δ"], rows))
         p()
 
         p("## Targets")
