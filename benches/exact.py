@@ -394,6 +394,10 @@ def summarize(case):
         "from_max_rss": sum(r["max_rss"] is not None and r["peak"] == r["max_rss"]
                             for r in runs),
         "bounded": len(bounded), "in_bounds": in_bounds,
+        "lower_err": (statistics.median((r["lower"] - r["self"] - r["truth"]) / r["truth"]
+                                        for r in bounded) if bounded else None),
+        "upper_err": (statistics.median((r["upper"] - r["self"] - r["truth"]) / r["truth"]
+                                        for r in bounded) if bounded else None),
         "w_procs": statistics.median(r["w_procs"] for r in runs),
         "w_samples_med": statistics.median(r["w_samples"] for r in runs),
         "w_dropped": sum(r["w_dropped"] for r in runs),
@@ -598,8 +602,8 @@ def main():
                 rows.append([c["probe"], c["name"]] + ["memgate failed"] + [""] * 12)
                 continue
             s = c["summary"]
-            q = ", ".join(f"{k} {v}" for k, v in sorted(s["qualities"].items())
-                          if k is not None)
+            q = ", ".join(f"{k} {v}" for k, v in sorted(
+                (k, v) for k, v in s["qualities"].items() if k is not None))
             samples = (f"{s['kept']} / {s['due'] if s['due'] is not None else '—'}"
                        if s["kept"] is not None else f"— ({s['points']} points)")
             rows.append([
@@ -621,14 +625,20 @@ def main():
         p("from max_rss = runs whose peak_memory equals max_rss (the largest single "
           "process's high-water mark, which counts shared pages whole) rather than a "
           "sample; truth in bounds = runs with peak_lower_bound ≤ truth ≤ peak_upper_bound "
-          "(both less the watcher's PSS), where memgate reports bounds.")
+          "(both less the watcher's PSS), where memgate reports bounds, and the medians of "
+          "(bound − watcher's PSS − truth) / truth for each bound.")
         p()
         rows = []
         for c in ok_cases:
             s = c["summary"]
-            bounds = f"{s['in_bounds']}/{s['bounded']}" if s["bounded"] else "— (no bounds)"
-            rows.append([c["probe"], c["name"], f"{s['from_max_rss']}/{s['n']}", bounds])
-        p(table(["MEMGATE_PROBE", "case", "from max_rss", "truth in bounds"], rows))
+            if s["bounded"]:
+                bounds = [f"{s['in_bounds']}/{s['bounded']}",
+                          f"{pct(s['lower_err'])} / {pct(s['upper_err'])}"]
+            else:
+                bounds = ["— (no bounds)", "—"]
+            rows.append([c["probe"], c["name"], f"{s['from_max_rss']}/{s['n']}"] + bounds)
+        p(table(["MEMGATE_PROBE", "case", "from max_rss", "truth in bounds",
+                 "bounds against the truth (medians)"], rows))
         p()
 
         p("## The truth")
