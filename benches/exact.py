@@ -394,6 +394,10 @@ def summarize(case):
         "from_max_rss": sum(r["max_rss"] is not None and r["peak"] == r["max_rss"]
                             for r in runs),
         "bounded": len(bounded), "in_bounds": in_bounds,
+        "lower_err": (statistics.median((r["lower"] - r["self"] - r["truth"]) / r["truth"]
+                                        for r in bounded) if bounded else None),
+        "upper_err": (statistics.median((r["upper"] - r["self"] - r["truth"]) / r["truth"]
+                                        for r in bounded) if bounded else None),
         "w_procs": statistics.median(r["w_procs"] for r in runs),
         "w_samples_med": statistics.median(r["w_samples"] for r in runs),
         "w_dropped": sum(r["w_dropped"] for r in runs),
@@ -402,6 +406,7 @@ def summarize(case):
                                     for r in runs if r["w_wall_ms"] > 0),
         "w_cpu_pct": 100.0 * sum(r["w_cpu_ms"] for r in runs)
                      / max(1, sum(r["w_wall_ms"] for r in runs)),
+        "wall_delta_ms": max(abs(r["w_wall_ms"] - r["wall"] * 1e3) for r in runs),
         "self_med": statistics.median(r["self"] for r in runs),
         "self_end_med": statistics.median(r["self_end"] for r in runs),
     }
@@ -457,6 +462,8 @@ def main():
                     help="MEMGATE_PROBE for memgate: auto (its default: a cgroup where it "
                          "may make one), proc (the /proc sampler), or both, one after the "
                          "other")
+    ap.add_argument("--keep", default=None, metavar="DIR",
+                    help="save memgate's JSON and the watcher's reports of each case in DIR")
     ap.add_argument("--python", default=None,
                     help="an interpreter with numpy for the forkserver case, instead of "
                          "a fresh venv")
@@ -510,6 +517,13 @@ def main():
                         results.append({"name": name, "probe": probe, "failed": str(e),
                                         "config": tmp / f"exact-{probe}-{name}.yml"})
                         continue
+                    if args.keep:
+                        keep = Path(args.keep)
+                        keep.mkdir(parents=True, exist_ok=True)
+                        (keep / f"{probe}-{name}.json").write_text(
+                            json.dumps(case["result"], indent=1) + "\n")
+                        (keep / f"{probe}-{name}.truth.txt").write_text(
+                            case["outfile"].read_text())
                     case["summary"] = summarize(case)
                     s = case["summary"]
                     log(f"  {case['elapsed']:.0f} s; error median {pct(s['err_med'])}, "
@@ -588,8 +602,8 @@ def main():
                 rows.append([c["probe"], c["name"]] + ["memgate failed"] + [""] * 12)
                 continue
             s = c["summary"]
-            q = ", ".join(f"{k} {v}" for k, v in sorted(s["qualities"].items())
-                          if k is not None)
+            q = ", ".join(f"{k} {v}" for k, v in sorted(
+                (k, v) for k, v in s["qualities"].items() if k is not None))
             samples = (f"{s['kept']} / {s['due'] if s['due'] is not None else '—'}"
                        if s["kept"] is not None else f"— ({s['points']} points)")
             rows.append([
@@ -611,14 +625,20 @@ def main():
         p("from max_rss = runs whose peak_memory equals max_rss (the largest single "
           "process's high-water mark, which counts shared pages whole) rather than a "
           "sample; truth in bounds = runs with peak_lower_bound ≤ truth ≤ peak_upper_bound "
-          "(both less the watcher's PSS), where memgate reports bounds.")
+          "(both less the watcher's PSS), where memgate reports bounds, and the medians of "
+          "(bound − watcher's PSS − truth) / truth for each bound.")
         p()
         rows = []
         for c in ok_cases:
             s = c["summary"]
-            bounds = f"{s['in_bounds']}/{s['bounded']}" if s["bounded"] else "— (no bounds)"
-            rows.append([c["probe"], c["name"], f"{s['from_max_rss']}/{s['n']}", bounds])
-        p(table(["MEMGATE_PROBE", "case", "from max_rss", "truth in bounds"], rows))
+            if s["bounded"]:
+                bounds = [f"{s['in_bounds']}/{s['bounded']}",
+                          f"{pct(s['lower_err'])} / {pct(s['upper_err'])}"]
+            else:
+                bounds = ["— (no bounds)", "—"]
+            rows.append([c["probe"], c["name"], f"{s['from_max_rss']}/{s['n']}"] + bounds)
+        p(table(["MEMGATE_PROBE", "case", "from max_rss", "truth in bounds",
+                 "bounds against the truth (medians)"], rows))
         p()
 
         p("## The truth")
@@ -626,7 +646,8 @@ def main():
         p("Watcher samples kept per run (median) and per second (median); dropped = samples "
           "whose tree changed during the reads, summed over the runs; the watcher's own "
           "PSS when it took its truth sample (what is subtracted) and at its end; its CPU "
-          "as % of one core.")
+          "as % of one core; max wall Δ = the largest |watcher's wall_ms − memgate's "
+          "wall_time| of a run, which checks that runs and reports are paired right.")
         p()
         rows = []
         for c in ok_cases:
@@ -635,9 +656,10 @@ def main():
             rows.append([c["probe"], c["name"], f"{s['w_samples_med']:g}",
                          f"{s['w_rate']:.0f}/s", f"{s['w_dropped']} ({dropped_pct:.1f}%)",
                          f"{s['self_med'] / 1024:.0f} kB", f"{s['self_end_med'] / 1024:.0f} kB",
-                         f"{s['w_cpu_pct']:.0f}%"])
+                         f"{s['w_cpu_pct']:.0f}%", f"{s['wall_delta_ms']:.0f} ms"])
         p(table(["MEMGATE_PROBE", "case", "kept per run", "kept per second", "dropped",
-                 "own PSS at truth", "own PSS at end", "watcher CPU"], rows))
+                 "own PSS at truth", "own PSS at end", "watcher CPU",
+                 "max wall Δ"], rows))
         p()
 
         p("## Targets")

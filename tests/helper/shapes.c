@@ -47,6 +47,7 @@
  *                            from outside includes watch itself)
  *   self_pss_at_truth_kib N  watch's own PSS when truth_kib was sampled
  *   procs N                  live processes in the truth_kib sample
+ *   truth_at_ms N            when truth_kib was sampled, from the fork of CMD
  *   wall_ms N                from the fork of CMD to the end
  *   cpu_ms N                 watch's own user + system CPU time
  *   exit N                   CMD's exit status (128 + signal if killed)
@@ -575,16 +576,15 @@ static int mode_exit(long code)
 
 /*
  * What watch does is in the header. It is written for density: each
- * process's /proc files are opened once and re-read with pread, and the walk
- * after one sample's reads is the next sample's first walk unless a child was
- * reaped in between.
+ * process's stat and children files are opened once and re-read with pread,
+ * and the walk after one sample's reads is the next sample's first walk
+ * unless a child was reaped in between.
  */
 
 /* One descendant and its kept-open /proc files, re-read with pread. */
 struct wproc {
     pid_t pid;
     int stat_fd;
-    int rollup_fd;    /* opened on first read; -1 until then */
     int tasks_fd;     /* /proc/PID/task, opened when a process has threads */
     int ntids;
     pid_t *tids;      /* the threads `children` is open for */
@@ -662,8 +662,6 @@ static void close_children(struct wproc *p)
 static void forget(struct wproc *p)
 {
     close(p->stat_fd);
-    if (p->rollup_fd >= 0)
-        close(p->rollup_fd);
     if (p->tasks_fd >= 0)
         close(p->tasks_fd);
     close_children(p);
@@ -704,7 +702,6 @@ static struct wproc *lookup(struct watch *w, pid_t pid)
     memset(p, 0, sizeof *p);
     p->pid = pid;
     p->stat_fd = fd;
-    p->rollup_fd = -1;
     p->tasks_fd = -1;
     return p;
 }
@@ -929,27 +926,22 @@ static long pss_field(const char *text)
     return end == at + 5 ? -1 : v;
 }
 
-/* The PSS of a live process in kB, -1 if it could not be read. */
+/*
+ * The PSS of a live process in kB, -1 if it could not be read. Unlike the
+ * other /proc files, smaps_rollup is opened afresh for every read: an open
+ * one holds the memory map it was opened on, which after an exec is gone
+ * (reads fail) or, for a child made by vfork and opened before its exec, is
+ * its parent's (reads count the parent twice, for as long as both live).
+ */
 static long read_pss(struct watch *w, pid_t pid)
 {
-    size_t i = find(w, pid);
-    if (i == w->nprocs || w->procs[i].pid != pid)
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", (long)pid);
+    int fd = open_proc(path);
+    if (fd < 0)
         return -1;
-    struct wproc *p = &w->procs[i];
-    if (p->rollup_fd < 0) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", (long)pid);
-        p->rollup_fd = open_proc(path);
-        if (p->rollup_fd < 0)
-            return -1;
-    }
-    long pss = pread_all(w, p->rollup_fd) > 0 ? pss_field(w->buf) : -1;
-    if (pss < 0) {
-        /* The file holds the memory map it was opened on: after an exec it
-         * reads nothing, so open it afresh next time. */
-        close(p->rollup_fd);
-        p->rollup_fd = -1;
-    }
+    long pss = pread_all(w, fd) > 0 ? pss_field(w->buf) : -1;
+    close(fd);
     return pss;
 }
 
@@ -1007,7 +999,7 @@ static int mode_watch(const char *outfile, char **cmd)
     struct wseen *b = xrealloc(NULL, cap_b * sizeof *b);
     size_t na = 0, nb = 0;
     int have_b = 0, status = 0, child_done = 0;
-    long truth = 0, truth_procs = 0, self_at_truth = 0;
+    long truth = 0, truth_procs = 0, self_at_truth = 0, truth_ms = 0;
     unsigned long kept = 0, dropped = 0;
 
     for (;;) {
@@ -1057,6 +1049,7 @@ static int mode_watch(const char *outfile, char **cmd)
         if (sum > truth) {
             truth = sum;
             truth_procs = procs;
+            truth_ms = (long)(now_ms() - start);
             self_at_truth = self_pss_kib(&w, self_rollup);
         }
     }
@@ -1070,10 +1063,11 @@ static int mode_watch(const char *outfile, char **cmd)
     char report[512];
     int len = snprintf(report, sizeof report,
                        "truth_kib %ld\nsamples %lu\ndropped %lu\nself_pss_kib %ld\n"
-                       "self_pss_at_truth_kib %ld\nprocs %ld\nwall_ms %ld\n"
+                       "self_pss_at_truth_kib %ld\nprocs %ld\ntruth_at_ms %ld\n"
+                       "wall_ms %ld\n"
                        "cpu_ms %ld\nexit %d\n\n",
                        truth, kept, dropped, self_pss_kib(&w, self_rollup),
-                       self_at_truth, truth_procs, (long)(now_ms() - start), cpu_ms,
+                       self_at_truth, truth_procs, truth_ms, (long)(now_ms() - start), cpu_ms,
                        code);
     /* One write, so groups appended by runs one after another stay whole. */
     ssize_t n = write(out, report, (size_t)len);
