@@ -301,14 +301,20 @@ def measure_case(exe, tmp, shapes, probe, name, argv, repeat):
         if truth.get("exit") != 0 or run.get("exit_code") != 0:
             raise MemgateFailed(f"{name} run {i + 1}: the command exited with "
                                 f"{truth.get('exit')} (memgate says {run.get('exit_code')})")
-        truth_b = truth["truth_kib"] * 1024
+        # memgate's contract: peak_memory is the tree's PSS at its largest, and never less
+        # than the largest single process's high-water mark (the kernel's, which counts
+        # that process's shared pages whole). The truth is the larger of the two.
+        pss_b = truth["truth_kib"] * 1024
+        hwm_b = truth.get("max_rss_kib", 0) * 1024
+        truth_b = max(pss_b, hwm_b)
         # memgate's tree includes the watcher: take the watcher's own PSS off, as it was
         # when the watcher took its truth sample (the plateau memgate's peak comes from).
-        self_b = truth["self_pss_at_truth_kib"] * 1024
+        # (Not off a high-water mark: that is one process's, not the watcher's.)
+        self_b = truth["self_pss_at_truth_kib"] * 1024 if pss_b >= hwm_b else 0
         peak = run["peak_memory"]
         samples = run.get("samples") or {}
         rows.append({
-            "truth": truth_b, "self": self_b, "self_end": truth["self_pss_kib"] * 1024,
+            "truth": truth_b, "truth_pss": pss_b, "truth_hwm": hwm_b, "self": self_b, "self_end": truth["self_pss_kib"] * 1024,
             "peak": peak, "memgate": peak - self_b,
             "error": (peak - self_b - truth_b) / truth_b if truth_b else float("nan"),
             "max_rss": run.get("max_rss"),
@@ -551,8 +557,10 @@ def main():
           f"{total:.0f} s in all")
         p(f"- CPU load: `{shlex.join(load_cmd)}` kept one core busy throughout")
         p("- truth: `shapes watch` runs each command as its child and samples the tree's PSS "
-          "as fast as it can (it also keeps a core busy doing so); memgate's figure is "
-          "`peak_memory` minus the watcher's own PSS")
+          "as fast as it can (it also keeps a core busy doing so); the truth is the larger of "
+          "its largest sample and the largest high-water mark of a process it reaped "
+          "(memgate's contract: peak_memory is never less than max_rss); memgate's figure is "
+          "`peak_memory` minus the watcher's own PSS where the truth is a PSS sample")
         if "forkserver" in cases:
             if numpy_version:
                 p(f"- forkserver: workers hold `numpy.ones` of 50 MiB, numpy {numpy_version} "

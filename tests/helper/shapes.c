@@ -46,6 +46,9 @@
  *   self_pss_kib N           watch's own PSS at the end (a tree measured
  *                            from outside includes watch itself)
  *   self_pss_at_truth_kib N  watch's own PSS when truth_kib was sampled
+ *   max_rss_kib N            the largest ru_maxrss of the processes it reaped
+ *                            (the kernel's high-water mark of the largest
+ *                            single process, shared pages counted whole)
  *   procs N                  live processes in the truth_kib sample
  *   truth_at_ms N            when truth_kib was sampled, from the fork of CMD
  *   wall_ms N                from the fork of CMD to the end
@@ -999,14 +1002,17 @@ static int mode_watch(const char *outfile, char **cmd)
     struct wseen *b = xrealloc(NULL, cap_b * sizeof *b);
     size_t na = 0, nb = 0;
     int have_b = 0, status = 0, child_done = 0;
-    long truth = 0, truth_procs = 0, self_at_truth = 0, truth_ms = 0;
+    long truth = 0, truth_procs = 0, self_at_truth = 0, truth_ms = 0, max_rss = 0;
     unsigned long kept = 0, dropped = 0;
 
     for (;;) {
         int reaped = 0, st;
         pid_t r;
-        while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
+        struct rusage ru;
+        while ((r = wait4(-1, &st, WNOHANG, &ru)) > 0) {
             reaped = 1;
+            if (ru.ru_maxrss > max_rss)
+                max_rss = ru.ru_maxrss;
             if (r == child) {
                 status = st;
                 child_done = 1;
@@ -1063,11 +1069,12 @@ static int mode_watch(const char *outfile, char **cmd)
     char report[512];
     int len = snprintf(report, sizeof report,
                        "truth_kib %ld\nsamples %lu\ndropped %lu\nself_pss_kib %ld\n"
-                       "self_pss_at_truth_kib %ld\nprocs %ld\ntruth_at_ms %ld\n"
+                       "self_pss_at_truth_kib %ld\nmax_rss_kib %ld\nprocs %ld\n"
+                       "truth_at_ms %ld\n"
                        "wall_ms %ld\n"
                        "cpu_ms %ld\nexit %d\n\n",
                        truth, kept, dropped, self_pss_kib(&w, self_rollup),
-                       self_at_truth, truth_procs, truth_ms, (long)(now_ms() - start), cpu_ms,
+                       self_at_truth, max_rss, truth_procs, truth_ms, (long)(now_ms() - start), cpu_ms,
                        code);
     /* One write, so groups appended by runs one after another stay whole. */
     ssize_t n = write(out, report, (size_t)len);
