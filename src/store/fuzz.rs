@@ -25,7 +25,7 @@ use crate::git::CommitInfo;
 use crate::measure::timeline::Timeline;
 use crate::measure::units::{Bytes, Seconds};
 use crate::report::comparison;
-use crate::report::stored::{LogRow, log_table, show};
+use crate::report::stored::{LogRecord, LogRow, log_table, show};
 use crate::results::{BenchmarkResult, Better, Failure, Metric, RunRecord, RunResults, Status};
 use crate::testing::{self, Edit, metric};
 
@@ -712,20 +712,22 @@ fn renders(record: &Record, bench: &Bench) -> Result<(), TestCaseError> {
         )?;
         clean(&text, "show")?;
     }
-    let rows = [
-        LogRow {
-            commit: commit.clone(),
-            record: Some(record.clone()),
-        },
-        LogRow {
-            commit: CommitInfo {
-                id: "f".repeat(40),
-                time: -5,
-                summary: "Older".into(),
+    let rows = |metric: &str| {
+        [
+            LogRow {
+                commit: commit.clone(),
+                record: Some(LogRecord::new(record, metric)),
             },
-            record: None,
-        },
-    ];
+            LogRow {
+                commit: CommitInfo {
+                    id: "f".repeat(40),
+                    time: -5,
+                    summary: "Older".into(),
+                },
+                record: None,
+            },
+        ]
+    };
     let mut metrics: Vec<&str> = vec!["peak_memory", "wall_time"];
     for b in record.results.benchmarks.iter().take(3) {
         metrics.extend(b.metrics.keys().take(3).map(String::as_str));
@@ -738,7 +740,7 @@ fn renders(record: &Record, bench: &Bench) -> Result<(), TestCaseError> {
     for metric in metrics {
         for benchmark in [None, first] {
             let text = utf8(
-                log_table(&rows, metric, benchmark, record.testbed_id()),
+                log_table(&rows(metric), metric, benchmark, record.testbed_id()),
                 "log",
             )?;
             clean(&text, "log")?;
