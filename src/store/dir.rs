@@ -49,6 +49,17 @@ impl Store for DirStore {
     }
 
     fn load(&self, revision: &str) -> Result<Loaded> {
+        self.read(revision, false)
+    }
+
+    fn load_with_runs(&self, revision: &str) -> Result<Loaded> {
+        self.read(revision, true)
+    }
+}
+
+impl DirStore {
+    /// The records of `revision`, with their runs (and the timelines they carry) if `runs`.
+    fn read(&self, revision: &str, runs: bool) -> Result<Loaded> {
         let dir = self.revision_dir(revision)?;
         let mut entries: Vec<PathBuf> = match std::fs::read_dir(&dir) {
             Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
@@ -80,8 +91,12 @@ impl Store for DirStore {
             match crate::files::read_bounded(path, MAX_RECORD) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => {
-                        let one =
-                            Loaded::parse(revision, std::iter::once((text.trim_end(), at)), fix);
+                        let line = std::iter::once((text.trim_end(), at));
+                        let one = if runs {
+                            Loaded::parse_with_runs(revision, line, fix)
+                        } else {
+                            Loaded::parse(revision, line, fix)
+                        };
                         loaded.records.extend(one.records);
                         loaded.problems.extend(one.problems);
                     }

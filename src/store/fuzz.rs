@@ -799,6 +799,25 @@ fn check_line(line: &str, bench: &Bench) -> Result<(), TestCaseError> {
     let expected = usize::from(!line.trim().is_empty());
     prop_assert_eq!(loaded.records.len() + loaded.problems.len(), expected);
     prop_assert_eq!(loaded.records.len(), usize::from(read.is_ok()) * expected);
+    one_line_problems(&loaded)?;
+    // Read with their runs (as `show --format json` reads them), the same records stand:
+    // runs that do not read cost a record its runs, never its figures.
+    let with_runs = Loaded::parse_with_runs(
+        REVISION,
+        std::iter::once((line, "commit 0123456789ab, line 1 of its note".to_owned())),
+        "drop or fix the line",
+    );
+    prop_assert_eq!(with_runs.records.len(), loaded.records.len());
+    prop_assert!(with_runs.problems.len() <= 1);
+    one_line_problems(&with_runs)?;
+    for record in &with_runs.records {
+        renders(record, bench)?;
+    }
+    Ok(())
+}
+
+/// Each problem is one line without a control character.
+fn one_line_problems(loaded: &Loaded) -> Result<(), TestCaseError> {
     for problem in &loaded.problems {
         prop_assert!(
             !problem.chars().any(char::is_control),

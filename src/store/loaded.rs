@@ -1,5 +1,6 @@
 //! What reading a revision's records gives: the records that could be read, and a
-//! message for each that could not. One bad record never hides the others.
+//! message for each that could not. One bad record never hides the others, and bad runs
+//! never hide a record: its figures stand without them. Main type: [`Loaded`].
 
 use super::record::Record;
 
@@ -11,12 +12,30 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Reads the records of `revision` from `(text, where)` pairs; `fix` says what to do
-    /// about a bad one.
+    /// Reads the records of `revision` from `(text, where)` pairs, without their runs;
+    /// `fix` says what to do about a bad one.
     pub fn parse<'a>(
         revision: &str,
         lines: impl Iterator<Item = (&'a str, String)>,
         fix: &str,
+    ) -> Loaded {
+        Loaded::read(revision, lines, fix, false)
+    }
+
+    /// Like [`Loaded::parse`], with the runs and their timelines.
+    pub fn parse_with_runs<'a>(
+        revision: &str,
+        lines: impl Iterator<Item = (&'a str, String)>,
+        fix: &str,
+    ) -> Loaded {
+        Loaded::read(revision, lines, fix, true)
+    }
+
+    fn read<'a>(
+        revision: &str,
+        lines: impl Iterator<Item = (&'a str, String)>,
+        fix: &str,
+        runs: bool,
     ) -> Loaded {
         let mut loaded = Loaded::default();
         for (line, at) in lines {
@@ -24,7 +43,16 @@ impl Loaded {
                 continue;
             }
             match Record::from_line(line).and_then(|r| r.check(revision).map(|()| r)) {
-                Ok(record) => loaded.records.push(record),
+                Ok(mut record) => {
+                    if runs && let Err(what) = record.read_runs(line) {
+                        loaded.problem(
+                            &at,
+                            &format!("its runs cannot be read, its figures can ({what})"),
+                            fix,
+                        );
+                    }
+                    loaded.records.push(record)
+                }
                 Err(what) => loaded.problem(&at, &what, fix),
             }
         }

@@ -23,6 +23,11 @@ pub trait Store {
     fn describe(&self) -> String;
     /// Adds a record under a revision; never touches the revision's other records.
     fn save(&self, revision: &str, record: &Record) -> Result<()>;
-    /// Every record of a revision that can be read, and a message for each that cannot.
+    /// Every record of a revision that can be read, and a message for each that cannot:
+    /// their figures, without their runs (each benchmark's `runs` is empty), which are
+    /// most of a record and which only [`Store::load_with_runs`] reads.
     fn load(&self, revision: &str) -> Result<Loaded>;
+    /// Like [`Store::load`], with the runs and their timelines; a record whose runs cannot
+    /// be read is kept without them, and a message says why.
+    fn load_with_runs(&self, revision: &str) -> Result<Loaded>;
 }

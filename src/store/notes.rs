@@ -65,6 +65,30 @@ impl NotesStore {
     }
 }
 
+impl NotesStore {
+    /// The records of `revision`, with their runs (and the timelines they carry) if `runs`.
+    fn read(&self, revision: &str, runs: bool) -> Result<Loaded> {
+        let oid = Self::oid(revision)?;
+        let Some(bytes) = self.note_bytes(revision, oid)? else {
+            return Ok(Loaded::default());
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let short = crate::report::units::short_rev(revision);
+        let lines = text.lines().enumerate().map(|(i, line)| {
+            (
+                line,
+                format!("commit {short}, line {} of its note in {NOTES_REF}", i + 1),
+            )
+        });
+        let fix = format!("drop or fix the line with `git notes --ref=memgate edit {short}`");
+        Ok(if runs {
+            Loaded::parse_with_runs(revision, lines, &fix)
+        } else {
+            Loaded::parse(revision, lines, &fix)
+        })
+    }
+}
+
 /// The largest note memgate reads: a thousand runs of a hundred benchmarks fit.
 const MAX_NOTE: u64 = 256 * 1024 * 1024;
 
@@ -107,21 +131,10 @@ impl Store for NotesStore {
     }
 
     fn load(&self, revision: &str) -> Result<Loaded> {
-        let oid = Self::oid(revision)?;
-        let Some(bytes) = self.note_bytes(revision, oid)? else {
-            return Ok(Loaded::default());
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        let short = crate::report::units::short_rev(revision);
-        Ok(Loaded::parse(
-            revision,
-            text.lines().enumerate().map(|(i, line)| {
-                (
-                    line,
-                    format!("commit {short}, line {} of its note in {NOTES_REF}", i + 1),
-                )
-            }),
-            &format!("drop or fix the line with `git notes --ref=memgate edit {short}`"),
-        ))
+        self.read(revision, false)
+    }
+
+    fn load_with_runs(&self, revision: &str) -> Result<Loaded> {
+        self.read(revision, true)
     }
 }

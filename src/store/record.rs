@@ -1,10 +1,18 @@
 //! The stored record: one run of one testbed on one revision, one JSON line. A public
 //! contract (the note format): fields may be added; a change that older readers would
-//! misread bumps [`SCHEMA_VERSION`]. Main type: [`Record`].
+//! misread bumps [`SCHEMA_VERSION`].
+//!
+//! A record is read in two steps, since most readers need only the first: its figures
+//! ([`Record::from_line`]: the metrics of each benchmark, its status and failure; the
+//! runs passed over unbuilt), then, for what shows runs, the runs ([`Record::read_runs`]).
+//! Main type: [`Record`].
 
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::results::RunResults;
+use crate::results::{BenchmarkResult, Failure, Metric, RunRecord, RunResults, Status, Testbed};
 
 /// The record format this memgate writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -19,8 +27,8 @@ pub const MAX_STORED_POINTS: usize = 200_000;
 /// The largest record memgate writes, and reads back: one JSON line.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(from = "Wire", into = "Wire")]
+#[derive(Clone, Debug, Serialize)]
+#[serde(into = "Wire<BenchmarkResult>")]
 pub struct Record {
     pub schema: u32,
     /// The commit (full id) or, outside git, the label the results are stored under.
@@ -37,21 +45,51 @@ pub struct Record {
 
 /// The record as it is written: flat, the results' fields beside the record's own.
 /// (Not `#[serde(flatten)]`: that buffers every record whole before reading it, which
-/// made `memgate log` over a thousand notes a third slower.)
+/// made `memgate log` over a thousand notes a third slower.) Written with whole
+/// [`BenchmarkResult`]s, read with their [`Figures`].
 #[derive(Serialize, Deserialize)]
-struct Wire {
+struct Wire<B> {
     schema: u32,
     revision: String,
     time: String,
     config_digest: String,
     dirty: bool,
     memgate_version: String,
-    testbed: crate::results::Testbed,
-    benchmarks: Vec<crate::results::BenchmarkResult>,
+    testbed: Testbed,
+    benchmarks: Vec<B>,
 }
 
-impl From<Wire> for Record {
-    fn from(w: Wire) -> Record {
+/// A benchmark as most readers read it: everything but its runs, which are passed over
+/// without building them (or the timelines of records that carry them inline). They are
+/// most of a record: five runs of a benchmark take more bytes than its four metrics.
+#[derive(Deserialize)]
+struct Figures {
+    benchmark: String,
+    dataset: Option<String>,
+    status: Status,
+    command: String,
+    metrics: BTreeMap<String, Metric>,
+    #[expect(dead_code, reason = "required as in a whole record, then passed over")]
+    runs: IgnoredAny,
+    failure: Option<Failure>,
+}
+
+impl From<Figures> for BenchmarkResult {
+    fn from(f: Figures) -> BenchmarkResult {
+        BenchmarkResult {
+            benchmark: f.benchmark,
+            dataset: f.dataset,
+            status: f.status,
+            command: f.command,
+            metrics: f.metrics,
+            runs: Vec::new(),
+            failure: f.failure,
+        }
+    }
+}
+
+impl From<Wire<Figures>> for Record {
+    fn from(w: Wire<Figures>) -> Record {
         Record {
             schema: w.schema,
             revision: w.revision,
@@ -61,14 +99,14 @@ impl From<Wire> for Record {
             results: RunResults {
                 memgate_version: w.memgate_version,
                 testbed: w.testbed,
-                benchmarks: w.benchmarks,
+                benchmarks: w.benchmarks.into_iter().map(Into::into).collect(),
             },
         }
     }
 }
 
-impl From<Record> for Wire {
-    fn from(r: Record) -> Wire {
+impl From<Record> for Wire<BenchmarkResult> {
+    fn from(r: Record) -> Wire<BenchmarkResult> {
         Wire {
             schema: r.schema,
             revision: r.revision,
@@ -135,9 +173,9 @@ impl Record {
         ))
     }
 
-    /// Reads one line; the error says what is wrong with it (the caller says where).
-    /// One parse in the common case; the schema is looked at alone only to explain a
-    /// line that did not parse.
+    /// Reads one line, the runs passed over (see [`Record::read_runs`]); the error says
+    /// what is wrong with it (the caller says where). One parse in the common case; the
+    /// schema is looked at alone only to explain a line that did not parse.
     pub fn from_line(line: &str) -> Result<Record, String> {
         #[derive(Deserialize)]
         struct Version {
@@ -148,7 +186,7 @@ impl Record {
                 "written by a newer memgate (schema {schema} > {SCHEMA_VERSION}): upgrade memgate to read it"
             )
         };
-        match serde_json::from_str::<Record>(line) {
+        match serde_json::from_str::<Wire<Figures>>(line).map(Record::from) {
             Ok(record) if record.schema > SCHEMA_VERSION => Err(newer(record.schema)),
             Ok(record) => Ok(record),
             Err(e) => match serde_json::from_str::<Version>(line) {
@@ -157,6 +195,32 @@ impl Record {
                 Err(e) => Err(format!("not a memgate record ({e})")),
             },
         }
+    }
+
+    /// Reads the runs of the record from its `line` (the one it was read from): their
+    /// figures, and their timelines where the line carries them inline.
+    pub fn read_runs(&mut self, line: &str) -> Result<(), String> {
+        #[derive(Deserialize)]
+        struct Line {
+            benchmarks: Vec<Runs>,
+        }
+        #[derive(Deserialize)]
+        struct Runs {
+            runs: Vec<RunRecord>,
+        }
+        let line: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let benchmarks = &mut self.results.benchmarks;
+        if line.benchmarks.len() != benchmarks.len() {
+            return Err(format!(
+                "the line holds runs of {} benchmarks, the record {}",
+                line.benchmarks.len(),
+                benchmarks.len()
+            ));
+        }
+        for (b, read) in benchmarks.iter_mut().zip(line.benchmarks) {
+            b.runs = read.runs;
+        }
+        Ok(())
     }
 
     /// Checks what parsing cannot: that the record is one memgate wrote under
@@ -246,6 +310,61 @@ mod tests {
             .sum();
         assert!(points <= MAX_STORED_POINTS, "{points}");
         assert!(record.stored_line().unwrap().len() <= MAX_RECORD_BYTES);
+    }
+
+    /// A note as memgate 0.1.0 wrote it: two records, each run's timeline inline.
+    const GOLDEN: &str = include_str!("../../tests/fixtures/note-schema-1-inline-timelines.jsonl");
+
+    fn golden(runs: bool) -> crate::store::Loaded {
+        let lines = GOLDEN
+            .lines()
+            .enumerate()
+            .map(|(i, line)| (line, format!("line {}", i + 1)));
+        let revision = "0123456789abcdef0123456789abcdef01234567";
+        let loaded = if runs {
+            crate::store::Loaded::parse_with_runs(revision, lines, "fix")
+        } else {
+            crate::store::Loaded::parse(revision, lines, "fix")
+        };
+        assert_eq!(loaded.problems, Vec::<String>::new());
+        assert_eq!(loaded.records.len(), 2);
+        loaded
+    }
+
+    #[test]
+    fn records_of_memgate_0_1_0_read_without_their_runs_unless_asked() {
+        let figures = golden(false);
+        let runs = |loaded: &crate::store::Loaded| -> Vec<usize> {
+            let benchmarks = loaded.records.iter().flat_map(|r| &r.results.benchmarks);
+            benchmarks.map(|b| b.runs.len()).collect()
+        };
+        assert_eq!(runs(&figures), [0, 0, 0, 0]);
+        let load = &figures.records[0].results.benchmarks[0];
+        assert_eq!(
+            (load.benchmark.as_str(), load.dataset.as_deref()),
+            ("load", Some("small"))
+        );
+        assert_eq!(load.metrics["peak_memory"].samples.len(), 2);
+        let crash = &figures.records[0].results.benchmarks[1];
+        assert!(
+            crash
+                .failure
+                .as_ref()
+                .unwrap()
+                .message
+                .contains("exited with code 3")
+        );
+        // With their runs: two runs of the benchmark that held 8 MiB for 60 ms, sampled
+        // every 5 ms, in each record; none of the one that exited 3.
+        let with = golden(true);
+        assert_eq!(runs(&with), [2, 0, 2, 0]);
+        let points: Vec<usize> = with
+            .records
+            .iter()
+            .flat_map(|r| &r.results.benchmarks[0].runs)
+            .map(|r| r.timeline.points.len())
+            .collect();
+        assert!(points.iter().all(|&n| n > 5), "{points:?}");
     }
 
     #[test]
