@@ -752,6 +752,48 @@ fn a_note_with_a_nul_byte_is_damaged_not_empty() {
 }
 
 #[test]
+fn a_note_under_fan_out_directories_is_read() {
+    // Git moves notes into directories named by two hex digits of the commit
+    // (ab/cd/ef01...) once there are many; memgate, which finds a note's blob itself,
+    // looks there as git does.
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let blob = git(project.dir(), &["notes", "--ref=memgate", "list", "HEAD"]);
+    let mktree = |entry: String| {
+        let mut child = git_command(project.dir(), &["mktree"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(entry.as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let inner = mktree(format!("100644 blob {}\t{}\n", blob.trim(), &head[4..]));
+    let middle = mktree(format!("040000 tree {inner}\t{}\n", &head[2..4]));
+    let root = mktree(format!("040000 tree {middle}\t{}\n", &head[..2]));
+    let commit = git(project.dir(), &["commit-tree", &root, "-m", "fan-out"]);
+    git(
+        project.dir(),
+        &["update-ref", "refs/notes/memgate", commit.trim()],
+    );
+    assert_eq!(note_lines(project.dir(), "HEAD").len(), 1, "git reads it");
+    let shown = project.memgate().args(["show"]).run();
+    shown.code(0);
+    assert!(
+        shown.stdout().contains("1 record in git notes"),
+        "{}",
+        shown.stdout()
+    );
+    let log = project.memgate().args(["log", "-n", "1"]).run();
+    assert!(log.stdout().contains("MiB"), "{}", log.stdout());
+}
+
+#[test]
 fn records_that_are_not_what_they_claim_are_refused() {
     let project = project(20);
     project.memgate().args(["run", "-q"]).run().code(0);
