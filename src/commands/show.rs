@@ -31,7 +31,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<i32> {
         && !loaded.records.is_empty()
     {
         eprintln!(
-            "memgate: warning: commit {revision} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune`"
+            "memgate: warning: commit {revision} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune` and `git notes --ref=memgate-timelines prune`"
         );
     }
     let json = crate::report::text::inert_json(

@@ -1,8 +1,10 @@
 //! What reading a revision's records gives: the records that could be read, and a
 //! message for each that could not. One bad record never hides the others, and bad runs
-//! never hide a record: its figures stand without them. Main type: [`Loaded`].
+//! or timelines never hide a record: its figures stand without them. Main type:
+//! [`Loaded`].
 
 use super::record::Record;
+use super::timelines::{self, Timelines};
 
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -22,7 +24,8 @@ impl Loaded {
         Loaded::read(revision, lines, fix, false)
     }
 
-    /// Like [`Loaded::parse`], with the runs and their timelines.
+    /// Like [`Loaded::parse`], with the runs, and the timelines of records that carry
+    /// them inline (those stored apart are added by [`Loaded::attach_timelines`]).
     pub fn parse_with_runs<'a>(
         revision: &str,
         lines: impl Iterator<Item = (&'a str, String)>,
@@ -57,6 +60,55 @@ impl Loaded {
             }
         }
         loaded
+    }
+
+    /// Gives the records that keep their timelines apart the timelines read from `(text,
+    /// where)` pairs; `fix` says what to do about a bad line. Returns the records (their
+    /// indices) whose timelines none of the lines held.
+    pub fn attach_timelines<'a>(
+        &mut self,
+        revision: &str,
+        lines: impl Iterator<Item = (&'a str, String)>,
+        fix: &str,
+    ) -> Vec<usize> {
+        let mut wanted: Vec<usize> = (0..self.records.len())
+            .filter(|&i| self.records[i].timelines_key.is_some())
+            .collect();
+        for (line, at) in lines {
+            if wanted.is_empty() {
+                break;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let found = match Timelines::from_line(line).and_then(|t| t.check(revision).map(|()| t))
+            {
+                Ok(found) => found,
+                Err(what) => {
+                    self.problem(&at, &what, fix);
+                    continue;
+                }
+            };
+            // Timelines no record here names (left by a memgate stopped while saving)
+            // are no one's business.
+            let Some(at_wanted) = wanted
+                .iter()
+                .position(|&i| self.records[i].timelines_key.as_deref() == Some(&found.key))
+            else {
+                continue;
+            };
+            match timelines::attach(&mut self.records[wanted[at_wanted]], found.benchmarks) {
+                Ok(()) => {
+                    wanted.remove(at_wanted);
+                }
+                Err(what) => self.problem(
+                    &at,
+                    &format!("they do not fit the record they belong to: {what}"),
+                    fix,
+                ),
+            }
+        }
+        wanted
     }
 
     /// Notes a record that cannot be used: where, what is wrong, what to do. Its text

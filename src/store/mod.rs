@@ -1,5 +1,5 @@
 //! Results kept per revision: git notes (default) or a directory (`--store DIR`), one
-//! record per run per testbed, each with its schema version.
+//! record per run per testbed, each with its schema version, and its timelines apart.
 
 mod dir;
 #[cfg(test)]
@@ -9,11 +9,13 @@ mod lock;
 mod notes;
 mod record;
 pub mod sync;
+mod timelines;
 
 pub use dir::DirStore;
 pub use loaded::Loaded;
-pub use notes::{NOTES_REF, NotesStore};
-pub use record::{Record, SCHEMA_VERSION, STORED_TIMELINE_POINTS};
+pub use notes::{NOTES_REF, NotesStore, TIMELINES_REF};
+pub use record::{Record, SCHEMA_VERSION, STORED_TIMELINE_POINTS, StoredLines};
+pub use timelines::{BenchmarkTimelines, Timelines};
 
 use crate::error::Result;
 
@@ -27,7 +29,7 @@ pub trait Store {
     /// their figures, without their runs (each benchmark's `runs` is empty), which are
     /// most of a record and which only [`Store::load_with_runs`] reads.
     fn load(&self, revision: &str) -> Result<Loaded>;
-    /// Like [`Store::load`], with the runs and their timelines; a record whose runs cannot
-    /// be read is kept without them, and a message says why.
+    /// Like [`Store::load`], with the runs and their timelines; a record whose runs or
+    /// timelines cannot be read is kept without them, and a message says why.
     fn load_with_runs(&self, revision: &str) -> Result<Loaded>;
 }

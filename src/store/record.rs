@@ -1,6 +1,9 @@
-//! The stored record: one run of one testbed on one revision, one JSON line. A public
+//! The stored record: one run of one testbed on one revision, one JSON line, its runs'
+//! timelines stored apart on a line of their own ([`super::timelines`]). A public
 //! contract (the note format): fields may be added; a change that older readers would
-//! misread bumps [`SCHEMA_VERSION`].
+//! misread bumps [`SCHEMA_VERSION`]. (Keeping the timelines apart needed no bump: the
+//! record's runs keep an empty `timeline`, which every reader takes, and older readers
+//! pass over the `timelines_key` they do not know.)
 //!
 //! A record is read in two steps, since most readers need only the first: its figures
 //! ([`Record::from_line`]: the metrics of each benchmark, its status and failure; the
@@ -12,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
+use super::timelines::{self, Timelines};
 use crate::results::{BenchmarkResult, Failure, Metric, RunRecord, RunResults, Status, Testbed};
 
 /// The record format this memgate writes and reads.
@@ -39,6 +43,10 @@ pub struct Record {
     pub config_digest: String,
     /// The working tree differed from the revision: not a baseline unless asked.
     pub dirty: bool,
+    /// The key its runs' timelines are stored apart under (see [`super::timelines`]);
+    /// none for a record that has no timelines or carries them inline, as records stored
+    /// before issue 9 do.
+    pub timelines_key: Option<String>,
     /// `memgate_version`, `testbed` and `benchmarks`, as `run --format json` prints them.
     pub results: RunResults,
 }
@@ -54,6 +62,8 @@ struct Wire<B> {
     time: String,
     config_digest: String,
     dirty: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timelines_key: Option<String>,
     memgate_version: String,
     testbed: Testbed,
     benchmarks: Vec<B>,
@@ -96,6 +106,7 @@ impl From<Wire<Figures>> for Record {
             time: w.time,
             config_digest: w.config_digest,
             dirty: w.dirty,
+            timelines_key: w.timelines_key,
             results: RunResults {
                 memgate_version: w.memgate_version,
                 testbed: w.testbed,
@@ -113,6 +124,7 @@ impl From<Record> for Wire<BenchmarkResult> {
             time: r.time,
             config_digest: r.config_digest,
             dirty: r.dirty,
+            timelines_key: r.timelines_key,
             memgate_version: r.results.memgate_version,
             testbed: r.results.testbed,
             benchmarks: r.results.benchmarks,
@@ -139,6 +151,7 @@ impl Record {
             time: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             config_digest: config_digest.to_owned(),
             dirty,
+            timelines_key: None,
             results,
         }
     }
@@ -149,28 +162,52 @@ impl Record {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The line to store: without timelines if they alone make it too large, and an
-    /// error if it is too large even so (memgate would not read it back).
-    pub fn stored_line(&self) -> Result<String, String> {
-        let line = self.to_line();
-        if line.len() <= MAX_RECORD_BYTES {
-            return Ok(line);
+    /// The lines to store: the record without its timelines, and the timelines apart
+    /// under the key the record names, unless the runs have none or they are too large to
+    /// store even thinned (then the figures are kept without them). An error if the
+    /// record is too large even so: memgate would not read it back.
+    pub fn stored_lines(&self) -> Result<StoredLines, String> {
+        let mut lean = self.clone();
+        let runs = timelines::take(&mut lean);
+        lean.timelines_key = None;
+        let bare = lean.to_line();
+        if bare.len() > MAX_RECORD_BYTES {
+            return Err(format!(
+                "the results are too large to store ({} MiB, more than {} MiB): fewer runs or custom metrics",
+                bare.len() >> 20,
+                MAX_RECORD_BYTES >> 20
+            ));
         }
-        let mut bare = self.clone();
-        for benchmark in &mut bare.results.benchmarks {
-            for run in &mut benchmark.runs {
-                run.timeline = Default::default();
-            }
+        if runs
+            .iter()
+            .all(|b| b.runs.iter().all(|t| t.points.is_empty()))
+        {
+            return Ok(StoredLines {
+                record: bare,
+                timelines: None,
+            });
         }
-        let line = bare.to_line();
-        if line.len() <= MAX_RECORD_BYTES {
-            return Ok(line);
+        let mut apart = Timelines {
+            schema: SCHEMA_VERSION,
+            revision: self.revision.clone(),
+            key: String::new(),
+            benchmarks: runs,
+        };
+        // Of the figures and the timelines both, so two records of a revision share a key
+        // only if they are the same record.
+        apart.key = hex_digest(&[bare.as_bytes(), apart.to_line().as_bytes()], 8);
+        let line = apart.to_line();
+        if line.len() > MAX_RECORD_BYTES {
+            return Ok(StoredLines {
+                record: bare,
+                timelines: None,
+            });
         }
-        Err(format!(
-            "the results are too large to store ({} MiB, more than {} MiB): fewer runs or custom metrics",
-            line.len() >> 20,
-            MAX_RECORD_BYTES >> 20
-        ))
+        lean.timelines_key = Some(apart.key.clone());
+        Ok(StoredLines {
+            record: lean.to_line(),
+            timelines: Some((apart.key, line)),
+        })
     }
 
     /// Reads one line, the runs passed over (see [`Record::read_runs`]); the error says
@@ -265,6 +302,29 @@ impl Record {
     }
 }
 
+/// What [`Record::stored_lines`] gives: one line for the record, and one for its
+/// timelines with the key the record names them by.
+#[derive(Debug)]
+pub struct StoredLines {
+    pub record: String,
+    pub timelines: Option<(String, String)>,
+}
+
+/// The first `bytes` bytes of the SHA-256 of `parts` one after the other, in hex.
+pub(super) fn hex_digest(parts: &[&[u8]], bytes: usize) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,7 +369,9 @@ mod tests {
             .map(|r| r.timeline.points.len())
             .sum();
         assert!(points <= MAX_STORED_POINTS, "{points}");
-        assert!(record.stored_line().unwrap().len() <= MAX_RECORD_BYTES);
+        let lines = record.stored_lines().unwrap();
+        assert!(lines.record.len() <= MAX_RECORD_BYTES);
+        assert!(lines.timelines.unwrap().1.len() <= MAX_RECORD_BYTES);
     }
 
     /// A note as memgate 0.1.0 wrote it: two records, each run's timeline inline.
