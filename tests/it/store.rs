@@ -238,6 +238,7 @@ fn notes_push_and_fetch_share_results() {
         "memgate: pushed the memgate notes to origin\n"
     );
     assert_eq!(note_lines(remote.path(), "main").len(), 1);
+    assert_eq!(lines_of(remote.path(), TIMELINES, "main").len(), 1);
 
     let fetch = |dir: &std::path::Path| {
         let out = project
@@ -259,6 +260,7 @@ fn notes_push_and_fetch_share_results() {
         "memgate: merged the memgate notes of origin\n"
     );
     assert_eq!(note_lines(clone.path(), "HEAD").len(), 1);
+    assert_eq!(lines_of(clone.path(), TIMELINES, "HEAD").len(), 1);
     let shown = project
         .memgate()
         .args(["show", "HEAD"])
@@ -267,6 +269,17 @@ fn notes_push_and_fetch_share_results() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&shown.stdout).contains("1 record in git notes"));
+    // The timelines came along.
+    let shown = project
+        .memgate()
+        .args(["show", "HEAD", "--format", "json"])
+        .command()
+        .current_dir(clone.path())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&shown.stderr), "");
+    let records: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert!(points(&records[0]) > 0);
 }
 
 #[test]
@@ -391,6 +404,7 @@ fn a_push_behind_another_runners_merges_and_retries() {
     );
     assert_eq!(note_lines(remote.path(), "main").len(), 2);
     assert_eq!(note_lines(clone.path(), "HEAD").len(), 2);
+    assert_eq!(lines_of(remote.path(), TIMELINES, "main").len(), 2);
 }
 
 #[test]
@@ -1204,4 +1218,52 @@ fn a_damaged_timelines_note_is_named_and_breaks_nothing() {
     let shown = project.memgate().args(["show", "--format", "json"]).run();
     shown.code(0);
     assert_eq!(shown.stderr(), format!("{missing}\n"));
+}
+
+#[test]
+fn a_remote_without_timelines_is_fetched_from_and_pushed_to() {
+    // An older memgate pushed the records alone.
+    let project = project(20);
+    let (remote, clone) = remote_and_clone(&project);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    git(
+        project.dir(),
+        &[
+            "push",
+            "-q",
+            "origin",
+            "refs/notes/memgate:refs/notes/memgate",
+        ],
+    );
+    let in_clone = |args: &[&str]| {
+        let out = project
+            .memgate()
+            .args(args)
+            .command()
+            .current_dir(clone.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, fetched) = in_clone(&["notes", "fetch"]);
+    assert_eq!(fetched, "memgate: merged the memgate notes of origin\n");
+    let (_, stderr) = in_clone(&["show", "--format", "json"]);
+    assert!(
+        stderr.contains(
+            "are not in refs/notes/memgate-timelines; fetch them with `memgate notes fetch`"
+        ),
+        "{stderr}"
+    );
+    // A newer memgate pushes them too; then they are fetched.
+    project.memgate().args(["notes", "push"]).run().code(0);
+    assert_eq!(lines_of(remote.path(), TIMELINES, "main").len(), 1);
+    in_clone(&["notes", "fetch"]);
+    let (stdout, stderr) = in_clone(&["show", "--format", "json"]);
+    assert_eq!(stderr, "");
+    let records: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(points(&records[0]) > 0);
 }
