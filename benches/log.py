@@ -50,15 +50,16 @@ def out(args, cwd):
 
 
 def timed(args, cwd, scratch):
-    """Elapsed seconds, peak memory in bytes, and the completed process."""
+    """Elapsed seconds, CPU seconds (user + system), peak memory in bytes, and the
+    completed process."""
     if TIME.exists():
         report = scratch / "time.txt"
         start = time.perf_counter()
-        proc = subprocess.run([str(TIME), "-f", "%M", "-o", str(report), *args], cwd=cwd, env=ENV,
+        proc = subprocess.run([str(TIME), "-f", "%M %U %S", "-o", str(report), *args], cwd=cwd, env=ENV,
                               capture_output=True, text=True)
         elapsed = time.perf_counter() - start
-        peak = int(report.read_text().split()[-1]) * 1024
-        return elapsed, peak, proc
+        peak, user, system = report.read_text().split()[-3:]
+        return elapsed, float(user) + float(system), int(peak) * 1024, proc
     # Without /usr/bin/time: wait4's figure, which may include this script's own size at
     # the spawn (the child shares its memory until exec).
     stdout, stderr = scratch / "stdout.txt", scratch / "stderr.txt"
@@ -74,7 +75,7 @@ def timed(args, cwd, scratch):
     _, status, usage = os.wait4(pid, 0)
     elapsed = time.perf_counter() - start
     proc = subprocess.CompletedProcess(args, os.waitstatus_to_exitcode(status), stdout.read_text(), stderr.read_text())
-    return elapsed, usage.ru_maxrss * 1024, proc
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc
 
 
 def widened(record, benchmarks):
@@ -165,12 +166,12 @@ def main():
         results = {long: [], short: []}
         for _ in range(5):
             for label, extra in ((long, ["log", "-n", str(commits)]), (short, ["log"])):
-                elapsed, peak, proc = timed([str(memgate), *extra], repo, tmp)
+                elapsed, cpu, peak, proc = timed([str(memgate), *extra], repo, tmp)
                 if proc.returncode != 0:
                     sys.exit(f"memgate {' '.join(extra)} failed: {proc.stderr}")
                 if proc.stderr:
                     sys.exit(f"memgate {' '.join(extra)} warned: {proc.stderr}")
-                results[label].append((elapsed, peak))
+                results[label].append((elapsed, cpu, peak))
         version = out([str(memgate), "--version"], repo).strip()
         print(f"# memgate log over {commits} commits with notes of {benchmarks} benchmarks\n")
         print(f"- {version} ({memgate})")
@@ -180,15 +181,20 @@ def main():
             print(f"- {TIMELINES_REF}: none (the timelines are inline in the record)")
         print(f"- record: {benchmarks} benchmarks x 5 runs, stored timelines of 200 points a run")
         print(f"- command: `cd REPO && memgate log -n {commits}` (and `memgate log`), 5 times each, interleaved; "
-              f"peak memory from {'/usr/bin/time' if TIME.exists() else 'wait4'}\n")
-        print("| command | median | min | max | peak memory (median) | max |\n|---|---:|---:|---:|---:|---:|")
+              f"CPU time (user + system) and peak memory from {'/usr/bin/time' if TIME.exists() else 'wait4'}")
+        print(f"- load average when done: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} cores (elapsed times grow with it; CPU times much less)\n")
+        print("| command | median | min | max | CPU (median) | peak memory (median) | max |\n"
+              "|---|---:|---:|---:|---:|---:|---:|")
         for label, values in results.items():
-            times = [t for t, _ in values]
-            peaks = [p / 2**20 for _, p in values]
+            times = [t for t, _, _ in values]
+            cpus = [c for _, c, _ in values]
+            peaks = [p / 2**20 for _, _, p in values]
             print(f"| `memgate {label}` | {statistics.median(times) * 1000:.0f} ms | {min(times) * 1000:.0f} ms | "
-                  f"{max(times) * 1000:.0f} ms | {statistics.median(peaks):.0f} MiB | {max(peaks):.0f} MiB |")
-        seconds = statistics.median(t for t, _ in results[long])
-        mib = statistics.median(p for _, p in results[long]) / 2**20
+                  f"{max(times) * 1000:.0f} ms | {statistics.median(cpus) * 1000:.0f} ms | "
+                  f"{statistics.median(peaks):.0f} MiB | {max(peaks):.0f} MiB |")
+        seconds = statistics.median(t for t, _, _ in results[long])
+        mib = statistics.median(p for _, _, p in results[long]) / 2**20
         missed = []
         if seconds >= 1.0:
             missed.append(f"{seconds:.2f} s >= 1 s")
