@@ -17,9 +17,11 @@ size, from /usr/bin/time, else from wait4) are printed. Targets for `log -n 1000
 1 s and under 200 MiB.
 
 Usage (from the repository root):
-  python3 benches/log.py [--commits N] [--benchmarks N] [--memgate PATH] [--keep DIR]
+  python3 benches/log.py [--commits N] [--benchmarks N] [--memgate PATH] [--inline] [--keep DIR]
 --memgate measures another build (say, an older one) instead of building this one;
---keep makes the repository in DIR (a new directory) and leaves it there, to profile.
+--inline writes the notes as memgate 0.1.0 did, timelines inline in the record (a
+history stored before issue 9), whatever the build writes; --keep makes the repository
+in DIR (a new directory) and leaves it there, to profile.
 """
 
 import argparse
@@ -111,6 +113,7 @@ def main():
     parser.add_argument("--commits", type=int, default=1000)
     parser.add_argument("--benchmarks", type=int, default=100)
     parser.add_argument("--memgate", type=Path, help="the memgate binary to measure (default: build this one)")
+    parser.add_argument("--inline", action="store_true", help="store the timelines inline, as memgate 0.1.0 did")
     parser.add_argument("--keep", type=Path, help="make the repository in this new directory and keep it")
     args = parser.parse_args()
     commits, benchmarks = args.commits, args.benchmarks
@@ -139,6 +142,13 @@ def main():
         apart = subprocess.run(["git", "notes", f"--ref={TIMELINES_REF}", "show", "HEAD"], cwd=repo, env=ENV,
                                capture_output=True, text=True)
         timelines = widened(json.loads(apart.stdout), benchmarks) if apart.returncode == 0 else None
+        if args.inline and timelines is not None:
+            # Each run's timeline back in its run, as memgate 0.1.0 stored it.
+            del record["timelines_key"]
+            record["benchmarks"] = [
+                dict(b, runs=[dict(run, timeline=timeline) for run, timeline in zip(b["runs"], t["runs"])])
+                for b, t in zip(record["benchmarks"], timelines["benchmarks"])]
+            timelines = None
 
         # Pass 1: the commits, on top of the one with the config.
         head = out(["git", "rev-parse", "HEAD"], repo).strip()
