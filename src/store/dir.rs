@@ -37,7 +37,8 @@ impl DirStore {
             .join(self.revision_dir(revision)?.file_name().unwrap_or_default()))
     }
 
-    /// The records of `revision`, with their runs (and the timelines they carry inline) if `runs`.
+    /// The records of `revision`, with their runs (and the timelines they carry inline)
+    /// if `runs`.
     fn read(&self, revision: &str, runs: bool) -> Result<Loaded> {
         let dir = self.revision_dir(revision)?;
         let mut entries: Vec<PathBuf> = match std::fs::read_dir(&dir) {
@@ -152,6 +153,7 @@ impl Store for DirStore {
         let place = dir.display().to_string();
         let complete = "its figures are complete";
         let mut texts = Vec::new();
+        // Keys whose trouble is said already: not said again as missing timelines.
         let mut said = Vec::new();
         let keys: Vec<String> = loaded
             .records

@@ -836,8 +836,9 @@ fn stored_lines() -> (String, String) {
 }
 
 /// The properties of a line of timelines given to the record they belong to: no panic;
-/// a line refused (or not fitting the record) is one problem, and the record stands
-/// without timelines; timelines accepted render with the record.
+/// a line refused, or not fitting the record, is at most one problem (none if the line
+/// no longer names the record), and the record stands without timelines; timelines
+/// accepted render with the record.
 fn check_timelines_line(line: &str, bench: &Bench) -> Result<(), TestCaseError> {
     let (record, _) = stored_lines();
     let mut loaded = Loaded::parse_with_runs(
@@ -854,9 +855,8 @@ fn check_timelines_line(line: &str, bench: &Bench) -> Result<(), TestCaseError> 
     prop_assert_eq!(loaded.records.len(), 1);
     prop_assert!(loaded.problems.len() <= 1);
     one_line_problems(&loaded)?;
-    if missing.is_empty() {
+    if missing.is_empty() && loaded.problems.is_empty() {
         bench.accepted.fetch_add(1, Ordering::Relaxed);
-        prop_assert!(loaded.problems.is_empty());
         renders(&loaded.records[0], bench)?;
     } else {
         bench.refused.fetch_add(1, Ordering::Relaxed);

@@ -63,8 +63,8 @@ impl Loaded {
     }
 
     /// Gives the records that keep their timelines apart the timelines read from `(text,
-    /// where)` pairs; `fix` says what to do about a bad line. Returns the records (their
-    /// indices) whose timelines none of the lines held.
+    /// where)` pairs; `fix` says what to do about a bad line, or one that does not fit
+    /// the record it names. Returns the records (their indices) that no line named.
     pub fn attach_timelines<'a>(
         &mut self,
         revision: &str,
@@ -97,15 +97,13 @@ impl Loaded {
             else {
                 continue;
             };
-            match timelines::attach(&mut self.records[wanted[at_wanted]], found.benchmarks) {
-                Ok(()) => {
-                    wanted.remove(at_wanted);
-                }
-                Err(what) => self.problem(
+            let record = wanted.remove(at_wanted);
+            if let Err(what) = timelines::attach(&mut self.records[record], found.benchmarks) {
+                self.problem(
                     &at,
                     &format!("they do not fit the record they belong to: {what}"),
                     fix,
-                ),
+                );
             }
         }
         wanted

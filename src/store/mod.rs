@@ -14,8 +14,7 @@ mod timelines;
 pub use dir::DirStore;
 pub use loaded::Loaded;
 pub use notes::{NOTES_REF, NotesStore, TIMELINES_REF};
-pub use record::{Record, SCHEMA_VERSION, STORED_TIMELINE_POINTS, StoredLines};
-pub use timelines::{BenchmarkTimelines, Timelines};
+pub use record::{Record, SCHEMA_VERSION, STORED_TIMELINE_POINTS};
 
 use crate::error::Result;
 

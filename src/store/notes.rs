@@ -118,7 +118,8 @@ impl NotesStore {
         Ok(())
     }
 
-    /// The records of `revision`, with their runs (and the timelines they carry inline) if `runs`.
+    /// The records of `revision`, with their runs (and the timelines they carry inline)
+    /// if `runs`.
     fn read(&self, revision: &str, runs: bool) -> Result<Loaded> {
         let oid = Self::oid(revision)?;
         let Some(blob) = self.note_blob(NOTES_REF, revision, oid)? else {

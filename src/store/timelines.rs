@@ -239,13 +239,11 @@ mod tests {
             t.to_line()
         };
         let renamed = good.replace("\"benchmark\":\"load\"", "\"benchmark\":\"lode\"");
-        let note = [
+        let damaged = [
             "not json",
             r#"{"schema": 9, "x": 1}"#,
             r#"{"schema": 1, "revision": 5}"#,
             &other_rev,
-            &fewer_runs,
-            &renamed,
         ]
         .join("\n");
         let read = |note: &str| {
@@ -257,23 +255,44 @@ mod tests {
             let missing = loaded.attach_timelines(REVISION, lines(note), "fix it");
             (loaded, missing)
         };
-        let (loaded, missing) = read(&note);
-        assert_eq!(missing, [0], "no line fits");
+        let (loaded, missing) = read(&damaged);
+        assert_eq!(missing, [0], "no line names the record");
         assert_eq!(loaded.records.len(), 1, "the figures stand");
+        assert_eq!(points(&loaded), [0, 0]);
         let expected = [
             "line 1: not memgate timelines (expected ident at line 1 column 2); fix it",
             "line 2: written by a newer memgate (schema 9 > 1): upgrade memgate to read it; fix it",
             "line 3: damaged timelines (invalid type: integer `5`, expected a string at line 1 column 27); fix it",
             "line 4: they are stored under 0123456789ab but name ffffffffffff: timelines copied from elsewhere; fix it",
-            "line 5: they do not fit the record they belong to: \"load[small]\" has 2 runs in the record and 1 in them; fix it",
-            "line 6: they do not fit the record they belong to: they name \"lode[small]\" where the record has \"load[small]\"; fix it",
         ];
         assert_eq!(loaded.problems, expected);
         // After them, the good line is found; lines after what is wanted are not read.
-        let (loaded, missing) = read(&format!("{note}\n{good}\nnot json either"));
+        let (loaded, missing) = read(&format!("{damaged}\n{good}\nnot json either"));
         assert_eq!((missing, loaded.problems.len()), (vec![], expected.len()));
         assert!(points(&loaded).iter().all(|&n| n > 5));
         assert!(loaded.records[0].timelines_key.as_deref() == Some(key.as_str()));
+        // The first line that names the record is its timelines: if they do not fit it,
+        // it has none, and that is said.
+        for (unfit, why) in [
+            (
+                &fewer_runs,
+                "\"load[small]\" has 2 runs in the record and 1 in them",
+            ),
+            (
+                &renamed,
+                "they name \"lode[small]\" where the record has \"load[small]\"",
+            ),
+        ] {
+            let (loaded, missing) = read(&format!("{unfit}\n{good}"));
+            assert_eq!(missing, Vec::<usize>::new());
+            assert_eq!(points(&loaded), [0, 0]);
+            assert_eq!(
+                loaded.problems,
+                [format!(
+                    "line 1: they do not fit the record they belong to: {why}; fix it"
+                )]
+            );
+        }
     }
 
     #[test]
