@@ -214,24 +214,12 @@ impl Record {
     /// what is wrong with it (the caller says where). One parse in the common case; the
     /// schema is looked at alone only to explain a line that did not parse.
     pub fn from_line(line: &str) -> Result<Record, String> {
-        #[derive(Deserialize)]
-        struct Version {
-            schema: u32,
-        }
-        let newer = |schema: u32| {
-            format!(
-                "written by a newer memgate (schema {schema} > {SCHEMA_VERSION}): upgrade memgate to read it"
-            )
-        };
-        match serde_json::from_str::<Wire<Figures>>(line).map(Record::from) {
-            Ok(record) if record.schema > SCHEMA_VERSION => Err(newer(record.schema)),
-            Ok(record) => Ok(record),
-            Err(e) => match serde_json::from_str::<Version>(line) {
-                Ok(v) if v.schema > SCHEMA_VERSION => Err(newer(v.schema)),
-                Ok(_) => Err(format!("a damaged record ({e})")),
-                Err(e) => Err(format!("not a memgate record ({e})")),
-            },
-        }
+        let wire: Wire<Figures> = read_versioned(
+            line,
+            |w: &Wire<Figures>| w.schema,
+            ["a damaged record", "not a memgate record"],
+        )?;
+        Ok(wire.into())
     }
 
     /// Reads the runs of the record from its `line` (the one it was read from): their
@@ -299,6 +287,35 @@ impl Record {
     /// The testbed the record was measured on.
     pub fn testbed_id(&self) -> &str {
         &self.results.testbed.id
+    }
+}
+
+/// Reads a stored line of `T`, which has a `schema`: in the common case in one parse;
+/// the schema is looked at alone only to explain a line that did not parse. The error
+/// says what is wrong: written by a newer memgate, or `damaged` or `foreign` (the
+/// schema could be read, or not even that) with serde's words.
+pub(super) fn read_versioned<T: serde::de::DeserializeOwned>(
+    line: &str,
+    schema: impl Fn(&T) -> u32,
+    [damaged, foreign]: [&str; 2],
+) -> Result<T, String> {
+    #[derive(Deserialize)]
+    struct Version {
+        schema: u32,
+    }
+    let newer = |schema: u32| {
+        format!(
+            "written by a newer memgate (schema {schema} > {SCHEMA_VERSION}): upgrade memgate to read it"
+        )
+    };
+    match serde_json::from_str::<T>(line) {
+        Ok(read) if schema(&read) > SCHEMA_VERSION => Err(newer(schema(&read))),
+        Ok(read) => Ok(read),
+        Err(e) => match serde_json::from_str::<Version>(line) {
+            Ok(v) if v.schema > SCHEMA_VERSION => Err(newer(v.schema)),
+            Ok(_) => Err(format!("{damaged} ({e})")),
+            Err(e) => Err(format!("{foreign} ({e})")),
+        },
     }
 }
 

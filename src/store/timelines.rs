@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::record::{Record, SCHEMA_VERSION};
+use super::record::{Record, read_versioned};
 use crate::measure::timeline::Timeline;
 use crate::report::units::short_rev;
 
@@ -39,27 +39,11 @@ pub struct BenchmarkTimelines {
 impl Timelines {
     /// Reads one line; the error says what is wrong with it (the caller says where).
     pub fn from_line(line: &str) -> Result<Timelines, String> {
-        #[derive(Deserialize)]
-        struct Version {
-            schema: u32,
-        }
-        let newer = |schema: u32| {
-            format!(
-                "written by a newer memgate (schema {schema} > {SCHEMA_VERSION}): upgrade memgate to read it"
-            )
-        };
-        match serde_json::from_str::<Timelines>(line) {
-            Ok(t) if t.schema > SCHEMA_VERSION => Err(newer(t.schema)),
-            Ok(t) if t.schema == 0 => {
-                Err("schema 0 does not exist: not timelines memgate wrote".into())
-            }
-            Ok(t) => Ok(t),
-            Err(e) => match serde_json::from_str::<Version>(line) {
-                Ok(v) if v.schema > SCHEMA_VERSION => Err(newer(v.schema)),
-                Ok(_) => Err(format!("damaged timelines ({e})")),
-                Err(e) => Err(format!("not memgate timelines ({e})")),
-            },
-        }
+        read_versioned(
+            line,
+            |t: &Timelines| t.schema,
+            ["damaged timelines", "not memgate timelines"],
+        )
     }
 
     /// The line to store (no newline).
@@ -68,8 +52,12 @@ impl Timelines {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Checks what parsing cannot: that they were stored under the revision they name.
+    /// Checks what parsing cannot: that they are timelines memgate wrote, stored under
+    /// the revision they name.
     pub fn check(&self, revision: &str) -> Result<(), String> {
+        if self.schema == 0 {
+            return Err("schema 0 does not exist: not timelines memgate wrote".into());
+        }
         if self.revision != revision {
             return Err(format!(
                 "they are stored under {} but name {}: timelines copied from elsewhere",
