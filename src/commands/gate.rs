@@ -129,8 +129,12 @@ pub fn finish(
     actions: &Actions,
     missing_hint: &str,
 ) -> Result<i32> {
-    let mut table = comparison::table::render(report);
-    table.extend_from_slice(extra.as_bytes());
+    // The table is printed in its format, or beside a file of another: else not made.
+    let mut table = Vec::new();
+    if output.format == GateFormat::Table || output.output.is_some() {
+        table = comparison::table::render(report);
+        table.extend_from_slice(extra.as_bytes());
+    }
     let chosen = match output.format {
         GateFormat::Table => table.clone(),
         GateFormat::Json => comparison::json(report),

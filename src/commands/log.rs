@@ -6,7 +6,7 @@ use std::path::Path;
 use super::context::Context;
 use crate::cli::LogArgs;
 use crate::error::{Error, Result};
-use crate::report::stored::{LogRow, log_table};
+use crate::report::stored::{LogRecord, LogRow, log_table};
 use crate::results::BUILT_IN_METRICS;
 use crate::{config, exit, measure};
 
@@ -26,21 +26,32 @@ pub fn log(ctx: &Context, config_path: Option<&Path>, args: LogArgs) -> Result<i
     let mut rows = Vec::with_capacity(commits.len());
     let mut problems = Vec::new();
     let mut other_testbeds = std::collections::BTreeSet::new();
+    let mut metrics: std::collections::BTreeSet<String> =
+        BUILT_IN_METRICS.into_iter().map(str::to_owned).collect();
     for commit in commits {
         let loaded = store.load(&commit.id)?;
         problems.extend(loaded.problems.iter().cloned());
         let record = loaded
             .latest(Some(&testbed.id), false)
             .or_else(|| loaded.latest(Some(&testbed.id), true));
-        if record.is_none() {
-            other_testbeds.extend(loaded.records.iter().map(|r| r.testbed_id().to_owned()));
+        match record {
+            Some(record) => {
+                for b in &record.results.benchmarks {
+                    for name in b.metrics.keys() {
+                        if !metrics.contains(name) {
+                            metrics.insert(name.clone());
+                        }
+                    }
+                }
+            }
+            None => other_testbeds.extend(loaded.records.iter().map(|r| r.testbed_id().to_owned())),
         }
         rows.push(LogRow {
             commit,
-            record: record.cloned(),
+            record: record.map(|r| LogRecord::new(r, &args.metric)),
         });
     }
-    check_metric(&args.metric, &rows)?;
+    check_metric(&args.metric, &metrics)?;
     let text = log_table(&rows, &args.metric, args.benchmark.as_deref(), &testbed.id);
     use std::io::Write;
     std::io::stdout()
@@ -68,22 +79,16 @@ pub fn log(ctx: &Context, config_path: Option<&Path>, args: LogArgs) -> Result<i
     Ok(exit::SUCCESS)
 }
 
-/// A metric `log` can show: a built-in one, or one the stored records hold. A typo is
-/// an error with a suggestion, not a column of dashes.
-fn check_metric(metric: &str, rows: &[LogRow]) -> Result<()> {
-    let mut known: std::collections::BTreeSet<&str> = BUILT_IN_METRICS.into_iter().collect();
-    for row in rows {
-        for b in row.record.iter().flat_map(|r| &r.results.benchmarks) {
-            known.extend(b.metrics.keys().map(String::as_str));
-        }
-    }
+/// A metric `log` can show: one of `known` (the built-in ones and those the records
+/// hold). A typo is an error with a suggestion, not a column of dashes.
+fn check_metric(metric: &str, known: &std::collections::BTreeSet<String>) -> Result<()> {
     if known.contains(metric) {
         return Ok(());
     }
-    let hint = config::suggest(metric, known.iter().copied())
+    let hint = config::suggest(metric, known.iter().map(String::as_str))
         .map(|s| format!(" (did you mean {s:?}?)"))
         .unwrap_or_default();
-    let list: Vec<&str> = known.into_iter().collect();
+    let list: Vec<&str> = known.iter().map(String::as_str).collect();
     Err(Error::Usage(format!(
         "no metric {metric:?} in these results{hint}: the metrics are {}",
         list.join(", ")

@@ -1,8 +1,9 @@
-//! `memgate show [REV]`: every record stored for a revision.
+//! `memgate show [REV]`: every record stored for a revision; as JSON, with its runs and
+//! their timelines (the table has no use for them, so it does not read them).
 
 use super::context::Context;
 use super::emit;
-use crate::cli::ShowArgs;
+use crate::cli::{Format, ShowArgs};
 use crate::error::{Error, Result};
 use crate::exit;
 
@@ -16,7 +17,10 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<i32> {
         Err(_) if is_full_id => rev.to_owned(),
         Err(e) => return Err(e),
     };
-    let loaded = store.load(&revision)?;
+    let loaded = match args.format {
+        Format::Json => store.load_with_runs(&revision)?,
+        Format::Table => store.load(&revision)?,
+    };
     for problem in &loaded.problems {
         eprintln!("memgate: warning: {problem}");
     }
@@ -27,7 +31,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<i32> {
         && !loaded.records.is_empty()
     {
         eprintln!(
-            "memgate: warning: commit {revision} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune`"
+            "memgate: warning: commit {revision} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune` and `git notes --ref=memgate-timelines prune`"
         );
     }
     let json = crate::report::text::inert_json(

@@ -325,12 +325,19 @@ pub fn compare<'a>(
     thresholds_for: impl Fn(&str) -> &'a Thresholds,
 ) -> Vec<Comparison> {
     let mut out = Vec::new();
+    // Each head benchmark's base found by name, not by a walk over the base's: that was
+    // quadratic, a million walks at 2,500 benchmarks. The first of a name, as a walk
+    // would find it.
+    let mut bases = std::collections::HashMap::new();
+    for b in base.iter().flat_map(|base| &base.benchmarks) {
+        bases
+            .entry((b.benchmark.as_str(), b.dataset.as_deref()))
+            .or_insert(b);
+    }
     for h in &head.benchmarks {
-        let b = base.and_then(|base| {
-            base.benchmarks
-                .iter()
-                .find(|b| b.benchmark == h.benchmark && b.dataset == h.dataset)
-        });
+        let b = bases
+            .get(&(h.benchmark.as_str(), h.dataset.as_deref()))
+            .copied();
         let thresholds = thresholds_for(&h.benchmark);
         let comparison =
             |metric: &str, unit: &str, better: Better, base: Side, head: Side, judged: Judged| {

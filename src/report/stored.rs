@@ -8,7 +8,7 @@ use super::text::printable;
 use super::units::{bytes, figure, short_rev as short};
 use crate::compare::stats::median;
 use crate::git::CommitInfo;
-use crate::results::label;
+use crate::results::{Status, label};
 use crate::store::Record;
 
 /// A commit's date, `2026-12-01`. Its time is the committer's word: one beyond the year
@@ -78,24 +78,73 @@ pub fn show(
     out.into_bytes()
 }
 
-/// One commit of `log`: its record for the testbed, if any.
+/// One commit of `log`: what it shows of the commit's record for the testbed, if any.
 pub struct LogRow {
     pub commit: CommitInfo,
-    pub record: Option<Record>,
+    pub record: Option<LogRecord>,
+}
+
+/// What `log` shows of a record: one metric of each benchmark × dataset. Only this is
+/// kept of each of a thousand records, not the records.
+pub struct LogRecord {
+    pub dirty: bool,
+    /// In the record's order.
+    pub cells: Vec<LogCell>,
+}
+
+/// One benchmark × dataset's cell.
+pub struct LogCell {
+    pub benchmark: String,
+    /// `benchmark[dataset]`: the column.
+    pub label: String,
+    /// The median with its unit; `-` without figures of the metric; the status of a
+    /// benchmark that did not finish.
+    pub text: String,
+}
+
+impl LogRecord {
+    /// What `log` shows of `record` for `metric`.
+    pub fn new(record: &Record, metric: &str) -> LogRecord {
+        let cells = record
+            .results
+            .benchmarks
+            .iter()
+            .map(|b| LogCell {
+                benchmark: b.benchmark.clone(),
+                label: label(&b.benchmark, b.dataset.as_deref()),
+                text: match b.status {
+                    Status::Ok => match b
+                        .metrics
+                        .get(metric)
+                        .and_then(|m| Some((median(&m.samples)?, &m.unit)))
+                    {
+                        Some((value, unit)) => figure(value, unit),
+                        None => "-".to_owned(),
+                    },
+                    other => other.as_str().to_owned(),
+                },
+            })
+            .collect();
+        LogRecord {
+            dirty: record.dirty,
+            cells,
+        }
+    }
 }
 
 /// `log`: a column per benchmark × dataset (only `benchmark`'s when given), a row per
 /// commit, newest first.
 pub fn log_table(rows: &[LogRow], metric: &str, benchmark: Option<&str>, testbed: &str) -> Vec<u8> {
-    let mut columns: Vec<String> = Vec::new();
+    // Columns in the order first seen, newest commit first.
+    let mut columns: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for row in rows {
-        for b in row.record.iter().flat_map(|r| &r.results.benchmarks) {
-            if benchmark.is_some_and(|want| want != b.benchmark) {
+        for cell in row.record.iter().flat_map(|r| &r.cells) {
+            if benchmark.is_some_and(|want| want != cell.benchmark) {
                 continue;
             }
-            let label = label(&b.benchmark, b.dataset.as_deref());
-            if !columns.contains(&label) {
-                columns.push(label);
+            if seen.insert(cell.label.as_str()) {
+                columns.push(&cell.label);
             }
         }
     }
@@ -103,7 +152,7 @@ pub fn log_table(rows: &[LogRow], metric: &str, benchmark: Option<&str>, testbed
         ["revision", "date"]
             .iter()
             .map(|s| s.to_string())
-            .chain(columns.iter().cloned())
+            .chain(columns.iter().map(|c| c.to_string()))
             .chain(["subject".to_string()])
             .collect(),
     ];
@@ -115,28 +164,17 @@ pub fn log_table(rows: &[LogRow], metric: &str, benchmark: Option<&str>, testbed
                 cells.push(format!("{}  (no results)", printable(&row.commit.summary)));
             }
             Some(record) => {
+                // The first of a label, should a record hold it twice.
+                let mut by_label = std::collections::HashMap::with_capacity(record.cells.len());
+                for c in &record.cells {
+                    by_label.entry(c.label.as_str()).or_insert(c.text.as_str());
+                }
                 for column in &columns {
-                    let found = record
-                        .results
-                        .benchmarks
-                        .iter()
-                        .find(|b| &label(&b.benchmark, b.dataset.as_deref()) == column);
-                    let cell = match found {
-                        None => "·".to_owned(),
-                        Some(b) if b.status.as_str() != "ok" => b.status.as_str().to_owned(),
-                        Some(b) => match b
-                            .metrics
-                            .get(metric)
-                            .and_then(|m| Some((median(&m.samples)?, &m.unit)))
-                        {
-                            Some((value, unit)) => figure(value, unit),
-                            None => "-".to_owned(),
-                        },
-                    };
+                    let cell = by_label.get(column).copied().unwrap_or("·");
                     cells.push(if record.dirty {
                         format!("{cell} (dirty)")
                     } else {
-                        cell
+                        cell.to_owned()
                     });
                 }
                 cells.push(printable(&row.commit.summary).into_owned());

@@ -36,7 +36,13 @@ pub fn inert(text: &str) -> Cow<'_, str> {
 /// A JSON document with `##[` written `##\u005b`: the same data to any JSON reader,
 /// and no workflow command to the runner.
 pub fn inert_json(mut json: Vec<u8>) -> Vec<u8> {
-    if json.windows(3).any(|w| w == b"##[") {
+    // As text, the search is a substring search, many bytes a step: a byte-by-byte walk
+    // of windows took a twentieth of a 10,000-pair `compare --format json`.
+    let marked = match std::str::from_utf8(&json) {
+        Ok(text) => text.contains("##["),
+        Err(_) => json.windows(3).any(|w| w == b"##["),
+    };
+    if marked {
         json = String::from_utf8_lossy(&json)
             .replace("##[", "##\\u005b")
             .into_bytes();

@@ -1,5 +1,5 @@
 //! Results kept per revision: git notes (default) or a directory (`--store DIR`), one
-//! record per run per testbed, each with its schema version.
+//! record per run per testbed, each with its schema version, and its timelines apart.
 
 mod dir;
 #[cfg(test)]
@@ -9,10 +9,11 @@ mod lock;
 mod notes;
 mod record;
 pub mod sync;
+mod timelines;
 
 pub use dir::DirStore;
 pub use loaded::Loaded;
-pub use notes::{NOTES_REF, NotesStore};
+pub use notes::{NOTES_REF, NotesStore, TIMELINES_REF};
 pub use record::{Record, SCHEMA_VERSION, STORED_TIMELINE_POINTS};
 
 use crate::error::Result;
@@ -23,6 +24,11 @@ pub trait Store {
     fn describe(&self) -> String;
     /// Adds a record under a revision; never touches the revision's other records.
     fn save(&self, revision: &str, record: &Record) -> Result<()>;
-    /// Every record of a revision that can be read, and a message for each that cannot.
+    /// Every record of a revision that can be read, and a message for each that cannot:
+    /// their figures, without their runs (each benchmark's `runs` is empty), which are
+    /// most of a record and which only [`Store::load_with_runs`] reads.
     fn load(&self, revision: &str) -> Result<Loaded>;
+    /// Like [`Store::load`], with the runs and their timelines; a record whose runs or
+    /// timelines cannot be read is kept without them, and a message says why.
+    fn load_with_runs(&self, revision: &str) -> Result<Loaded>;
 }

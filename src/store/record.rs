@@ -1,10 +1,22 @@
-//! The stored record: one run of one testbed on one revision, one JSON line. A public
+//! The stored record: one run of one testbed on one revision, one JSON line, its runs'
+//! timelines stored apart on a line of their own ([`super::timelines`]). A public
 //! contract (the note format): fields may be added; a change that older readers would
-//! misread bumps [`SCHEMA_VERSION`]. Main type: [`Record`].
+//! misread bumps [`SCHEMA_VERSION`]. (Keeping the timelines apart needed no bump: the
+//! record's runs keep an empty `timeline`, which every reader takes, and older readers
+//! pass over the `timelines_key` they do not know.)
+//!
+//! A record is read in two steps, since most readers need only the first: its figures
+//! ([`Record::from_line`]: the metrics of each benchmark, its status and failure; the
+//! runs passed over unbuilt), then, for what shows runs, the runs ([`Record::read_runs`]).
+//! Main type: [`Record`].
 
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::results::RunResults;
+use super::timelines::{self, Timelines};
+use crate::results::{BenchmarkResult, Failure, Metric, RunRecord, RunResults, Status, Testbed};
 
 /// The record format this memgate writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -19,8 +31,8 @@ pub const MAX_STORED_POINTS: usize = 200_000;
 /// The largest record memgate writes, and reads back: one JSON line.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(from = "Wire", into = "Wire")]
+#[derive(Clone, Debug, Serialize)]
+#[serde(into = "Wire<BenchmarkResult>")]
 pub struct Record {
     pub schema: u32,
     /// The commit (full id) or, outside git, the label the results are stored under.
@@ -31,50 +43,88 @@ pub struct Record {
     pub config_digest: String,
     /// The working tree differed from the revision: not a baseline unless asked.
     pub dirty: bool,
+    /// The key its runs' timelines are stored apart under (see [`super::timelines`]);
+    /// none for a record that has no timelines or carries them inline, as records stored
+    /// before issue 9 do.
+    pub timelines_key: Option<String>,
     /// `memgate_version`, `testbed` and `benchmarks`, as `run --format json` prints them.
     pub results: RunResults,
 }
 
 /// The record as it is written: flat, the results' fields beside the record's own.
 /// (Not `#[serde(flatten)]`: that buffers every record whole before reading it, which
-/// made `memgate log` over a thousand notes a third slower.)
+/// made `memgate log` over a thousand notes a third slower.) Written with whole
+/// [`BenchmarkResult`]s, read with their [`Figures`].
 #[derive(Serialize, Deserialize)]
-struct Wire {
+struct Wire<B> {
     schema: u32,
     revision: String,
     time: String,
     config_digest: String,
     dirty: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timelines_key: Option<String>,
     memgate_version: String,
-    testbed: crate::results::Testbed,
-    benchmarks: Vec<crate::results::BenchmarkResult>,
+    testbed: Testbed,
+    benchmarks: Vec<B>,
 }
 
-impl From<Wire> for Record {
-    fn from(w: Wire) -> Record {
+/// A benchmark as most readers read it: everything but its runs, which are passed over
+/// without building them (or the timelines of records that carry them inline). They are
+/// most of a record: five runs of a benchmark take more bytes than its four metrics.
+#[derive(Deserialize)]
+struct Figures {
+    benchmark: String,
+    dataset: Option<String>,
+    status: Status,
+    command: String,
+    metrics: BTreeMap<String, Metric>,
+    #[expect(dead_code, reason = "required as in a whole record, then passed over")]
+    runs: IgnoredAny,
+    failure: Option<Failure>,
+}
+
+impl From<Figures> for BenchmarkResult {
+    fn from(f: Figures) -> BenchmarkResult {
+        BenchmarkResult {
+            benchmark: f.benchmark,
+            dataset: f.dataset,
+            status: f.status,
+            command: f.command,
+            metrics: f.metrics,
+            runs: Vec::new(),
+            failure: f.failure,
+        }
+    }
+}
+
+impl From<Wire<Figures>> for Record {
+    fn from(w: Wire<Figures>) -> Record {
         Record {
             schema: w.schema,
             revision: w.revision,
             time: w.time,
             config_digest: w.config_digest,
             dirty: w.dirty,
+            timelines_key: w.timelines_key,
             results: RunResults {
                 memgate_version: w.memgate_version,
                 testbed: w.testbed,
-                benchmarks: w.benchmarks,
+                benchmarks: w.benchmarks.into_iter().map(Into::into).collect(),
             },
         }
     }
 }
 
-impl From<Record> for Wire {
-    fn from(r: Record) -> Wire {
+impl From<Record> for Wire<BenchmarkResult> {
+    fn from(r: Record) -> Wire<BenchmarkResult> {
         Wire {
             schema: r.schema,
             revision: r.revision,
             time: r.time,
             config_digest: r.config_digest,
             dirty: r.dirty,
+            timelines_key: r.timelines_key,
             memgate_version: r.results.memgate_version,
             testbed: r.results.testbed,
             benchmarks: r.results.benchmarks,
@@ -101,6 +151,7 @@ impl Record {
             time: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             config_digest: config_digest.to_owned(),
             dirty,
+            timelines_key: None,
             results,
         }
     }
@@ -111,52 +162,90 @@ impl Record {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// The line to store: without timelines if they alone make it too large, and an
-    /// error if it is too large even so (memgate would not read it back).
-    pub fn stored_line(&self) -> Result<String, String> {
-        let line = self.to_line();
-        if line.len() <= MAX_RECORD_BYTES {
-            return Ok(line);
+    /// The lines to store: the record without its timelines, and the timelines apart
+    /// under the key the record names, unless the runs have none or they are too large to
+    /// store even thinned (then the figures are kept without them). An error if the
+    /// record is too large even so: memgate would not read it back.
+    pub fn stored_lines(&self) -> Result<StoredLines, String> {
+        let mut lean = self.clone();
+        let runs = timelines::take(&mut lean);
+        lean.timelines_key = None;
+        let bare = lean.to_line();
+        if bare.len() > MAX_RECORD_BYTES {
+            return Err(format!(
+                "the results are too large to store ({} MiB, more than {} MiB): fewer runs or custom metrics",
+                bare.len() >> 20,
+                MAX_RECORD_BYTES >> 20
+            ));
         }
-        let mut bare = self.clone();
-        for benchmark in &mut bare.results.benchmarks {
-            for run in &mut benchmark.runs {
-                run.timeline = Default::default();
-            }
+        if runs
+            .iter()
+            .all(|b| b.runs.iter().all(|t| t.points.is_empty()))
+        {
+            return Ok(StoredLines {
+                record: bare,
+                timelines: None,
+            });
         }
-        let line = bare.to_line();
-        if line.len() <= MAX_RECORD_BYTES {
-            return Ok(line);
+        let mut apart = Timelines {
+            schema: SCHEMA_VERSION,
+            revision: self.revision.clone(),
+            key: String::new(),
+            benchmarks: runs,
+        };
+        // Of the figures and the timelines both, so two records of a revision share a key
+        // only if they are the same record.
+        apart.key = hex_digest(&[bare.as_bytes(), apart.to_line().as_bytes()], 8);
+        let line = apart.to_line();
+        if line.len() > MAX_RECORD_BYTES {
+            return Ok(StoredLines {
+                record: bare,
+                timelines: None,
+            });
         }
-        Err(format!(
-            "the results are too large to store ({} MiB, more than {} MiB): fewer runs or custom metrics",
-            line.len() >> 20,
-            MAX_RECORD_BYTES >> 20
-        ))
+        lean.timelines_key = Some(apart.key.clone());
+        Ok(StoredLines {
+            record: lean.to_line(),
+            timelines: Some((apart.key, line)),
+        })
     }
 
-    /// Reads one line; the error says what is wrong with it (the caller says where).
-    /// One parse in the common case; the schema is looked at alone only to explain a
-    /// line that did not parse.
+    /// Reads one line, the runs passed over (see [`Record::read_runs`]); the error says
+    /// what is wrong with it (the caller says where). One parse in the common case; the
+    /// schema is looked at alone only to explain a line that did not parse.
     pub fn from_line(line: &str) -> Result<Record, String> {
+        let wire: Wire<Figures> = read_versioned(
+            line,
+            |w: &Wire<Figures>| w.schema,
+            ["a damaged record", "not a memgate record"],
+        )?;
+        Ok(wire.into())
+    }
+
+    /// Reads the runs of the record from its `line` (the one it was read from): their
+    /// figures, and their timelines where the line carries them inline.
+    pub fn read_runs(&mut self, line: &str) -> Result<(), String> {
         #[derive(Deserialize)]
-        struct Version {
-            schema: u32,
+        struct Line {
+            benchmarks: Vec<Runs>,
         }
-        let newer = |schema: u32| {
-            format!(
-                "written by a newer memgate (schema {schema} > {SCHEMA_VERSION}): upgrade memgate to read it"
-            )
-        };
-        match serde_json::from_str::<Record>(line) {
-            Ok(record) if record.schema > SCHEMA_VERSION => Err(newer(record.schema)),
-            Ok(record) => Ok(record),
-            Err(e) => match serde_json::from_str::<Version>(line) {
-                Ok(v) if v.schema > SCHEMA_VERSION => Err(newer(v.schema)),
-                Ok(_) => Err(format!("a damaged record ({e})")),
-                Err(e) => Err(format!("not a memgate record ({e})")),
-            },
+        #[derive(Deserialize)]
+        struct Runs {
+            runs: Vec<RunRecord>,
         }
+        let line: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let benchmarks = &mut self.results.benchmarks;
+        if line.benchmarks.len() != benchmarks.len() {
+            return Err(format!(
+                "the line holds runs of {} benchmarks, the record {}",
+                line.benchmarks.len(),
+                benchmarks.len()
+            ));
+        }
+        for (b, read) in benchmarks.iter_mut().zip(line.benchmarks) {
+            b.runs = read.runs;
+        }
+        Ok(())
     }
 
     /// Checks what parsing cannot: that the record is one memgate wrote under
@@ -199,6 +288,58 @@ impl Record {
     pub fn testbed_id(&self) -> &str {
         &self.results.testbed.id
     }
+}
+
+/// Reads a stored line of `T`, which has a `schema`: in the common case in one parse;
+/// the schema is looked at alone only to explain a line that did not parse. The error
+/// says what is wrong: written by a newer memgate, or `damaged` or `foreign` (the
+/// schema could be read, or not even that) with serde's words.
+pub(super) fn read_versioned<T: serde::de::DeserializeOwned>(
+    line: &str,
+    schema: impl Fn(&T) -> u32,
+    [damaged, foreign]: [&str; 2],
+) -> Result<T, String> {
+    #[derive(Deserialize)]
+    struct Version {
+        schema: u32,
+    }
+    let newer = |schema: u32| {
+        format!(
+            "written by a newer memgate (schema {schema} > {SCHEMA_VERSION}): upgrade memgate to read it"
+        )
+    };
+    match serde_json::from_str::<T>(line) {
+        Ok(read) if schema(&read) > SCHEMA_VERSION => Err(newer(schema(&read))),
+        Ok(read) => Ok(read),
+        Err(e) => match serde_json::from_str::<Version>(line) {
+            Ok(v) if v.schema > SCHEMA_VERSION => Err(newer(v.schema)),
+            Ok(_) => Err(format!("{damaged} ({e})")),
+            Err(e) => Err(format!("{foreign} ({e})")),
+        },
+    }
+}
+
+/// What [`Record::stored_lines`] gives: one line for the record, and one for its
+/// timelines with the key the record names them by.
+#[derive(Debug)]
+pub struct StoredLines {
+    pub record: String,
+    pub timelines: Option<(String, String)>,
+}
+
+/// The first `bytes` bytes of the SHA-256 of `parts` one after the other, in hex.
+pub(super) fn hex_digest(parts: &[&[u8]], bytes: usize) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -249,7 +390,64 @@ mod tests {
             .map(|r| r.timeline.points.len())
             .sum();
         assert!(points <= MAX_STORED_POINTS, "{points}");
-        assert!(record.stored_line().unwrap().len() <= MAX_RECORD_BYTES);
+        let lines = record.stored_lines().unwrap();
+        assert!(lines.record.len() <= MAX_RECORD_BYTES);
+        assert!(lines.timelines.unwrap().1.len() <= MAX_RECORD_BYTES);
+    }
+
+    /// A note as memgate 0.1.0 wrote it: two records, each run's timeline inline.
+    const GOLDEN: &str = include_str!("../../tests/fixtures/note-schema-1-inline-timelines.jsonl");
+
+    fn golden(runs: bool) -> crate::store::Loaded {
+        let lines = GOLDEN
+            .lines()
+            .enumerate()
+            .map(|(i, line)| (line, format!("line {}", i + 1)));
+        let revision = "0123456789abcdef0123456789abcdef01234567";
+        let loaded = if runs {
+            crate::store::Loaded::parse_with_runs(revision, lines, "fix")
+        } else {
+            crate::store::Loaded::parse(revision, lines, "fix")
+        };
+        assert_eq!(loaded.problems, Vec::<String>::new());
+        assert_eq!(loaded.records.len(), 2);
+        loaded
+    }
+
+    #[test]
+    fn records_of_memgate_0_1_0_read_without_their_runs_unless_asked() {
+        let figures = golden(false);
+        let runs = |loaded: &crate::store::Loaded| -> Vec<usize> {
+            let benchmarks = loaded.records.iter().flat_map(|r| &r.results.benchmarks);
+            benchmarks.map(|b| b.runs.len()).collect()
+        };
+        assert_eq!(runs(&figures), [0, 0, 0, 0]);
+        let load = &figures.records[0].results.benchmarks[0];
+        assert_eq!(
+            (load.benchmark.as_str(), load.dataset.as_deref()),
+            ("load", Some("small"))
+        );
+        assert_eq!(load.metrics["peak_memory"].samples.len(), 2);
+        let crash = &figures.records[0].results.benchmarks[1];
+        assert!(
+            crash
+                .failure
+                .as_ref()
+                .unwrap()
+                .message
+                .contains("exited with code 3")
+        );
+        // With their runs: two runs of the benchmark that held 8 MiB for 60 ms, sampled
+        // every 5 ms, in each record; none of the one that exited 3.
+        let with = golden(true);
+        assert_eq!(runs(&with), [2, 0, 2, 0]);
+        let points: Vec<usize> = with
+            .records
+            .iter()
+            .flat_map(|r| &r.results.benchmarks[0].runs)
+            .map(|r| r.timeline.points.len())
+            .collect();
+        assert!(points.iter().all(|&n| n > 5), "{points:?}");
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Sharing notes through a remote with the `git` command, so the user's credentials and
 //! transport settings apply: fetch into a side ref and merge with `cat_sort_uniq` (every
 //! line of both sides kept, nothing a local run saved is lost), push and, when another
-//! runner pushed first, fetch, merge and retry with backoff.
+//! runner pushed first, fetch, merge and retry with backoff. The records
+//! (`refs/notes/memgate`) and their timelines (`refs/notes/memgate-timelines`) travel
+//! alike; a remote that older memgates pushed to has no timelines ref, and needs none.
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use super::notes::NOTES_REF;
+use super::notes::{NOTES_REF, TIMELINES_REF};
 use crate::error::{Error, Result};
 
 const PUSH_ATTEMPTS: u32 = 6;
@@ -55,8 +57,8 @@ fn failure(what: &str, output: &Output) -> Error {
     ))
 }
 
-/// The side ref a remote's notes are fetched into.
-fn side_ref(remote: &str) -> String {
+/// The side ref a remote's notes of `notes_ref` are fetched into.
+fn side_ref(notes_ref: &str, remote: &str) -> String {
     // A URL or a path is a remote too; a ref name takes none of its ':' and '/'.
     let name: String = remote
         .chars()
@@ -68,7 +70,7 @@ fn side_ref(remote: &str) -> String {
             }
         })
         .collect();
-    format!("refs/notes/memgate-remote/{}", name.trim_start_matches('.'))
+    format!("{notes_ref}-remote/{}", name.trim_start_matches('.'))
 }
 
 /// A remote as git takes it: a name, a URL or a path, never an option. (Everything is
@@ -85,24 +87,34 @@ fn check_remote(remote: &str) -> Result<()> {
 /// Fetches `remote`'s notes and merges them into the local ones.
 pub fn fetch(repo: &Path, remote: &str) -> Result<Fetched> {
     check_remote(remote)?;
-    let side = side_ref(remote);
-    let refspec = format!("+{NOTES_REF}:{side}");
+    if !fetch_ref(repo, remote, NOTES_REF)? {
+        return Ok(Fetched::Nothing);
+    }
+    fetch_ref(repo, remote, TIMELINES_REF)?;
+    Ok(Fetched::Merged)
+}
+
+/// Fetches `remote`'s `notes_ref` and merges it into the local one; false if the remote
+/// has none.
+fn fetch_ref(repo: &Path, remote: &str, notes_ref: &str) -> Result<bool> {
+    let side = side_ref(notes_ref, remote);
+    let refspec = format!("+{notes_ref}:{side}");
     let out = git(repo, &["fetch", "--quiet", "--", remote, &refspec])?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         if stderr.contains("couldn't find remote ref") {
-            return Ok(Fetched::Nothing);
+            return Ok(false);
         }
         return Err(failure(&format!("git fetch {remote} {refspec}"), &out));
     }
-    let local = git(repo, &["rev-parse", "--verify", "--quiet", NOTES_REF])?;
+    let local = git(repo, &["rev-parse", "--verify", "--quiet", notes_ref])?;
     let out = if local.status.success() {
         git(
             repo,
             &[
                 "notes",
                 "--ref",
-                NOTES_REF,
+                notes_ref,
                 "merge",
                 "--quiet",
                 "-s",
@@ -111,12 +123,12 @@ pub fn fetch(repo: &Path, remote: &str) -> Result<Fetched> {
             ],
         )?
     } else {
-        git(repo, &["update-ref", NOTES_REF, &side])?
+        git(repo, &["update-ref", notes_ref, &side])?
     };
     if !out.status.success() {
-        return Err(failure(&format!("merging {side} into {NOTES_REF}"), &out));
+        return Err(failure(&format!("merging {side} into {notes_ref}"), &out));
     }
-    Ok(Fetched::Merged)
+    Ok(true)
 }
 
 /// Pushes the local notes to `remote`, merging in what others pushed first.
@@ -128,9 +140,15 @@ pub fn push(repo: &Path, remote: &str) -> Result<u32> {
             "there are no memgate notes to push: run `memgate run` first".into(),
         ));
     }
-    let refspec = format!("{NOTES_REF}:{NOTES_REF}");
+    let mut refspecs = vec![format!("{NOTES_REF}:{NOTES_REF}")];
+    let timelines = git(repo, &["rev-parse", "--verify", "--quiet", TIMELINES_REF])?;
+    if timelines.status.success() {
+        refspecs.push(format!("{TIMELINES_REF}:{TIMELINES_REF}"));
+    }
+    let mut args = vec!["push", "--quiet", "--", remote];
+    args.extend(refspecs.iter().map(String::as_str));
     for attempt in 1..=PUSH_ATTEMPTS {
-        let out = git(repo, &["push", "--quiet", "--", remote, &refspec])?;
+        let out = git(repo, &args)?;
         if out.status.success() {
             return Ok(attempt);
         }
@@ -145,7 +163,10 @@ pub fn push(repo: &Path, remote: &str) -> Result<u32> {
         .iter()
         .any(|s| stderr.contains(s));
         if !raced || attempt == PUSH_ATTEMPTS {
-            return Err(failure(&format!("git push {remote} {refspec}"), &out));
+            return Err(failure(
+                &format!("git push {remote} {}", refspecs.join(" ")),
+                &out,
+            ));
         }
         // Another runner pushed first: take its notes in, then try again, a little later
         // each time (with jitter, so racing runners do not collide again in step).

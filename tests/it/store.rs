@@ -22,33 +22,46 @@ fn project(size: u32) -> Project {
     project
 }
 
-/// The memgate note of `rev`.
-fn note_text(dir: &std::path::Path, rev: &str) -> String {
-    git(dir, &["notes", "--ref=memgate", "show", rev])
+/// The notes of the records.
+const RECORDS: &str = "--ref=memgate";
+/// The notes of their timelines.
+const TIMELINES: &str = "--ref=memgate-timelines";
+
+/// The note of `rev` in `notes` ([`RECORDS`] or [`TIMELINES`]).
+fn note_text(dir: &std::path::Path, notes: &str, rev: &str) -> String {
+    git(dir, &["notes", notes, "show", rev])
 }
 
-/// Makes `bytes`, whatever they are, the memgate note of HEAD.
-fn set_note(project: &Project, bytes: &[u8]) {
+/// Makes `bytes`, whatever they are, the note of HEAD in `notes`.
+fn set_note(project: &Project, notes: &str, bytes: &[u8]) {
     std::fs::write(project.path("note.bin"), bytes).unwrap();
     let blob = git(project.dir(), &["hash-object", "-w", "note.bin"]);
-    let args = [
-        "notes",
-        "--ref=memgate",
-        "add",
-        "-f",
-        "-C",
-        blob.trim(),
-        "HEAD",
-    ];
+    let args = ["notes", notes, "add", "-f", "-C", blob.trim(), "HEAD"];
     git(project.dir(), &args);
+}
+
+/// The note of `rev` in `notes`, one JSON line a record.
+fn lines_of(dir: &std::path::Path, notes: &str, rev: &str) -> Vec<serde_json::Value> {
+    note_text(dir, notes, rev)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON record"))
+        .collect()
 }
 
 /// The memgate note of `rev`, one record a line.
 fn note_lines(dir: &std::path::Path, rev: &str) -> Vec<serde_json::Value> {
-    note_text(dir, rev)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is one JSON record"))
-        .collect()
+    lines_of(dir, RECORDS, rev)
+}
+
+/// How many timeline points the runs of a record (as `show --format json` prints it) hold.
+fn points(record: &serde_json::Value) -> usize {
+    record["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["runs"].as_array().unwrap())
+        .map(|r| r["timeline"]["points"].as_array().unwrap().len())
+        .sum()
 }
 
 fn peak(record: &serde_json::Value) -> f64 {
@@ -225,6 +238,7 @@ fn notes_push_and_fetch_share_results() {
         "memgate: pushed the memgate notes to origin\n"
     );
     assert_eq!(note_lines(remote.path(), "main").len(), 1);
+    assert_eq!(lines_of(remote.path(), TIMELINES, "main").len(), 1);
 
     let fetch = |dir: &std::path::Path| {
         let out = project
@@ -246,6 +260,7 @@ fn notes_push_and_fetch_share_results() {
         "memgate: merged the memgate notes of origin\n"
     );
     assert_eq!(note_lines(clone.path(), "HEAD").len(), 1);
+    assert_eq!(lines_of(clone.path(), TIMELINES, "HEAD").len(), 1);
     let shown = project
         .memgate()
         .args(["show", "HEAD"])
@@ -254,6 +269,17 @@ fn notes_push_and_fetch_share_results() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&shown.stdout).contains("1 record in git notes"));
+    // The timelines came along.
+    let shown = project
+        .memgate()
+        .args(["show", "HEAD", "--format", "json"])
+        .command()
+        .current_dir(clone.path())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&shown.stderr), "");
+    let records: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert!(points(&records[0]) > 0);
 }
 
 #[test]
@@ -378,6 +404,7 @@ fn a_push_behind_another_runners_merges_and_retries() {
     );
     assert_eq!(note_lines(remote.path(), "main").len(), 2);
     assert_eq!(note_lines(clone.path(), "HEAD").len(), 2);
+    assert_eq!(lines_of(remote.path(), TIMELINES, "main").len(), 2);
 }
 
 #[test]
@@ -435,12 +462,12 @@ fn killed_while_saving_the_store_stays_readable() {
 fn bad_records_are_reported_and_the_good_ones_still_read() {
     let project = project(20);
     project.memgate().args(["run", "-q"]).run().code(0);
-    let good = note_text(project.dir(), "HEAD");
+    let good = note_text(project.dir(), RECORDS, "HEAD");
     let note = format!(
         "{}this is not json\n{{\"schema\": 99, \"anything\": true}}\n",
         good
     );
-    set_note(&project, note.as_bytes());
+    set_note(&project, RECORDS, note.as_bytes());
     let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
     let short = &head[..12];
     let out = project.memgate().args(["show"]).run();
@@ -485,7 +512,7 @@ fn results_of_a_commit_that_is_gone_are_still_shown() {
     out.code(0);
     assert!(out.stdout().contains("1 record in git notes"));
     assert!(out.stderr().contains(&format!(
-        "commit {doomed} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune`"
+        "commit {doomed} is not in this repository (rewritten history?); its results stay in the notes until `git notes --ref=memgate prune` and `git notes --ref=memgate-timelines prune`"
     )), "{}", out.stderr());
 }
 
@@ -588,6 +615,16 @@ fn the_directory_store_works_without_git() {
     shown.code(0);
     let records = shown.json();
     assert_eq!(records[0]["revision"], "v1.0");
+    // The timelines are kept apart, outside the revision's folder (older memgates read
+    // every file there as a record), and come back with `show --format json`.
+    assert!(shown.stderr().is_empty(), "{}", shown.stderr());
+    assert!(points(&records[0]) > 0);
+    let key = records[0]["timelines_key"].as_str().unwrap();
+    assert!(
+        project
+            .path(&format!("results/.timelines/v1.0/{key}.json"))
+            .is_file()
+    );
     // A damaged file is named, the others still read.
     std::fs::write(
         project.path("results/v1.0/zz-broken.json"),
@@ -726,8 +763,8 @@ fn a_note_with_a_nul_byte_is_damaged_not_empty() {
     // note message stops at the NUL.
     let project = project(20);
     project.memgate().args(["run", "-q"]).run().code(0);
-    let good = note_text(project.dir(), "HEAD");
-    set_note(&project, format!("\0{good}").as_bytes());
+    let good = note_text(project.dir(), RECORDS, "HEAD");
+    set_note(&project, RECORDS, format!("\0{good}").as_bytes());
     let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
     let out = project.memgate().args(["show"]).run();
     out.code(2);
@@ -745,17 +782,59 @@ fn a_note_with_a_nul_byte_is_damaged_not_empty() {
     );
     // A new run saves beside it; nothing of the old note is lost.
     project.memgate().args(["run", "-q"]).run().code(0);
-    let note = note_text(project.dir(), "HEAD");
+    let note = note_text(project.dir(), RECORDS, "HEAD");
     assert_eq!(note.lines().count(), 2, "{note}");
     assert!(note.starts_with('\u{fffd}'));
     project.memgate().args(["show"]).run().code(0);
 }
 
 #[test]
+fn a_note_under_fan_out_directories_is_read() {
+    // Git moves notes into directories named by two hex digits of the commit
+    // (ab/cd/ef01...) once there are many; memgate, which finds a note's blob itself,
+    // looks there as git does.
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let blob = git(project.dir(), &["notes", "--ref=memgate", "list", "HEAD"]);
+    let mktree = |entry: String| {
+        let mut child = git_command(project.dir(), &["mktree"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(entry.as_bytes()).unwrap();
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let inner = mktree(format!("100644 blob {}\t{}\n", blob.trim(), &head[4..]));
+    let middle = mktree(format!("040000 tree {inner}\t{}\n", &head[2..4]));
+    let root = mktree(format!("040000 tree {middle}\t{}\n", &head[..2]));
+    let commit = git(project.dir(), &["commit-tree", &root, "-m", "fan-out"]);
+    git(
+        project.dir(),
+        &["update-ref", "refs/notes/memgate", commit.trim()],
+    );
+    assert_eq!(note_lines(project.dir(), "HEAD").len(), 1, "git reads it");
+    let shown = project.memgate().args(["show"]).run();
+    shown.code(0);
+    assert!(
+        shown.stdout().contains("1 record in git notes"),
+        "{}",
+        shown.stdout()
+    );
+    let log = project.memgate().args(["log", "-n", "1"]).run();
+    assert!(log.stdout().contains("MiB"), "{}", log.stdout());
+}
+
+#[test]
 fn records_that_are_not_what_they_claim_are_refused() {
     let project = project(20);
     project.memgate().args(["run", "-q"]).run().code(0);
-    let good = note_text(project.dir(), "HEAD");
+    let good = note_text(project.dir(), RECORDS, "HEAD");
     let record: serde_json::Value = serde_json::from_str(good.trim()).unwrap();
     let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
     let other = "0".repeat(40);
@@ -771,7 +850,7 @@ fn records_that_are_not_what_they_claim_are_refused() {
         variant(&|r| r["benchmarks"][0]["metrics"]["peak_memory"]["unit"] = "<img src=x>".into()),
         variant(&|r| r["benchmarks"][0]["benchmark"] = "../x".into()),
     ];
-    set_note(&project, lines.join("\n").as_bytes());
+    set_note(&project, RECORDS, lines.join("\n").as_bytes());
     let out = project.memgate().args(["show"]).run();
     out.code(2);
     let short = &head[..12];
@@ -991,4 +1070,200 @@ fn waiting_for_the_store_lock_gives_way_to_ctrl_c() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(saved, 0, "nothing saved");
+}
+
+// Issue 9: a record's timelines are kept apart from its figures, which `log` and
+// `compare` read along a thousand commits without them.
+
+#[test]
+fn timelines_are_stored_apart_and_shown_with_the_runs() {
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let record = &note_lines(project.dir(), "HEAD")[0];
+    let key = record["timelines_key"].as_str().expect("a key");
+    // Each run keeps an empty timeline, which older memgates require.
+    for run in record["benchmarks"][0]["runs"].as_array().unwrap() {
+        assert_eq!(run["timeline"], serde_json::json!({"points": []}));
+    }
+    let apart = lines_of(project.dir(), TIMELINES, "HEAD");
+    assert_eq!(apart.len(), 1);
+    assert_eq!(apart[0]["key"], key);
+    assert_eq!(apart[0]["revision"], head);
+    assert_eq!(apart[0]["benchmarks"][0]["benchmark"], "hold");
+    let stored = apart[0]["benchmarks"][0]["runs"].as_array().unwrap();
+    assert_eq!(stored.len(), 2);
+    // `show --format json` puts them back in their runs.
+    let shown = project.memgate().args(["show", "--format", "json"]).run();
+    shown.code(0);
+    assert_eq!(shown.stderr(), "");
+    let records = shown.json();
+    assert!(points(&records[0]) > 0);
+    let runs = records[0]["benchmarks"][0]["runs"].as_array().unwrap();
+    for (run, timeline) in runs.iter().zip(stored) {
+        assert_eq!(&run["timeline"], timeline);
+    }
+}
+
+/// HEAD of a project whose note is the golden one of memgate 0.1.0, timelines inline.
+fn golden_project() -> Project {
+    let project = project(20);
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let golden = include_str!("../fixtures/note-schema-1-inline-timelines.jsonl")
+        .replace("0123456789abcdef0123456789abcdef01234567", &head);
+    set_note(&project, RECORDS, golden.as_bytes());
+    project
+}
+
+#[test]
+fn records_stored_with_their_timelines_inline_still_read() {
+    let project = golden_project();
+    let log = project.memgate().args(["log", "--testbed", "golden"]).run();
+    log.code(0);
+    assert_eq!(log.stderr(), "");
+    let stdout = log.stdout();
+    let row = stdout.lines().nth(2).unwrap();
+    assert_eq!(
+        row.split_whitespace().skip(2).take(3).collect::<Vec<_>>(),
+        ["9.28", "MiB", "failed"],
+        "{stdout}"
+    );
+    let shown = project.memgate().args(["show", "--format", "json"]).run();
+    shown.code(0);
+    assert_eq!(shown.stderr(), "");
+    let records = shown.json();
+    assert_eq!(records.as_array().unwrap().len(), 2);
+    for record in records.as_array().unwrap() {
+        for run in record["benchmarks"][0]["runs"].as_array().unwrap() {
+            assert!(run["timeline"]["points"].as_array().unwrap().len() > 5);
+        }
+    }
+    // The benchmark that exited 3 makes the verdict a failure; the other is compared.
+    let compared = project
+        .memgate()
+        .args(["compare", "HEAD", "HEAD", "--testbed", "golden"])
+        .args(["--format", "json"])
+        .run();
+    compared.code(3);
+    assert_eq!(compared.stderr(), "");
+    let report = compared.json();
+    let verdicts: Vec<(&str, &str)> = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["metric"].as_str().unwrap(),
+                c["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(verdicts.contains(&("peak_memory", "pass")), "{verdicts:?}");
+}
+
+#[test]
+fn a_damaged_timelines_note_is_named_and_breaks_nothing() {
+    let project = project(20);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let head = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let short = &head[..12];
+    let record = &note_lines(project.dir(), "HEAD")[0];
+    set_note(
+        &project,
+        TIMELINES,
+        b"{\"schema\": 1, \"revision\": \"x\n\0garbage\n",
+    );
+    // log, compare and show's table do not read timelines.
+    for args in [&["log"][..], &["compare", "HEAD", "HEAD"], &["show"]] {
+        let out = project.memgate().args(args).run();
+        out.code(0);
+        assert_eq!(out.stderr(), "", "{args:?}");
+    }
+    let missing = format!(
+        "memgate: warning: commit {short}: the timelines of its record of {} on testbed {} (key {}) are not in refs/notes/memgate-timelines; fetch them with `memgate notes fetch` if the record was pushed from elsewhere; its figures are complete",
+        record["time"].as_str().unwrap(),
+        record["testbed"]["id"].as_str().unwrap(),
+        record["timelines_key"].as_str().unwrap(),
+    );
+    let shown = project.memgate().args(["show", "--format", "json"]).run();
+    shown.code(0);
+    let stderr = shown.stderr();
+    let warnings: Vec<&str> = stderr.lines().collect();
+    assert_eq!(warnings.len(), 3, "{stderr}");
+    let fix =
+        format!("; drop or fix the line with `git notes --ref=memgate-timelines edit {short}`");
+    for (n, warning) in warnings[..2].iter().enumerate() {
+        let at = format!(
+            "memgate: warning: commit {short}, line {} of its note in refs/notes/memgate-timelines: not memgate timelines (",
+            n + 1
+        );
+        assert!(
+            warning.starts_with(&at) && warning.ends_with(&fix),
+            "{warning}"
+        );
+    }
+    assert_eq!(warnings[2], missing);
+    // The record is shown, without its timelines.
+    let records = shown.json();
+    assert_eq!(
+        records[0]["benchmarks"][0]["runs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(points(&records[0]), 0);
+    // Without the note at all, only the record's own message.
+    git(project.dir(), &["notes", TIMELINES, "remove", "HEAD"]);
+    let shown = project.memgate().args(["show", "--format", "json"]).run();
+    shown.code(0);
+    assert_eq!(shown.stderr(), format!("{missing}\n"));
+}
+
+#[test]
+fn a_remote_without_timelines_is_fetched_from_and_pushed_to() {
+    // An older memgate pushed the records alone.
+    let project = project(20);
+    let (remote, clone) = remote_and_clone(&project);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    git(
+        project.dir(),
+        &[
+            "push",
+            "-q",
+            "origin",
+            "refs/notes/memgate:refs/notes/memgate",
+        ],
+    );
+    let in_clone = |args: &[&str]| {
+        let out = project
+            .memgate()
+            .args(args)
+            .command()
+            .current_dir(clone.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, fetched) = in_clone(&["notes", "fetch"]);
+    assert_eq!(fetched, "memgate: merged the memgate notes of origin\n");
+    let (_, stderr) = in_clone(&["show", "--format", "json"]);
+    assert!(
+        stderr.contains(
+            "are not in refs/notes/memgate-timelines; fetch them with `memgate notes fetch`"
+        ),
+        "{stderr}"
+    );
+    // A newer memgate pushes them too; then they are fetched.
+    project.memgate().args(["notes", "push"]).run().code(0);
+    assert_eq!(lines_of(remote.path(), TIMELINES, "main").len(), 1);
+    in_clone(&["notes", "fetch"]);
+    let (stdout, stderr) = in_clone(&["show", "--format", "json"]);
+    assert_eq!(stderr, "");
+    let records: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(points(&records[0]) > 0);
 }
