@@ -15,15 +15,18 @@
 //!   ~8 µs more per MiB) is read for a new process once, whatever the CPU budget, and
 //!   for the whole tree in one pass (a *refresh*) when shares may have moved: processes
 //!   came or went, one sharing copy-on-write pages ran, one shrank or exec'd, one's
-//!   shared pages grew, or a second passed. Refreshes are paid from a CPU budget;
-//!   between them each process's figure is its last PSS carried forward by the change
-//!   in its anonymous pages, which are private when new.
+//!   shared pages grew, or a second passed. Refreshes are paid from a CPU budget, and
+//!   the first once processes stop coming and going may go into credit. Between them
+//!   each process's figure is its last PSS carried forward by the change in its
+//!   anonymous pages, which are private when new.
 //!
-//! A page is counted once where the kernel's figures allow: a forked child (running its
-//! parent's program) adds its private pages only, as the pages it shares are counted
-//! whole by its parent; a refresh during which a process ended or shared pages moved is
-//! not adopted. What is left, until the next refresh: shares that drift as processes
-//! come (slightly high) and go (low), and pages a child breaks out of copy-on-write.
+//! A page is counted once where the kernel's figures allow: until a refresh reads it
+//! with the others, a new process adds its private pages only (what it shares, a fork
+//! with its parent or a program's libraries with their other users, is counted by
+//! them); a child between vfork and exec adds nothing; a refresh during which a process
+//! ended or shared pages moved is not adopted. What is left, until the next refresh:
+//! new processes' shares of pages used outside the tree (low), shares that drift as
+//! processes go (low), and pages a child breaks out of copy-on-write (low).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -48,6 +51,8 @@ pub struct TreeSample {
 /// exec, plus a start-up allowance. (A new process's first read is not held to it.)
 const PSS_BUDGET: f64 = 0.03;
 const PSS_ALLOWANCE: Duration = Duration::from_millis(5);
+/// How far beyond the budget a refresh may go once processes stop coming and going.
+const PSS_OVERDRAFT: Duration = Duration::from_millis(20);
 /// How often the whole tree is re-read even if nothing in it moved: shares of pages
 /// mapped outside the tree (libc, a dataset in the page cache) drift slowly.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -125,6 +130,17 @@ struct Rollup {
     cow_shared: u64,
 }
 
+/// One read of a process's `smaps_rollup`, with its `statm` figures just after.
+#[derive(Clone, Copy, Debug)]
+struct Read {
+    rollup: Rollup,
+    /// Anonymous and shared resident bytes.
+    anon: u64,
+    shared: u64,
+    /// `statm` did not move during the read: the figures go together.
+    steady: bool,
+}
+
 /// Walks and measures the process tree below one root.
 pub struct ProcTree {
     page_size: u64,
@@ -140,6 +156,8 @@ pub struct ProcTree {
     last_refresh: Option<Instant>,
     /// Something moved that a refresh would see: shares of the tree's pages changed.
     refresh_due: bool,
+    /// Processes came or went since the last refresh.
+    unsettled: bool,
     /// The generation of the current sample's first walk.
     look_generation: u64,
     /// During the current sample: a process ended, or one moved (see `Proc::moved`).
@@ -163,6 +181,7 @@ impl Default for ProcTree {
             generation: 0,
             last_refresh: None,
             refresh_due: true,
+            unsettled: true,
             look_generation: 0,
             ended: false,
             moved: false,
@@ -326,8 +345,10 @@ impl ProcTree {
         let spent = self.pss_spent;
         self.ended = false;
         self.moved = false;
-        if self.walk(root, false) {
+        let changed = self.walk(root, false);
+        if changed {
             self.refresh_due = true;
+            self.unsettled = true;
         }
         self.look_generation = self.generation;
         let pids = std::mem::take(&mut self.pids);
@@ -336,7 +357,13 @@ impl ProcTree {
             let stale = self
                 .last_refresh
                 .is_none_or(|t| t.elapsed() >= REFRESH_EVERY);
-            if (self.refresh_due || stale) && self.refresh_fits(&pids) {
+            // Once processes stop coming and going, their shares are read at once, on
+            // credit if need be: a plateau after a burst of starts (a pool warming up)
+            // is often where the peak is.
+            let settling = self.unsettled && !changed;
+            if (self.refresh_due || stale) && self.refresh_fits(&pids, Duration::ZERO)
+                || settling && self.refresh_fits(&pids, PSS_OVERDRAFT)
+            {
                 self.refresh(root, &pids);
             }
         }
@@ -398,12 +425,19 @@ impl ProcTree {
     }
 
     fn budget_left(&self) -> Duration {
-        (PSS_ALLOWANCE + self.started.elapsed().mul_f64(PSS_BUDGET)).saturating_sub(self.pss_spent)
+        self.budget_with(Duration::ZERO)
     }
 
-    /// Reads each new process's private pages, whatever the budget (once a process:
-    /// until then it could count pages its parent counts too, or miss pages it had
-    /// before it was first seen), and each exec'd one's as the budget allows.
+    /// The budget left, with `credit` beyond it.
+    fn budget_with(&self, credit: Duration) -> Duration {
+        (PSS_ALLOWANCE + credit + self.started.elapsed().mul_f64(PSS_BUDGET))
+            .saturating_sub(self.pss_spent)
+    }
+
+    /// Reads each new process's pages, whatever the budget (once a process, and again
+    /// while it runs in its parent's memory: until then it could count pages its parent
+    /// counts too, or miss pages it had before it was first seen), and each exec'd
+    /// one's as the budget allows.
     fn read_new(&mut self, pids: &[i32]) {
         for pid in pids {
             let page_size = self.page_size;
@@ -411,31 +445,34 @@ impl ProcTree {
             let Some(proc) = self
                 .procs
                 .get_mut(pid)
-                .filter(|p| p.own_read_due && (p.base.is_none() || !broke))
+                .filter(|p| p.own_read_due && (p.base.is_none() || p.shares_memory || !broke))
             else {
                 continue;
             };
             let t = thread_cpu();
             let read = proc.read_rollup(&mut self.buf, page_size);
-            // A fork of a living parent shares its mappings, which the parent counts
-            // whole: only its private pages are its own. After exec (another program)
-            // or with its parent gone, all it maps counts, shared pages by their share.
-            // A child between vfork and exec runs in its parent's memory, read whole
-            // through either: it counts nothing of its own, and is read again next look.
-            let parent = proc.parent;
-            proc.shares_memory = same_memory(*pid, parent);
-            let forked = same_program(*pid, parent);
+            // Until a refresh reads it with the rest, a process counts its private pages
+            // only: the pages it shares may be counted whole by its parent (a fork), and
+            // counting its share of the others (an exec'd program's libraries) would
+            // leave the older sharers' larger shares standing, which adds up over a
+            // burst of starts. A child between vfork and exec runs in its parent's
+            // memory, read whole through either: it counts nothing of its own, and is
+            // read again next look.
+            proc.shares_memory = same_memory(*pid, proc.parent);
             self.pss_spent += thread_cpu().saturating_sub(t);
-            let Some(proc) = self.procs.get_mut(pid) else {
-                continue;
-            };
-            if let Some((rollup, anon, shared)) = read {
+            // A read it grew during is kept, and taken again next look.
+            let steady = read.is_some_and(|r| r.steady);
+            if let Some(Read {
+                rollup,
+                anon,
+                shared,
+                ..
+            }) = read
+            {
                 let counted = if proc.shares_memory {
                     0
-                } else if forked {
-                    rollup.private
                 } else {
-                    rollup.pss
+                    rollup.private
                 };
                 proc.base = Some(Base {
                     counted,
@@ -444,20 +481,20 @@ impl ProcTree {
                     shared,
                 });
             }
-            proc.own_read_due = proc.shares_memory;
+            proc.own_read_due = proc.shares_memory || !steady;
         }
     }
 
     /// Whether a refresh of `pids` fits the budget, by their size: about 10 µs a
     /// process and 8 µs per MiB resident. (Not by what their last reads cost: a read
     /// that met a fork spins on its lock, and says nothing about the next one.)
-    fn refresh_fits(&self, pids: &[i32]) -> bool {
+    fn refresh_fits(&self, pids: &[i32], credit: Duration) -> bool {
         let micros: u64 = pids
             .iter()
             .filter_map(|pid| self.procs.get(pid))
             .map(|p| 10 + p.resident * self.page_size / (128 << 10))
             .sum();
-        Duration::from_micros(micros) <= self.budget_left()
+        Duration::from_micros(micros) <= self.budget_with(credit)
     }
 
     /// Reads every process's PSS in one pass and adopts the figures if nothing moved
@@ -476,7 +513,9 @@ impl ProcTree {
                 read.push((*pid, found));
             }
         }
-        let moved = self.shared_pages(pids) != shared_before;
+        // A process that grew while it was read has a figure that does not go with
+        // its anonymous pages: the pass is dropped as if pages moved.
+        let moved = self.shared_pages(pids) != shared_before || read.iter().any(|(_, r)| !r.steady);
         self.pss_spent += thread_cpu().saturating_sub(t);
         self.last_refresh = Some(Instant::now());
         // A process that could not be read (a zombie) keeps its figure. A pass during
@@ -493,8 +532,21 @@ impl ProcTree {
             return;
         }
         self.refresh_due = false;
-        for (pid, (rollup, anon, shared)) in read {
+        self.unsettled = false;
+        for (
+            pid,
+            Read {
+                rollup,
+                anon,
+                shared,
+                ..
+            },
+        ) in read
+        {
             if let Some(proc) = self.procs.get_mut(&pid) {
+                if proc.shares_memory {
+                    proc.shares_memory = same_memory(pid, proc.parent);
+                }
                 proc.base = Some(Base {
                     counted: if proc.shares_memory { 0 } else { rollup.pss },
                     full: true,
@@ -602,7 +654,8 @@ impl Proc {
 
     /// Reads `smaps_rollup`, then `statm` for the anonymous and shared bytes the figures
     /// go with.
-    fn read_rollup(&mut self, buf: &mut Vec<u8>, page_size: u64) -> Option<(Rollup, u64, u64)> {
+    fn read_rollup(&mut self, buf: &mut Vec<u8>, page_size: u64) -> Option<Read> {
+        let before = read_at(&self.statm, buf).and_then(parse_statm)?;
         // Opened afresh for every read: the kernel binds `smaps_rollup` to the memory of
         // the process when it is opened, and a child first seen between vfork (or
         // fork) and exec would be read as its parent (or its own old copy) ever after.
@@ -613,7 +666,12 @@ impl Proc {
         self.resident = resident;
         self.shared = shared;
         self.cow_shared = rollup.cow_shared > COW_SHARED;
-        Some((rollup, self.anon(page_size), shared * page_size))
+        Some(Read {
+            rollup,
+            anon: self.anon(page_size),
+            shared: shared * page_size,
+            steady: before == (resident, shared),
+        })
     }
 }
 
@@ -663,13 +721,6 @@ fn read_at<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
         let len = buf.len() * 2;
         buf.resize(len, 0);
     }
-}
-
-/// Whether `pid` runs the same program as `parent` (and so, being its child, may be a
-/// fork that shares its mappings); false when either is gone.
-fn same_program(pid: i32, parent: i32) -> bool {
-    let exe = |p: i32| std::fs::read_link(format!("/proc/{p}/exe")).ok();
-    matches!((exe(pid), exe(parent)), (Some(a), Some(b)) if a == b)
 }
 
 /// Whether `pid` runs in the same memory as `parent` (a vfork or `CLONE_VM` child), by
