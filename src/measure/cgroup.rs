@@ -88,8 +88,10 @@ impl CgroupParent {
         .tried()
     }
 
-    /// Itself, if a run cgroup can be created here and has a high-water mark.
+    /// Itself, if a run cgroup can be created here and has a high-water mark. Run
+    /// cgroups left by memgates that were killed (whose pid no longer runs) go first.
     fn tried(self) -> Option<Self> {
+        self.sweep();
         let probe = self
             .create(&format!("memgate-probe-{}", std::process::id()))
             .ok()?;
@@ -100,10 +102,42 @@ impl CgroupParent {
             .then_some(self)
     }
 
-    /// Creates a fresh cgroup for one run.
+    /// Removes the `memgate-PID-*` and `memgate-probe-PID` cgroups of memgates that no
+    /// longer run: a memgate killed outright cannot remove its own.
+    fn sweep(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("memgate-")) else {
+                continue;
+            };
+            let rest = rest.strip_prefix("probe-").unwrap_or(rest);
+            let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
+            // SAFETY: kill with signal 0 only checks that the process exists.
+            let gone = pid.is_some_and(|pid| {
+                pid > 0
+                    && unsafe { libc::kill(pid, 0) } != 0
+                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+            });
+            if gone {
+                remove_tree(&entry.path());
+            }
+        }
+    }
+
+    /// Creates a fresh cgroup for one run. One of that name left by a memgate that was
+    /// killed (its pid since reused) is removed first, if nothing lives in it.
     pub fn create(&self, name: &str) -> std::io::Result<RunCgroup> {
         let dir = self.dir.join(name);
-        std::fs::create_dir(&dir)?;
+        match std::fs::create_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                remove_tree(&dir);
+                std::fs::create_dir(&dir)?;
+            }
+            other => other?,
+        }
         Ok(RunCgroup {
             dir,
             version: self.version,
