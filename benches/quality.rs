@@ -151,6 +151,7 @@ fn compare_speed(tied: bool) {
                     })
                     .collect::<BTreeMap<_, _>>(),
                 runs: vec![],
+                lower_bound_runs: 0,
                 failure: None,
             })
             .collect(),

@@ -199,6 +199,7 @@ fn benchmark(
         command: "true".into(),
         metrics,
         runs,
+        lower_bound_runs: 0,
         failure: None,
     }
 }

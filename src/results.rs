@@ -63,9 +63,17 @@ pub struct BenchmarkResult {
     pub metrics: BTreeMap<String, Metric>,
     /// The measured runs, in order, with their timelines.
     pub runs: Vec<RunRecord>,
+    /// How many of the runs' peaks are only lower bounds (`peak_quality`): kept beside
+    /// the runs so the gate knows without reading them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lower_bound_runs: u32,
     /// What went wrong, when `status` is not `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

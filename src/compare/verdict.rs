@@ -7,11 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::stats::{median, rank_sum_tails, shift};
 use super::threshold::{Threshold, Thresholds};
-use crate::measure::quality::PeakQuality;
 use crate::report::units::Significant;
-use crate::results::{
-    BUILT_IN_METRICS, BenchmarkResult, Better, PEAK_MEMORY, RunRecord, RunResults, Status,
-};
+use crate::results::{BUILT_IN_METRICS, BenchmarkResult, Better, PEAK_MEMORY, RunResults, Status};
 
 /// The confidence level of the reported interval of a change.
 pub const CI_LEVEL: f64 = 0.95;
@@ -415,14 +412,13 @@ pub fn compare<'a>(
             );
             if metric == PEAK_MEMORY && judged.verdict != Verdict::Missing {
                 let base_ok = b.filter(|b| b.status == Status::Ok);
-                let base_runs = base_ok.map(|b| &b.runs[..]).unwrap_or_default();
                 let note = match base_ok.zip(base) {
                     Some((_, base)) if base.testbed.probe != head.testbed.probe => Some(format!(
                         "not judged: the base's memory was measured through {}, the head's through {}, which count different things",
                         base.testbed.probe.describe(),
                         head.testbed.probe.describe()
                     )),
-                    _ => not_exact(base_runs, &h.runs, judged.verdict),
+                    _ => not_exact(base_ok, h, judged.verdict),
                 };
                 if let Some(note) = note {
                     judged.verdict = Verdict::Inconclusive;
@@ -458,29 +454,26 @@ pub fn compare<'a>(
     out
 }
 
-/// Why the peaks of these runs cannot be judged as `verdict` says, if some are only
-/// lower bounds that could change it: on the head, any verdict but a regression (its
-/// true peaks may be higher still); on the base, a regression (the base's may be too).
-fn not_exact(base: &[RunRecord], head: &[RunRecord], verdict: Verdict) -> Option<String> {
-    let lower = |runs: &[RunRecord]| {
-        runs.iter()
-            .filter(|r| r.peak_quality == Some(PeakQuality::LowerBound))
-            .count()
+/// Why the peaks of these benchmarks' runs cannot be judged as `verdict` says, if
+/// some are only lower bounds that could change it: on the head, any verdict but a
+/// regression (its true peaks may be higher still); on the base, a regression (the
+/// base's may be too).
+fn not_exact(
+    base: Option<&BenchmarkResult>,
+    head: &BenchmarkResult,
+    verdict: Verdict,
+) -> Option<String> {
+    let lower = |b: &BenchmarkResult| {
+        let runs = b.metrics.get(PEAK_MEMORY).map_or(0, |m| m.samples.len());
+        (b.lower_bound_runs as usize, runs)
     };
-    let regression = verdict == Verdict::Regression;
-    let on_head = if regression { 0 } else { lower(head) };
-    let on_base = if regression { lower(base) } else { 0 };
-    if on_base + on_head == 0 {
-        return None;
-    }
-    let side = |n: usize, of: usize, name: &str| format!("{n} of {of} {name} runs");
-    let which = if on_head > 0 {
-        side(on_head, head.len(), "head")
+    let (name, (n, of)) = if verdict == Verdict::Regression {
+        ("base", base.map_or((0, 0), lower))
     } else {
-        side(on_base, base.len(), "base")
+        ("head", lower(head))
     };
-    Some(format!(
-        "not judged: the peak of {which} is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
+    (n > 0).then(|| format!(
+        "not judged: the peak of {n} of {of} {name} runs is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
     ))
 }
 
@@ -532,38 +525,46 @@ mod tests {
             .collect()
     }
 
-    fn run(quality: Option<&str>) -> RunRecord {
-        let mut run = serde_json::json!({
-            "status": "ok", "wall_time": 1.0, "cpu_time": 1.0, "peak_memory": 100,
-            "max_rss": 100, "sampler_cpu_time": 0.0, "timeline": {"points": []}
-        });
-        if let Some(q) = quality {
-            run["peak_quality"] = q.into();
+    fn bench(runs: usize, lower_bound_runs: u32) -> BenchmarkResult {
+        let mut metrics = std::collections::BTreeMap::new();
+        metrics.insert(
+            PEAK_MEMORY.to_owned(),
+            crate::testing::metric("bytes", &vec![100.0; runs], Better::Lower),
+        );
+        BenchmarkResult {
+            benchmark: "b".into(),
+            dataset: None,
+            status: Status::Ok,
+            command: "c".into(),
+            metrics,
+            runs: vec![],
+            lower_bound_runs,
+            failure: None,
         }
-        serde_json::from_value(run).unwrap()
     }
 
     #[test]
     fn a_peak_that_is_only_a_lower_bound_is_not_judged() {
-        let exact = [run(Some("exact")), run(None), run(Some("sampled"))];
-        let starved = [run(Some("sampled")), run(Some("lower_bound"))];
+        let exact = bench(3, 0);
+        let starved = bench(2, 1);
         for verdict in [Verdict::Pass, Verdict::Regression, Verdict::Improvement] {
-            assert_eq!(not_exact(&exact, &exact, verdict), None);
+            assert_eq!(not_exact(Some(&exact), &exact, verdict), None);
         }
         // Lower bounds on the head could hide a regression...
         assert_eq!(
-            not_exact(&exact, &starved, Verdict::Pass).unwrap(),
+            not_exact(Some(&exact), &starved, Verdict::Pass).unwrap(),
             "not judged: the peak of 1 of 2 head runs is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
         );
         // ...but not undo one they already show.
-        assert_eq!(not_exact(&exact, &starved, Verdict::Regression), None);
+        assert_eq!(not_exact(Some(&exact), &starved, Verdict::Regression), None);
         // On the base, they could make a regression that is not one.
         assert!(
-            not_exact(&starved, &exact, Verdict::Regression)
+            not_exact(Some(&starved), &exact, Verdict::Regression)
                 .unwrap()
                 .contains("1 of 2 base runs")
         );
-        assert_eq!(not_exact(&starved, &exact, Verdict::Pass), None);
+        assert_eq!(not_exact(Some(&starved), &exact, Verdict::Pass), None);
+        assert_eq!(not_exact(None, &exact, Verdict::Regression), None);
     }
 
     #[test]

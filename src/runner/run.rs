@@ -14,6 +14,7 @@ use super::launcher::{Exit, StartStep};
 use super::progress::Progress;
 use crate::config::{CommandLine, Job, Plan};
 use crate::error::Result;
+use crate::measure::quality::PeakQuality;
 use crate::report::units::{bytes, seconds};
 use crate::results::{
     BUILT_IN_METRICS, BenchmarkResult, Better, CPU_TIME, Failure, MAX_RSS, Metric, PEAK_MEMORY,
@@ -167,6 +168,7 @@ impl<'a> Session<'a> {
                 command: job.command.to_string(),
                 metrics: BTreeMap::new(),
                 runs: Vec::new(),
+                lower_bound_runs: 0,
                 failure: None,
             },
             log_dir,
@@ -503,6 +505,9 @@ fn record(result: &mut BenchmarkResult, m: Measured, custom: Vec<CustomLine>) {
             line.better.unwrap_or(Better::Lower),
             line.value,
         );
+    }
+    if m.quality == PeakQuality::LowerBound {
+        result.lower_bound_runs += 1;
     }
     result.runs.push(RunRecord {
         status: Status::Ok,

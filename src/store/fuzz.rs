@@ -110,6 +110,7 @@ fn results() -> RunResults {
             run(101 << 20, Some(0), None),
             run(99 << 20, Some(0), None),
         ],
+        lower_bound_runs: 0,
         failure: None,
     };
     let crashed = BenchmarkResult {
@@ -119,6 +120,7 @@ fn results() -> RunResults {
         command: "python export.py".into(),
         metrics: BTreeMap::new(),
         runs: vec![run(10 << 20, None, Some(9))],
+        lower_bound_runs: 0,
         failure: Some(Failure {
             phase: "run".into(),
             attempt: 1,

@@ -81,6 +81,8 @@ struct Figures {
     metrics: BTreeMap<String, Metric>,
     #[expect(dead_code, reason = "required as in a whole record, then passed over")]
     runs: IgnoredAny,
+    #[serde(default)]
+    lower_bound_runs: u32,
     failure: Option<Failure>,
 }
 
@@ -93,6 +95,7 @@ impl From<Figures> for BenchmarkResult {
             command: f.command,
             metrics: f.metrics,
             runs: Vec::new(),
+            lower_bound_runs: f.lower_bound_runs,
             failure: f.failure,
         }
     }
@@ -380,6 +383,7 @@ mod tests {
                 command: "x".into(),
                 metrics: Default::default(),
                 runs: vec![run; 4000],
+                lower_bound_runs: 0,
                 failure: None,
             }],
         };

@@ -315,3 +315,55 @@ fn log_says_where_results_may_be_and_refuses_an_unknown_metric() {
     );
     assert_eq!(out.stdout(), "");
 }
+
+#[test]
+fn a_peak_that_is_only_a_lower_bound_is_inconclusive_not_a_pass() {
+    // Issue 9: a sampler starved of CPU reads a tree low; the head's figure then passes
+    // whatever the tree really used. The stored head says its peaks are lower bounds (as
+    // memgate writes it when the sampler kept too few looks), and compare, reading the
+    // lean records, does not judge them.
+    let (project, base) = project(60);
+    git(project.dir(), &["checkout", "-q", "main"]);
+    project.memgate().args(["run", "-q"]).run().code(0);
+    git(project.dir(), &["checkout", "-q", "feature"]);
+    project.write("notes.txt", "a change\n");
+    project.commit("a change");
+    project.memgate().args(["run", "-q"]).run().code(0);
+    let note = git(project.dir(), &["notes", "--ref=memgate", "show", "HEAD"]);
+    let mut record: serde_json::Value = serde_json::from_str(note.trim()).unwrap();
+    record["benchmarks"][0]["lower_bound_runs"] = 5.into();
+    project.write("note.json", &record.to_string());
+    git(
+        project.dir(),
+        &[
+            "notes",
+            "--ref=memgate",
+            "add",
+            "-f",
+            "-F",
+            "note.json",
+            "HEAD",
+        ],
+    );
+    let out = project
+        .memgate()
+        .args(["compare", &base, "--format", "json"])
+        .run();
+    out.code(0);
+    let report = out.json();
+    let peak = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["metric"] == "peak_memory")
+        .unwrap();
+    assert_eq!(peak["verdict"], "inconclusive", "{peak:#}");
+    assert_eq!(peak["decided_by"], "not_exact");
+    assert!(
+        peak["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("not judged: the peak of 5 of 5 head runs is only a lower bound"),
+        "{peak:#}"
+    );
+}

@@ -19,6 +19,7 @@ fn bench(name: &str, dataset: Option<&str>, metrics: Vec<(&str, Metric)>) -> Ben
             .map(|(k, v)| (k.to_owned(), v))
             .collect::<BTreeMap<_, _>>(),
         runs: vec![],
+        lower_bound_runs: 0,
         failure: None,
     }
 }
