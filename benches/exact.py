@@ -31,7 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, build_memgate, build_shapes, die, log, memgate_cmd, table
+
 
 # Targets.
 WITHIN = 0.03  # every run within 3% of the truth, or marked not exact ...
@@ -48,15 +49,6 @@ SUBPROCESS_TIMEOUT = 1800  # seconds; one case of 20 runs takes about 100 s
 
 class MemgateFailed(Exception):
     """memgate exited non-zero, printed no usable JSON, or a benchmark did not succeed."""
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def die(msg):
-    print(f"exact.py: {msg}", file=sys.stderr, flush=True)
-    sys.exit(1)
 
 
 # ---- the cases -----------------------------------------------------------------------
@@ -111,43 +103,6 @@ def case_argv(name, shapes, python, script):
 
 
 # ---- setup ---------------------------------------------------------------------------
-
-
-def build_memgate():
-    log("building memgate: cargo build --release")
-    r = subprocess.run(
-        ["cargo", "build", "--release", "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    if r.returncode != 0:
-        die(f"cargo build --release failed:\n{r.stdout}")
-    meta = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    if meta.returncode != 0:
-        die(f"cargo metadata failed:\n{meta.stderr}")
-    exe = Path(json.loads(meta.stdout)["target_directory"]) / "release" / "memgate"
-    if not os.access(exe, os.X_OK):
-        die(f"no memgate binary at {exe} after the build")
-    return exe
-
-
-def build_shapes(tmp):
-    out = tmp / "shapes"
-    cmd = [os.environ.get("CC", "cc"), "-O2", "-Wall", "-Wextra", "-o", str(out),
-           str(ROOT / "tests/helper/shapes.c")]
-    log("building shapes: " + shlex.join(cmd))
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        die(f"building shapes failed:\n{r.stdout}")
-    return out
 
 
 def setup_python(tmp, given):
@@ -215,11 +170,6 @@ def write_config(path, name, argv):
 
 
 # ---- running -------------------------------------------------------------------------
-
-
-def memgate_cmd(exe, config, repeat):
-    return [str(exe), "run", "--config", str(config), "--repeat", str(repeat),
-            "--warmup", "0", "-q", "--format", "json"]
 
 
 def shown_cmd(probe, cmd):
@@ -449,13 +399,6 @@ def pct(x):
     return f"{x * 100:+.2f}%"
 
 
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -593,7 +536,7 @@ def main():
                          f"{g['samples']} / {g['dropped']}", g["procs"],
                          "ok" if s["ok"] else "OUT OF RANGE"])
         p(table(["command", "held", "truth", "RSS", "samples kept / dropped",
-                 "processes", "held ≤ truth ≤ RSS"], rows))
+                 "processes", "held ≤ truth ≤ RSS"], rows, text_columns=2))
         p()
 
         p("## memgate against the truth, run by run")
@@ -625,7 +568,7 @@ def main():
         p(table(["MEMGATE_PROBE (probe)", "case", "processes", "runs", "truth median",
                  "memgate median", "error median", "error min", "error max",
                  f"within {WITHIN:.0%}", "not exact", "peak_quality", "samples kept / due",
-                 "sampler CPU", "CPU per sample"], rows))
+                 "sampler CPU", "CPU per sample"], rows, text_columns=2))
         p()
 
         p("## Why memgate says what it says")
@@ -646,7 +589,7 @@ def main():
                 bounds = ["— (no bounds)", "—"]
             rows.append([c["probe"], c["name"], f"{s['from_max_rss']}/{s['n']}"] + bounds)
         p(table(["MEMGATE_PROBE", "case", "from max_rss", "truth in bounds",
-                 "bounds against the truth (medians)"], rows))
+                 "bounds against the truth (medians)"], rows, text_columns=2))
         p()
 
         p("## The truth")
@@ -667,7 +610,7 @@ def main():
                          f"{s['w_cpu_pct']:.0f}%", f"{s['wall_delta_ms']:.0f} ms"])
         p(table(["MEMGATE_PROBE", "case", "kept per run", "kept per second", "dropped",
                  "own PSS at truth", "own PSS at end", "watcher CPU",
-                 "max wall Δ"], rows))
+                 "max wall Δ"], rows, text_columns=2))
         p()
 
         p("## Targets")

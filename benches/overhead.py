@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, build_memgate, build_shapes, die, log, memgate_cmd, table
+
 
 # Targets.
 OVERHEAD_REL = 0.01  # memgate's extra cost per run: at most 1% of the bare run ...
@@ -41,52 +42,7 @@ class MemgateFailed(Exception):
     """memgate exited non-zero, printed no usable JSON, or a benchmark did not succeed."""
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def die(msg):
-    print(f"overhead.py: {msg}", file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
 # ---- setup ---------------------------------------------------------------------------
-
-
-def build_memgate():
-    log("building memgate: cargo build --release")
-    r = subprocess.run(
-        ["cargo", "build", "--release", "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    if r.returncode != 0:
-        die(f"cargo build --release failed:\n{r.stdout}")
-    meta = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    if meta.returncode != 0:
-        die(f"cargo metadata failed:\n{meta.stderr}")
-    exe = Path(json.loads(meta.stdout)["target_directory"]) / "release" / "memgate"
-    if not os.access(exe, os.X_OK):
-        die(f"no memgate binary at {exe} after the build")
-    return exe
-
-
-def build_shapes(tmp):
-    out = tmp / "shapes"
-    cmd = [os.environ.get("CC", "cc"), "-O2", "-o", str(out), str(ROOT / "tests/helper/shapes.c")]
-    log("building shapes: " + shlex.join(cmd))
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        die(f"building shapes failed:\n{r.stdout}")
-    return out
 
 
 def write_config(path, benchmarks):
@@ -105,11 +61,6 @@ def write_config(path, benchmarks):
 
 
 # ---- running -------------------------------------------------------------------------
-
-
-def memgate_cmd(exe, config, repeat):
-    return [str(exe), "run", "--config", str(config), "--repeat", str(repeat),
-            "--warmup", "0", "-q", "--format", "json"]
 
 
 def run_memgate(exe, config, repeat):
@@ -217,13 +168,6 @@ def measure_sampler(exe, tmp, shapes, repeat):
 
 
 # ---- report --------------------------------------------------------------------------
-
-
-def table(header, rows):
-    out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
 
 
 def main():
