@@ -18,15 +18,7 @@ benchmarks:
     command: "{{shapes}} {args}"
 "#
     ));
-    // The /proc probe: these truths are the kernel's per-process figures, which is
-    // what the sampler stands in for (a cgroup, where there is one, is the kernel's).
-    let out = project
-        .memgate()
-        .env("MEMGATE_PROBE", "proc")
-        .args(["run", "--format", "json", "-q"])
-        .run();
-    out.code(0);
-    let results = out.json();
+    let results = project.run_json_proc(&[], 0);
     let peak = median(&results, "shape", "peak_memory");
     let max_rss = median(&results, "shape", "max_rss");
     // The orphan writes its truth last, just before the run ends.
@@ -107,20 +99,7 @@ benchmarks:
     );
     // The /proc probe: the truth is the process's own RSS, which a cgroup does not
     // charge for pages of files another process brought into memory first.
-    let out = project
-        .memgate()
-        .env("MEMGATE_PROBE", "proc")
-        .args([
-            "run",
-            "--format",
-            "json",
-            "-q",
-            "--debug-hold-memory",
-            "300MiB",
-        ])
-        .run();
-    out.code(0);
-    let results = out.json();
+    let results = project.run_json_proc(&["--debug-hold-memory", "300MiB"], 0);
     for name in ["true", "idle"] {
         for metric in ["peak_memory", "max_rss"] {
             let figure = median(&results, name, metric);
@@ -213,25 +192,28 @@ benchmarks:
     command: "{shapes} tree 299 2 1500"
 "#,
     );
-    let load: Vec<_> = (0..2)
-        .map(|_| {
-            std::process::Command::new(crate::util::shapes())
-                .args(["burn", "60000"])
-                .spawn()
-                .expect("a burner")
-        })
-        .collect();
-    let out = project
-        .memgate()
-        .env("MEMGATE_PROBE", "proc")
-        .args(["run", "--format", "json", "-q", "--no-save"])
-        .run();
-    for mut burner in load {
-        let _ = burner.kill();
-        let _ = burner.wait();
+    // Both cores kept busy while memgate runs; stopped however the run ends.
+    struct Load(Vec<std::process::Child>);
+    impl Drop for Load {
+        fn drop(&mut self) {
+            for burner in &mut self.0 {
+                let _ = burner.kill();
+                let _ = burner.wait();
+            }
+        }
     }
-    out.code(0);
-    let results = out.json();
+    let load = Load(
+        (0..2)
+            .map(|_| {
+                std::process::Command::new(crate::util::shapes())
+                    .args(["burn", "60000"])
+                    .spawn()
+                    .expect("a burner")
+            })
+            .collect(),
+    );
+    let results = project.run_json_proc(&["--no-save"], 0);
+    drop(load);
     // The children's own pages at least; at most every process's RSS, shared pages
     // counted in each (the helper's truth for the last run).
     let private = 299.0 * 2.0 * MIB;

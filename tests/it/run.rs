@@ -287,13 +287,7 @@ fn the_probe_can_be_chosen() {
     let project = Project::new(
         "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [/bin/true]\n",
     );
-    let out = project
-        .memgate()
-        .env("MEMGATE_PROBE", "proc")
-        .args(["run", "--format", "json", "-q"])
-        .run();
-    out.code(0);
-    assert_eq!(out.json()["testbed"]["probe"], "proc");
+    assert_eq!(project.run_json_proc(&[], 0)["testbed"]["probe"], "proc");
     let out = project
         .memgate()
         .env("MEMGATE_PROBE", "bogus")

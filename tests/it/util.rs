@@ -101,8 +101,20 @@ impl Project {
     /// `memgate run --format json -q` with `args`; asserts the exit code and returns the JSON.
     #[track_caller]
     pub fn run_json(&self, args: &[&str], code: i32) -> Value {
-        let out = self
-            .memgate()
+        self.run_json_with(self.memgate(), args, code)
+    }
+
+    /// As [`Project::run_json`], through the /proc probe whatever the machine offers:
+    /// for figures checked against the kernel's per-process truths, which is what the
+    /// sampler stands in for.
+    #[track_caller]
+    pub fn run_json_proc(&self, args: &[&str], code: i32) -> Value {
+        self.run_json_with(self.memgate().env("MEMGATE_PROBE", "proc"), args, code)
+    }
+
+    #[track_caller]
+    fn run_json_with(&self, memgate: Memgate, args: &[&str], code: i32) -> Value {
+        let out = memgate
             .args(["run", "--format", "json", "-q"])
             .args(args)
             .run();
