@@ -65,7 +65,7 @@ const COW_SHARED: u64 = 1 << 20;
 const SHARED_MOVED: u64 = 1 << 20;
 
 /// What one process's figure is carried forward from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Base {
     /// The bytes it counts for at the read: its PSS in a refresh, its private pages in
     /// a read of its own.
@@ -110,6 +110,8 @@ struct Proc {
     cow_shared: bool,
     /// It runs in its parent's memory (between vfork and exec), at the last read.
     shares_memory: bool,
+    /// It has no memory: a zombie, or past the release of its memory in exit.
+    zombie: bool,
     /// Since the last walk its anonymous memory shrank below its base (freed, or
     /// replaced by exec) or its shared pages grew: shares may have moved.
     moved: bool,
@@ -139,6 +141,8 @@ struct Read {
     shared: u64,
     /// `statm` did not move during the read: the figures go together.
     steady: bool,
+    /// Resident or shared pages went down during the read.
+    shrank: bool,
 }
 
 /// Walks and measures the process tree below one root.
@@ -244,6 +248,17 @@ impl ProcTree {
             } else {
                 Look::Ran // just read whole by `add`
             };
+            if proc.zombie {
+                // Nothing to count and nothing to kill; its parent reaps it. Its memory
+                // went just now: shares moved, and a spike before it may have been missed.
+                if std::mem::take(&mut proc.moved) {
+                    self.refresh_due = true;
+                    self.moved = true;
+                    self.ended = true;
+                }
+                proc.seen = self.generation;
+                continue;
+            }
             match look {
                 Look::Gone => {
                     self.procs.remove(&pid);
@@ -326,6 +341,7 @@ impl ProcTree {
             own_read_due: true,
             cow_shared: false,
             shares_memory: false,
+            zombie: false,
             moved: false,
             reaped: 0,
             ran: 0,
@@ -345,7 +361,12 @@ impl ProcTree {
         let spent = self.pss_spent;
         self.ended = false;
         self.moved = false;
-        let changed = self.walk(root, false);
+        let mut changed = self.walk(root, false);
+        if self.ended {
+            // Orphans go to the nearest subreaper, which may be idle in `wait`: its
+            // children are read again, as every process's, once after an end.
+            changed |= self.walk(root, true);
+        }
         if changed {
             self.refresh_due = true;
             self.unsettled = true;
@@ -442,6 +463,10 @@ impl ProcTree {
         for pid in pids {
             let page_size = self.page_size;
             let broke = self.budget_left().is_zero();
+            let parent_counted = self
+                .procs
+                .get(pid)
+                .is_some_and(|p| self.procs.contains_key(&p.parent));
             let Some(proc) = self
                 .procs
                 .get_mut(pid)
@@ -450,38 +475,40 @@ impl ProcTree {
                 continue;
             };
             let t = thread_cpu();
+            // A child between vfork and exec runs in its parent's memory, read whole
+            // through either: it counts nothing of its own, and is read again next look.
+            // Asked before and after the read: an exec in between changes the answer.
+            let before = same_memory(*pid, proc.parent);
             let read = proc.read_rollup(&mut self.buf, page_size);
-            // Until a refresh reads it with the rest, a process counts its private pages
-            // only: the pages it shares may be counted whole by its parent (a fork), and
-            // counting its share of the others (an exec'd program's libraries) would
-            // leave the older sharers' larger shares standing, which adds up over a
-            // burst of starts. A child between vfork and exec runs in its parent's
-            // memory, read whole through either: it counts nothing of its own, and is
-            // read again next look.
-            proc.shares_memory = same_memory(*pid, proc.parent);
+            proc.shares_memory = before || same_memory(*pid, proc.parent);
             self.pss_spent += thread_cpu().saturating_sub(t);
-            // A read it grew during is kept, and taken again next look.
-            let steady = read.is_some_and(|r| r.steady);
-            if let Some(Read {
-                rollup,
-                anon,
-                shared,
-                ..
-            }) = read
-            {
-                let counted = if proc.shares_memory {
-                    0
-                } else {
-                    rollup.private
-                };
-                proc.base = Some(Base {
-                    counted,
-                    full: false,
-                    anon,
-                    shared,
-                });
+            // Until a refresh reads it with the rest, a process whose parent is counted
+            // counts its private pages only: the pages it shares may be counted whole by
+            // its parent (a fork), and counting its share of the others (an exec'd
+            // program's libraries) would leave the older sharers' larger shares standing,
+            // which adds up over a burst of starts. One whose parent is not counted (the
+            // first process, an orphan) counts all its anonymous memory: nobody else
+            // does, even if a child it forked shares it now. A read it moved during is
+            // not used: it is taken again next look.
+            match read {
+                Some(r) if r.steady => {
+                    let counted = if proc.shares_memory {
+                        0
+                    } else if parent_counted {
+                        r.rollup.private
+                    } else {
+                        r.rollup.pss + r.rollup.cow_shared
+                    };
+                    proc.base = Some(Base {
+                        counted,
+                        full: false,
+                        anon: r.anon,
+                        shared: r.shared,
+                    });
+                    proc.own_read_due = proc.shares_memory;
+                }
+                _ => proc.own_read_due = true,
             }
-            proc.own_read_due = proc.shares_memory || !steady;
         }
     }
 
@@ -513,9 +540,11 @@ impl ProcTree {
                 read.push((*pid, found));
             }
         }
-        // A process that grew while it was read has a figure that does not go with
-        // its anonymous pages: the pass is dropped as if pages moved.
-        let moved = self.shared_pages(pids) != shared_before || read.iter().any(|(_, r)| !r.steady);
+        // A process that shrank while it was read may have handed pages to one read
+        // after it: the pass is dropped as if shared pages moved. One that grew has
+        // a figure below what it holds: kept, erring low, with another refresh due.
+        let moved = self.shared_pages(pids) != shared_before || read.iter().any(|(_, r)| r.shrank);
+        let grew = read.iter().any(|(_, r)| !r.steady);
         self.pss_spent += thread_cpu().saturating_sub(t);
         self.last_refresh = Some(Instant::now());
         // A process that could not be read (a zombie) keeps its figure. A pass during
@@ -525,14 +554,15 @@ impl ProcTree {
         // figure of its own still counts meanwhile). Processes that started meanwhile
         // are not in the pass: they get reads of their own.
         let ended = std::mem::take(&mut self.ended);
-        self.walk(root, false);
+        let started = self.walk(root, false);
         let ended_during = self.ended;
         self.ended |= ended;
         if ended_during || moved {
             return;
         }
-        self.refresh_due = false;
-        self.unsettled = false;
+        // Processes that started meanwhile are not in the pass: their shares are due.
+        self.refresh_due = started || grew;
+        self.unsettled = started;
         for (
             pid,
             Read {
@@ -565,7 +595,7 @@ impl ProcTree {
                 self.procs
                     .get(pid)
                     .and_then(|p| read_at(&p.statm, &mut self.buf).and_then(parse_statm))
-                    .map_or(0, |(_, shared)| shared)
+                    .map_or(0, |(_, _, shared)| shared)
             })
             .collect()
     }
@@ -591,26 +621,42 @@ impl Proc {
         if !(ran || all || self.threads != 1) {
             return Look::Idle;
         }
-        // A zombie (or a process in exit) reads as nothing resident: it stays, counting
-        // nothing, until it is reaped.
-        let Some((resident, shared)) = read_at(&self.statm, buf).and_then(parse_statm) else {
+        let Some((size, resident, shared)) = read_at(&self.statm, buf).and_then(parse_statm) else {
             return Look::Gone;
         };
         self.resident = resident;
         self.shared = shared;
+        if size == 0 {
+            // No memory at all: a zombie, or a process past the release of its memory
+            // in exit. It counts nothing (not even a share it had), its pages' other
+            // users now hold them whole, and it is not there to be killed.
+            if !self.zombie {
+                self.moved = true;
+            }
+            self.zombie = true;
+            self.base = Some(Base::default());
+            return Look::Ran;
+        }
         let anon = self.anon(page_size);
         if let Some(base) = &mut self.base {
             if anon < base.anon {
-                // It freed memory, or exec replaced it: carry on from here, and read it
-                // again in case it was an exec (the new program's first pages are not
-                // growth).
+                // It freed memory, or exec replaced it: carry on from here. A figure of
+                // its own is read again (in case it was an exec, whose new program's
+                // first pages are not growth); a refresh's waits for the next refresh.
                 base.counted = (base.counted + anon).saturating_sub(base.anon);
                 base.anon = anon;
                 self.own_read_due = !base.full;
                 self.moved = true;
             }
-            if shared * page_size > base.shared + SHARED_MOVED {
-                base.shared = shared * page_size;
+            let shared = shared * page_size;
+            if shared > base.shared + SHARED_MOVED {
+                base.shared = shared;
+                self.moved = true;
+            } else if shared + SHARED_MOVED < base.shared {
+                // Unmapped shared or file pages: they may have been counted whole here
+                // (before any refresh, as private), so they go, erring low.
+                base.counted = base.counted.saturating_sub(base.shared - shared);
+                base.shared = shared;
                 self.moved = true;
             }
         }
@@ -655,14 +701,15 @@ impl Proc {
     /// Reads `smaps_rollup`, then `statm` for the anonymous and shared bytes the figures
     /// go with.
     fn read_rollup(&mut self, buf: &mut Vec<u8>, page_size: u64) -> Option<Read> {
-        let before = read_at(&self.statm, buf).and_then(parse_statm)?;
+        let (_, resident_before, shared_before) =
+            read_at(&self.statm, buf).and_then(parse_statm)?;
         // Opened afresh for every read: the kernel binds `smaps_rollup` to the memory of
         // the process when it is opened, and a child first seen between vfork (or
         // fork) and exec would be read as its parent (or its own old copy) ever after.
         // That counted a forkserver's parent twice.
         let file = File::open(format!("/proc/{}/smaps_rollup", self.pid)).ok()?;
         let rollup = parse_rollup(read_at(&file, buf)?)?;
-        let (resident, shared) = read_at(&self.statm, buf).and_then(parse_statm)?;
+        let (_, resident, shared) = read_at(&self.statm, buf).and_then(parse_statm)?;
         self.resident = resident;
         self.shared = shared;
         self.cow_shared = rollup.cow_shared > COW_SHARED;
@@ -670,7 +717,8 @@ impl Proc {
             rollup,
             anon: self.anon(page_size),
             shared: shared * page_size,
-            steady: before == (resident, shared),
+            steady: (resident_before, shared_before) == (resident, shared),
+            shrank: resident < resident_before || shared < shared_before,
         })
     }
 }
@@ -723,12 +771,20 @@ fn read_at<'a>(file: &File, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
     }
 }
 
-/// Whether `pid` runs in the same memory as `parent` (a vfork or `CLONE_VM` child), by
-/// `kcmp`; false where the kernel has no `kcmp` or either is gone.
+/// Whether `pid` runs in the same memory as `parent` (a vfork or `CLONE_VM` child): by
+/// `kcmp`, or where `kcmp` is refused (container seccomp profiles refuse it) by their
+/// `statm` being the same; false if either is gone.
 fn same_memory(pid: i32, parent: i32) -> bool {
     const KCMP_VM: libc::c_int = 1;
     // SAFETY: kcmp only compares two processes' kernel objects; no memory is passed.
-    unsafe { libc::syscall(libc::SYS_kcmp, pid, parent, KCMP_VM, 0, 0) == 0 }
+    let kcmp = |a: i32, b: i32| unsafe { libc::syscall(libc::SYS_kcmp, a, b, KCMP_VM, 0, 0) };
+    static KCMP_WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let me = std::process::id() as i32;
+    if *KCMP_WORKS.get_or_init(|| kcmp(me, me) == 0) {
+        return kcmp(pid, parent) == 0;
+    }
+    let statm = |p: i32| std::fs::read(format!("/proc/{p}/statm")).ok();
+    matches!((statm(pid), statm(parent)), (Some(a), Some(b)) if a == b)
 }
 
 /// The faults of the children `pid` has reaped (`cminflt` + `cmajflt` of its `stat`).
@@ -759,11 +815,12 @@ fn parse_first(text: &[u8]) -> Option<u64> {
         .ok()
 }
 
-/// Resident and shared (file and shmem) pages from `statm`.
-fn parse_statm(text: &[u8]) -> Option<(u64, u64)> {
+/// Total, resident and shared (file and shmem) pages from `statm`.
+fn parse_statm(text: &[u8]) -> Option<(u64, u64, u64)> {
     let text = std::str::from_utf8(text).ok()?;
-    let mut fields = text.split_ascii_whitespace().skip(1);
-    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+    let mut fields = text.split_ascii_whitespace();
+    let mut next = || fields.next()?.parse().ok();
+    Some((next()?, next()?, next()?))
 }
 
 /// The figures of a `smaps_rollup`. Kernels before 5.9 have no `Pss_Anon`: there, all
@@ -826,7 +883,10 @@ mod tests {
         assert_eq!(parse_first(b"123456 789 3\n"), Some(123456));
         let stat = b"42 (a) b (c) S 1 42 42 0 -1 4194560 100 7 3 2 1 2 0 0 20 0 3 0 12345";
         assert_eq!(parse_reaped(stat), Some(9));
-        assert_eq!(parse_statm(b"765 441 413 5 0 123 0\n"), Some((441, 413)));
+        assert_eq!(
+            parse_statm(b"765 441 413 5 0 123 0\n"),
+            Some((765, 441, 413))
+        );
     }
 
     #[test]
