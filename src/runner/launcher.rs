@@ -125,6 +125,9 @@ fn serve() -> Result<(), String> {
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
+        // An ignored SIGCHLD, inherited, would have the kernel reap the benchmark's
+        // first process before the launcher could wait for it.
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
         // As memgate: exec made the launcher dumpable again, and its benchmarks must not
         // reach its environment or descriptors through /proc.
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -377,10 +380,20 @@ fn launch(
         // SAFETY: waitid succeeded, so si_pid is set.
         let ended = unsafe { info.si_pid() };
         if ended == root {
-            report.root_reaped_children = std::fs::read(format!("/proc/{root}/stat"))
+            // A process that ignores SIGCHLD has its children reaped by the kernel,
+            // which leaves no trace in its counters: it may have had any number.
+            let ignores_children = std::fs::read_to_string(format!("/proc/{root}/status"))
                 .ok()
-                .and_then(|stat| crate::measure::proc::parse_reaped(&stat))
-                .is_some_and(|faults| faults > 0);
+                .and_then(|status| {
+                    let hex = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+                    u64::from_str_radix(hex.trim(), 16).ok()
+                })
+                .is_some_and(|ignored| ignored & (1 << (libc::SIGCHLD - 1)) != 0);
+            report.root_reaped_children = ignores_children
+                || std::fs::read(format!("/proc/{root}/stat"))
+                    .ok()
+                    .and_then(|stat| crate::measure::proc::parse_reaped(&stat))
+                    .is_some_and(|faults| faults > 0);
         }
         let mut status = 0;
         // SAFETY: rusage is plain old data, written by the kernel.
