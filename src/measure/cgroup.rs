@@ -116,28 +116,28 @@ impl CgroupParent {
             let rest = rest.strip_prefix("probe-").unwrap_or(rest);
             let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
             // SAFETY: kill with signal 0 only checks that the process exists.
-            let gone = pid.is_some_and(|pid| {
-                pid > 0
-                    && unsafe { libc::kill(pid, 0) } != 0
-                    && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-            });
+            // An hour old at least: a memgate in another pid namespace sharing this
+            // cgroup may have a pid that is free here.
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 3600));
+            let gone = old
+                && pid.is_some_and(|pid| {
+                    pid > 0
+                        && unsafe { libc::kill(pid, 0) } != 0
+                        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+                });
             if gone {
                 remove_tree(&entry.path());
             }
         }
     }
 
-    /// Creates a fresh cgroup for one run. One of that name left by a memgate that was
-    /// killed (its pid since reused) is removed first, if nothing lives in it.
+    /// Creates a fresh cgroup for one run.
     pub fn create(&self, name: &str) -> std::io::Result<RunCgroup> {
         let dir = self.dir.join(name);
-        match std::fs::create_dir(&dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                remove_tree(&dir);
-                std::fs::create_dir(&dir)?;
-            }
-            other => other?,
-        }
+        std::fs::create_dir(&dir)?;
         Ok(RunCgroup {
             dir,
             version: self.version,

@@ -135,7 +135,12 @@ impl Executor {
         let cgroup = match &self.cgroup {
             Some(parent) => Some(
                 parent
-                    .create(&format!("memgate-{}-{}", std::process::id(), self.count))
+                    .create(&format!(
+                        "memgate-{}-{}-{:x}",
+                        std::process::id(),
+                        self.count,
+                        start_nanos()
+                    ))
                     .map_err(|e| Error::io("cannot create the run's cgroup", e))?,
             ),
             None => None,
@@ -470,6 +475,14 @@ fn high_water_mark(report: &LaunchReport) -> Option<Bytes> {
     let root = (report.root_max_rss_kib > report.fold_kib).then_some(report.root_max_rss_kib);
     let largest = root.unwrap_or(0).max(report.others_max_rss_kib);
     (largest > 0).then(|| Bytes::from_kib(largest))
+}
+
+/// The wall clock's nanoseconds: a run cgroup's name is unique even where pids repeat
+/// (containers sharing a cgroup parent).
+fn start_nanos() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
 }
 
 /// Reaps whatever children memgate has left (orphans of a dead launcher).
