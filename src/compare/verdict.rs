@@ -58,8 +58,9 @@ pub enum Rule {
     FullSeparation,
     /// Fewer than [`MIN_SAMPLES_FOR_TEST`] runs on a side: the threshold alone.
     ThresholdOnly,
-    /// Some runs' peak is only a lower bound (their sampling fell below the floor), so
-    /// their `peak_memory` is not a figure to judge by.
+    /// Some runs' peak is only a lower bound (their sampling fell below the floor, or a
+    /// cgroup's high-water mark was reset), or the two sides' memory was measured
+    /// through different probes: `peak_memory` is not a figure to judge by.
     NotExact,
 }
 
@@ -473,7 +474,7 @@ fn not_exact(
         ("head", lower(head))
     };
     (n > 0).then(|| format!(
-        "not judged: the peak of {n} of {of} {name} runs is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
+        "not judged: the peak of {n} of {of} {name} runs is only a lower bound: memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes (or a cgroup's high-water mark was reset); run on a less busy machine, or where memgate may create a memory cgroup (exact)"
     ))
 }
 
@@ -553,7 +554,7 @@ mod tests {
         // Lower bounds on the head could hide a regression...
         assert_eq!(
             not_exact(Some(&exact), &starved, Verdict::Pass).unwrap(),
-            "not judged: the peak of 1 of 2 head runs is only a lower bound, as memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes; run on a less busy machine, or where memgate may create a memory cgroup (exact)"
+            "not judged: the peak of 1 of 2 head runs is only a lower bound: memgate's sampler was starved of CPU and kept fewer than half of its looks at a tree of several processes (or a cgroup's high-water mark was reset); run on a less busy machine, or where memgate may create a memory cgroup (exact)"
         );
         // ...but not undo one they already show.
         assert_eq!(not_exact(Some(&exact), &starved, Verdict::Regression), None);
