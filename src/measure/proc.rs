@@ -15,7 +15,7 @@
 //!   ~8 µs more per MiB) is read for a new process once, whatever the CPU budget, and
 //!   for the whole tree in one pass (a *refresh*) when shares may have moved: processes
 //!   came or went, one sharing copy-on-write pages ran, one shrank or exec'd, one's
-//!   shared pages grew, or a second passed. Refreshes are paid from a CPU budget, and
+//!   shared pages grew, or two seconds passed. Refreshes are paid from a CPU budget, and
 //!   the first once processes stop coming and going may go into credit. Between them
 //!   each process's figure is its last PSS carried forward by the change in its
 //!   anonymous pages, which are private when new.
@@ -49,13 +49,13 @@ pub struct TreeSample {
 
 /// The share of elapsed time the sampler may spend on refreshes and on re-reads after
 /// exec, plus a start-up allowance. (A new process's first read is not held to it.)
-const PSS_BUDGET: f64 = 0.03;
+const PSS_BUDGET: f64 = 0.02;
 const PSS_ALLOWANCE: Duration = Duration::from_millis(5);
 /// How far beyond the budget a refresh may go once processes stop coming and going.
 const PSS_OVERDRAFT: Duration = Duration::from_millis(20);
 /// How often the whole tree is re-read even if nothing in it moved: shares of pages
 /// mapped outside the tree (libc, a dataset in the page cache) drift slowly.
-const REFRESH_EVERY: Duration = Duration::from_secs(1);
+const REFRESH_EVERY: Duration = Duration::from_secs(2);
 /// A process sharing more copy-on-write anonymous memory than this has its shares
 /// re-read when it runs: its writes move pages from shared to private unseen by `statm`.
 const COW_SHARED: u64 = 1 << 20;
