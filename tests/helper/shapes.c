@@ -271,6 +271,26 @@ static void write_truth(long kib)
         die("close SHAPES_TRUTH");
 }
 
+/* Writes `buf` with one write() (groups appended by processes one after another
+ * then stay whole), and closes `fd`; `what` names the file in messages. */
+static void write_once_and_close(int fd, const char *buf, size_t len, const char *what)
+{
+    char msg[64];
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+        snprintf(msg, sizeof msg, "write %s", what);
+        die(msg);
+    }
+    if ((size_t)n != len) {
+        snprintf(msg, sizeof msg, "short write to %s", what);
+        die_msg(msg);
+    }
+    if (close(fd) != 0) {
+        snprintf(msg, sizeof msg, "close %s", what);
+        die(msg);
+    }
+}
+
 /* Append "PID\n" to `path` with a single write(). */
 static void append_pid(const char *path)
 {
@@ -279,13 +299,7 @@ static void append_pid(const char *path)
         die("open PIDFILE");
     char line[32];
     int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
-    ssize_t w = write(fd, line, (size_t)n);
-    if (w < 0)
-        die("write PIDFILE");
-    if (w != n)
-        die_msg("short write to PIDFILE");
-    if (close(fd) != 0)
-        die("close PIDFILE");
+    write_once_and_close(fd, line, (size_t)n, "PIDFILE");
 }
 
 static void flush_stdio(void)
@@ -1076,14 +1090,7 @@ static int mode_watch(const char *outfile, char **cmd)
                        truth, kept, dropped, self_pss_kib(&w, self_rollup),
                        self_at_truth, max_rss, truth_procs, truth_ms, (long)(now_ms() - start), cpu_ms,
                        code);
-    /* One write, so groups appended by runs one after another stay whole. */
-    ssize_t n = write(out, report, (size_t)len);
-    if (n < 0)
-        die("write OUTFILE");
-    if (n != len)
-        die_msg("short write to OUTFILE");
-    if (close(out) != 0)
-        die("close OUTFILE");
+    write_once_and_close(out, report, (size_t)len, "OUTFILE");
     return code;
 }
 
