@@ -215,6 +215,21 @@ fn run_rev_leaves_no_worktree_on_ctrl_c() {
 }
 
 /// A bare remote, the project pushed to it, and a second clone.
+/// memgate with `args` in the clone; asserts it succeeded, returns (stdout, stderr).
+#[track_caller]
+fn in_clone(project: &Project, clone: &tempfile::TempDir, args: &[&str]) -> (String, String) {
+    let out = project
+        .memgate()
+        .args(args)
+        .command()
+        .current_dir(clone.path())
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    (text(&out.stdout), text(&out.stderr))
+}
+
 fn remote_and_clone(project: &Project) -> (tempfile::TempDir, tempfile::TempDir) {
     let remote = tempfile::tempdir().unwrap();
     git(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
@@ -287,22 +302,8 @@ fn a_fetch_never_overwrites_what_a_local_run_saved() {
     let project = project(20);
     let (_remote, clone) = remote_and_clone(&project);
     // The clone saves and pushes a record for the commit; the project saves its own.
-    let in_clone = |args: &[&str]| {
-        let out = project
-            .memgate()
-            .args(args)
-            .command()
-            .current_dir(clone.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    in_clone(&["run", "-q", "--testbed", "clone"]);
-    in_clone(&["notes", "push"]);
+    in_clone(&project, &clone, &["run", "-q", "--testbed", "clone"]);
+    in_clone(&project, &clone, &["notes", "push"]);
     project
         .memgate()
         .args(["run", "-q", "--testbed", "local"])
@@ -1235,23 +1236,9 @@ fn a_remote_without_timelines_is_fetched_from_and_pushed_to() {
             "refs/notes/memgate:refs/notes/memgate",
         ],
     );
-    let in_clone = |args: &[&str]| {
-        let out = project
-            .memgate()
-            .args(args)
-            .command()
-            .current_dir(clone.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}: {out:?}");
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let (_, fetched) = in_clone(&["notes", "fetch"]);
+    let (_, fetched) = in_clone(&project, &clone, &["notes", "fetch"]);
     assert_eq!(fetched, "memgate: merged the memgate notes of origin\n");
-    let (_, stderr) = in_clone(&["show", "--format", "json"]);
+    let (_, stderr) = in_clone(&project, &clone, &["show", "--format", "json"]);
     assert!(
         stderr.contains(
             "are not in refs/notes/memgate-timelines; fetch them with `memgate notes fetch`"
@@ -1261,8 +1248,8 @@ fn a_remote_without_timelines_is_fetched_from_and_pushed_to() {
     // A newer memgate pushes them too; then they are fetched.
     project.memgate().args(["notes", "push"]).run().code(0);
     assert_eq!(lines_of(remote.path(), TIMELINES, "main").len(), 1);
-    in_clone(&["notes", "fetch"]);
-    let (stdout, stderr) = in_clone(&["show", "--format", "json"]);
+    in_clone(&project, &clone, &["notes", "fetch"]);
+    let (stdout, stderr) = in_clone(&project, &clone, &["show", "--format", "json"]);
     assert_eq!(stderr, "");
     let records: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert!(points(&records[0]) > 0);
