@@ -20,28 +20,21 @@ def die(msg):
     sys.exit(1)
 
 
+def checked(argv, what, cwd=ROOT):
+    """Runs `argv`; its stdout, or the end of the script with `what` and its output."""
+    r = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        die(f"{what} failed:\n{r.stdout}{r.stderr}")
+    return r.stdout
+
+
 def build_memgate():
     """`cargo build --release`, and the path of the binary it made."""
     log("building memgate: cargo build --release")
-    r = subprocess.run(
-        ["cargo", "build", "--release", "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    if r.returncode != 0:
-        die(f"cargo build --release failed:\n{r.stdout}")
-    meta = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    if meta.returncode != 0:
-        die(f"cargo metadata failed:\n{meta.stderr}")
-    exe = Path(json.loads(meta.stdout)["target_directory"]) / "release" / "memgate"
+    checked(["cargo", "build", "--release", "--quiet"], "cargo build --release")
+    meta = checked(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                   "cargo metadata")
+    exe = Path(json.loads(meta)["target_directory"]) / "release" / "memgate"
     if not os.access(exe, os.X_OK):
         die(f"no memgate binary at {exe} after the build")
     return exe
@@ -53,9 +46,7 @@ def build_shapes(tmp):
     cmd = [os.environ.get("CC", "cc"), "-O2", "-Wall", "-Wextra", "-o", str(out),
            str(ROOT / "tests/helper/shapes.c")]
     log("building shapes: " + shlex.join(cmd))
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        die(f"building shapes failed:\n{r.stdout}")
+    checked(cmd, "building shapes")
     return out
 
 
@@ -72,3 +63,15 @@ def memgate_cmd(exe, config, repeat):
     """`memgate run` of `config`, `repeat` runs, no warmup, JSON on stdout."""
     return [str(exe), "run", "--config", str(config), "--repeat", str(repeat),
             "--warmup", "0", "-q", "--format", "json"]
+
+
+def finish(failures, misses):
+    """Says what failed and which targets were missed, on stderr, and exits 1 if any."""
+    name = Path(sys.argv[0]).name
+    for f in failures:
+        print(f"{name}: failed: {f}", file=sys.stderr)
+    for m in misses:
+        print(f"{name}: target missed: {m}", file=sys.stderr)
+    if failures or misses:
+        sys.exit(1)
+    log(f"{name}: all targets met")

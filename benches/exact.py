@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, build_memgate, build_shapes, die, log, memgate_cmd, table
+from common import ROOT, build_memgate, build_shapes, die, finish, log, memgate_cmd, table
 
 
 # Targets.
@@ -658,13 +658,7 @@ def main():
                 p("```")
         sys.stdout.flush()
 
-    if failures or misses:
-        for f in failures:
-            print(f"exact.py: failed: {f}", file=sys.stderr)
-        for m in misses:
-            print(f"exact.py: target missed: {m}", file=sys.stderr)
-        sys.exit(1)
-    log("exact.py: all targets met")
+    finish(failures, misses)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, build_memgate, build_shapes, die, log, memgate_cmd, table
+from common import ROOT, build_memgate, build_shapes, die, finish, log, memgate_cmd, table
 
 
 # Targets.
@@ -325,13 +325,7 @@ def main():
                 p("```")
         sys.stdout.flush()
 
-    if failures or misses:
-        for f in failures:
-            print(f"overhead.py: memgate failed: {f}", file=sys.stderr)
-        for m in misses:
-            print(f"overhead.py: target missed: {m}", file=sys.stderr)
-        sys.exit(1)
-    log("overhead.py: all targets met")
+    finish(failures, misses)
 
 
 if __name__ == "__main__":
