@@ -195,6 +195,18 @@ impl Default for ProcTree {
     }
 }
 
+/// How much of each process a walk reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// What changed: a process that did not run keeps its figures and children.
+    Changed,
+    /// As `Changed`, and every process's children afresh (orphans re-parented to an
+    /// idle subreaper show only there).
+    Children,
+    /// Everything, as if every process ran (for killing a tree: nothing may be missed).
+    Everything,
+}
+
 /// What a look at one process found.
 enum Look {
     Gone,
@@ -206,19 +218,20 @@ impl ProcTree {
     /// Every descendant of `root` (not `root` itself), parents before children, every
     /// `children` file read afresh (for killing a tree: nothing may be missed).
     pub fn descendants(&mut self, root: i32) -> &[i32] {
-        self.walk(root, true);
+        self.walk(root, Reading::Everything);
         &self.pids
     }
 
     /// How many processes the tree has, found as cheaply as a sample finds them.
     pub fn count(&mut self, root: i32) -> usize {
-        self.walk(root, false);
+        self.walk(root, Reading::Changed);
         self.pids.len()
     }
 
-    /// Lists the tree into `self.pids`; true when its set of processes changed. With
-    /// `all`, every process is read as if it ran.
-    fn walk(&mut self, root: i32, all: bool) -> bool {
+    /// Lists the tree into `self.pids`, reading each process as `reading` says; true
+    /// when its set of processes changed.
+    fn walk(&mut self, root: i32, reading: Reading) -> bool {
+        let all = reading == Reading::Everything;
         self.generation += 1;
         let mut changed = false;
         self.pids.clear();
@@ -268,18 +281,17 @@ impl ProcTree {
                 }
                 Look::Ran => {
                     proc.ran = self.generation;
-                    proc.kids.clear();
-                    for file in &proc.children {
-                        if let Some(text) = read_at(file, &mut self.buf) {
-                            proc.kids.extend(parse_pids(text));
-                        }
-                    }
+                    proc.read_kids(&mut self.buf);
                     queue.extend(proc.kids.iter().map(|&k| (k, true, pid)));
                     if proc.cow_shared || proc.moved {
                         self.refresh_due = true;
                     }
                     self.moved |= proc.moved;
                     proc.moved = false;
+                }
+                Look::Idle if reading == Reading::Children => {
+                    proc.read_kids(&mut self.buf);
+                    queue.extend(proc.kids.iter().map(|&k| (k, true, pid)));
                 }
                 Look::Idle => queue.extend(proc.kids.iter().map(|&k| (k, false, pid))),
             }
@@ -361,11 +373,11 @@ impl ProcTree {
         let spent = self.pss_spent;
         self.ended = false;
         self.moved = false;
-        let mut changed = self.walk(root, false);
+        let mut changed = self.walk(root, Reading::Changed);
         if self.ended {
-            // Orphans go to the nearest subreaper, which may be idle in `wait`: its
-            // children are read again, as every process's, once after an end.
-            changed |= self.walk(root, true);
+            // Orphans go to the nearest subreaper, which may be idle in `wait`: every
+            // process's children are read again once after an end.
+            changed |= self.walk(root, Reading::Children);
         }
         if changed {
             self.refresh_due = true;
@@ -554,7 +566,7 @@ impl ProcTree {
         // figure of its own still counts meanwhile). Processes that started meanwhile
         // are not in the pass: they get reads of their own.
         let ended = std::mem::take(&mut self.ended);
-        let started = self.walk(root, false);
+        let started = self.walk(root, Reading::Changed);
         let ended_during = self.ended;
         self.ended |= ended;
         if ended_during || moved {
@@ -602,6 +614,16 @@ impl ProcTree {
 }
 
 impl Proc {
+    /// Reads its children afresh, from each of its threads' `children` file.
+    fn read_kids(&mut self, buf: &mut Vec<u8>) {
+        self.kids.clear();
+        for file in &self.children {
+            if let Some(text) = read_at(file, buf) {
+                self.kids.extend(parse_pids(text));
+            }
+        }
+    }
+
     /// Refreshes what changed since the last look; with `all`, reads everything.
     fn look(&mut self, buf: &mut Vec<u8>, page_size: u64, all: bool) -> Look {
         let ran = match &self.schedstat {
