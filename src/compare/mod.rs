@@ -1,6 +1,7 @@
 //! The gate's statistics, thresholds and verdicts: pure functions of two result sets and
 //! the thresholds, no I/O.
 
+pub mod display;
 pub mod stats;
 pub mod threshold;
 pub mod verdict;
