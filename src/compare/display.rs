@@ -42,8 +42,7 @@ pub fn envelope(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
         let (mut low, mut high) = (i, i);
         let mut j = i + 1;
         while j < points.len()
-            && (((points[j].0 - start) / span * buckets as f64) as usize).min(buckets - 1)
-                == bucket
+            && (((points[j].0 - start) / span * buckets as f64) as usize).min(buckets - 1) == bucket
         {
             if points[j].1 < points[low].1 {
                 low = j;

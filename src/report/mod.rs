@@ -1,6 +1,7 @@
 //! Renderings of results. Each renderer is a pure function from results to bytes; where
 //! the bytes go is decided by the command.
 
+pub mod chart;
 pub mod comparison;
 pub mod stored;
 pub mod table;

@@ -1,0 +1,233 @@
+//! What the charts show, prepared from results and comparisons: which run is the median
+//! one, the points thinned for drawing, the labels. The figures come from `compare`;
+//! this only chooses and arranges them.
+
+use super::{DistributionChart, HistoryChart, HistoryPoint, Killed, Panel, Side, Strip};
+use super::{TimelineChart, TimelineSide};
+use crate::compare::display::{envelope, median_run, timeline_points};
+use crate::compare::stats::median;
+use crate::compare::{Comparison, Verdict};
+use crate::report::comparison::cells::{Levels, change_with_interval};
+use crate::report::text::printable;
+use crate::results::{BenchmarkResult, RunResults, Status};
+
+/// Time spans a faint run's line is thinned to (two points each at most).
+const FAINT_BUCKETS: usize = 120;
+/// Time spans the median run's line is thinned to.
+const MEDIAN_BUCKETS: usize = 360;
+
+/// One side of a report as the charts name it.
+#[derive(Clone, Copy, Debug)]
+pub struct Named<'a> {
+    pub side: Side,
+    /// `base 1a2b3c4d5e6f`, or the revision alone in a report of one run.
+    pub name: &'a str,
+    pub results: &'a RunResults,
+}
+
+/// The benchmark × dataset of `results` named `benchmark` and `dataset`.
+pub fn find<'a>(
+    results: &'a RunResults,
+    benchmark: &str,
+    dataset: Option<&str>,
+) -> Option<&'a BenchmarkResult> {
+    results
+        .benchmarks
+        .iter()
+        .find(|b| b.benchmark == benchmark && b.dataset.as_deref() == dataset)
+}
+
+/// The timeline of one benchmark × dataset over the sides that have it; none when no
+/// side has a timeline or a killed run to show.
+pub fn timeline(
+    label: &str,
+    sides: &[(Named, &BenchmarkResult)],
+    limit: Option<f64>,
+) -> Option<TimelineChart> {
+    let sides: Vec<TimelineSide> = sides
+        .iter()
+        .map(|(named, b)| timeline_side(named, b))
+        .filter(|s| !s.median.is_empty() || !s.killed.is_empty())
+        .collect();
+    if sides.is_empty() {
+        return None;
+    }
+    Some(TimelineChart {
+        title: format!("{}: memory over time", printable(label)),
+        sides,
+        limit,
+    })
+}
+
+fn timeline_side(named: &Named, b: &BenchmarkResult) -> TimelineSide {
+    let median = median_run(b);
+    let runs = b
+        .runs
+        .iter()
+        .filter(|r| !r.timeline.points.is_empty())
+        .filter(|r| !median.is_some_and(|m| std::ptr::eq(*r, m)))
+        .map(|r| envelope(&timeline_points(r), FAINT_BUCKETS))
+        .collect::<Vec<_>>();
+    let line = median.map_or_else(Vec::new, |m| envelope(&timeline_points(m), MEDIAN_BUCKETS));
+    // The peak is marked at the time the line is highest, with the run's measured
+    // peak: the figure the table gives (a sampled line can sit a little below it).
+    let peak = median.and_then(|m| {
+        let at = m
+            .timeline
+            .points
+            .iter()
+            .max_by_key(|p| p.1)
+            .map(|p| p.0.0)?;
+        Some((at, m.peak_memory.as_f64()))
+    });
+    let killed = match (&b.failure, b.status) {
+        (Some(f), Status::Timeout | Status::MemoryLimit) => vec![Killed {
+            at: f.after.0,
+            memory: f.peak_memory.as_f64(),
+            what: match b.status {
+                Status::Timeout => "timeout",
+                _ => "memory limit",
+            }
+            .to_owned(),
+        }],
+        _ => Vec::new(),
+    };
+    let count = b
+        .runs
+        .iter()
+        .filter(|r| !r.timeline.points.is_empty())
+        .count();
+    let name = match count {
+        0 | 1 => printable(named.name).into_owned(),
+        n => format!(
+            "{} (median of {n} runs; the others faint)",
+            printable(named.name)
+        ),
+    };
+    TimelineSide {
+        side: named.side,
+        name,
+        runs,
+        median: line,
+        peak,
+        killed,
+    }
+}
+
+/// The distributions of a comparison's metrics of one benchmark × dataset: base against
+/// head, with each change and its interval. `all` gives the report's interval levels.
+pub fn comparison_distribution(
+    label: &str,
+    comparisons: &[&Comparison],
+    all: &[Comparison],
+) -> Option<DistributionChart> {
+    let levels = Levels::of(all);
+    let panels: Vec<Panel> = comparisons
+        .iter()
+        .filter(|c| !c.base.samples.is_empty() || !c.head.samples.is_empty())
+        .map(|c| {
+            let change = match c.verdict {
+                Verdict::Missing | Verdict::Failure => None,
+                v => Some(format!(
+                    "{}: {}",
+                    change_with_interval(c, &levels),
+                    v.as_str()
+                )),
+            };
+            Panel {
+                metric: printable(&c.metric).into_owned(),
+                unit: c.unit.clone(),
+                strips: vec![
+                    Strip {
+                        side: Side::Base,
+                        name: "base".into(),
+                        samples: c.base.samples.clone(),
+                        median: c.base.median,
+                    },
+                    Strip {
+                        side: Side::Head,
+                        name: "head".into(),
+                        samples: c.head.samples.clone(),
+                        median: c.head.median,
+                    },
+                ],
+                change,
+            }
+        })
+        .collect();
+    (!panels.is_empty()).then(|| DistributionChart {
+        title: format!("{}: every run, base against head", printable(label)),
+        panels,
+    })
+}
+
+/// The distributions of one run's metrics of one benchmark × dataset.
+pub fn run_distribution(label: &str, name: &str, b: &BenchmarkResult) -> Option<DistributionChart> {
+    let panels: Vec<Panel> = b
+        .metrics
+        .iter()
+        .filter(|(_, m)| !m.samples.is_empty())
+        .map(|(metric, m)| Panel {
+            metric: printable(metric).into_owned(),
+            unit: m.unit.clone(),
+            strips: vec![Strip {
+                side: Side::Base,
+                name: printable(name).into_owned(),
+                samples: m.samples.clone(),
+                median: median(&m.samples),
+            }],
+            change: None,
+        })
+        .collect();
+    (!panels.is_empty()).then(|| DistributionChart {
+        title: format!("{}: every run", printable(label)),
+        panels,
+    })
+}
+
+/// One stored revision, for the history.
+#[derive(Clone, Copy, Debug)]
+pub struct Revision<'a> {
+    /// As people read it.
+    pub rev: &'a str,
+    pub dirty: bool,
+    pub role: Option<Side>,
+    pub results: &'a RunResults,
+}
+
+/// A metric of one benchmark × dataset across `revisions` (oldest first); none when
+/// fewer than two revisions have figures of it.
+pub fn history(
+    label: &str,
+    benchmark: &str,
+    dataset: Option<&str>,
+    metric: &str,
+    revisions: &[Revision],
+) -> Option<HistoryChart> {
+    let mut unit = None;
+    let points: Vec<HistoryPoint> = revisions
+        .iter()
+        .filter_map(|r| {
+            let m = find(r.results, benchmark, dataset)?.metrics.get(metric)?;
+            let mid = median(&m.samples)?;
+            unit.get_or_insert_with(|| m.unit.clone());
+            Some(HistoryPoint {
+                rev: r.rev.to_owned(),
+                samples: m.samples.clone(),
+                median: mid,
+                dirty: r.dirty,
+                role: r.role,
+            })
+        })
+        .collect();
+    (points.len() >= 2).then(|| HistoryChart {
+        title: format!(
+            "{}: {} across revisions",
+            printable(label),
+            printable(metric)
+        ),
+        metric: printable(metric).into_owned(),
+        unit: unit.unwrap_or_default(),
+        points,
+    })
+}
