@@ -2,6 +2,7 @@
 //! the bytes go is decided by the command.
 
 pub mod comparison;
+pub mod sparkline;
 pub mod stored;
 pub mod table;
 pub mod text;
