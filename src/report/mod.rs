@@ -3,6 +3,7 @@
 
 pub mod chart;
 pub mod comparison;
+pub mod sparkline;
 pub mod stored;
 pub mod table;
 pub mod text;

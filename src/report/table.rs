@@ -1,12 +1,15 @@
 //! The terminal table of a run: per benchmark × dataset × metric, the median and the
-//! range of the measured runs, then what went wrong for any benchmark that failed.
+//! range of the measured runs, with the memory timeline of the median run as a sparkline
+//! on each benchmark's first row, then what went wrong for any benchmark that failed.
 
 use std::fmt::Write;
 
+use super::sparkline::{WIDTH, sparkline};
 use super::text::printable;
 use super::units::figure;
+use crate::compare::display::{median_run, timeline_points};
 use crate::compare::stats::median;
-use crate::results::RunResults;
+use crate::results::{BenchmarkResult, RunResults};
 
 /// Renders the table as text.
 pub fn render(results: &RunResults) -> Vec<u8> {
@@ -18,8 +21,9 @@ pub fn render(results: &RunResults) -> Vec<u8> {
         "min … max",
         "spread",
         "runs",
+        "memory over time",
     ];
-    let mut rows: Vec<[String; 7]> = Vec::new();
+    let mut rows: Vec<[String; 8]> = Vec::new();
     for b in &results.benchmarks {
         let label =
             printable(&crate::results::label(&b.benchmark, b.dataset.as_deref())).into_owned();
@@ -32,9 +36,12 @@ pub fn render(results: &RunResults) -> Vec<u8> {
                 "-".into(),
                 "-".into(),
                 "0".into(),
+                memory_over_time(b),
             ]);
         }
-        for (i, (name, metric)) in b.metrics.iter().enumerate() {
+        // The benchmark's own cells go on its first row shown.
+        let mut first = true;
+        for (name, metric) in &b.metrics {
             let Some(mid) = median(&metric.samples) else {
                 continue;
             };
@@ -49,7 +56,6 @@ pub fn render(results: &RunResults) -> Vec<u8> {
             } else {
                 "-".into()
             };
-            let first = i == 0;
             rows.push([
                 if first { label.clone() } else { String::new() },
                 if first {
@@ -67,7 +73,13 @@ pub fn render(results: &RunResults) -> Vec<u8> {
                 .into_owned(),
                 spread,
                 metric.samples.len().to_string(),
+                if first {
+                    memory_over_time(b)
+                } else {
+                    String::new()
+                },
             ]);
+            first = false;
         }
     }
     let mut widths = header.map(|h| h.chars().count());
@@ -127,4 +139,102 @@ pub fn render(results: &RunResults) -> Vec<u8> {
         results.testbed.probe.describe()
     );
     out.into_bytes()
+}
+
+/// The median run's memory over time, scaled to that run's own peak; `-` without one.
+fn memory_over_time(b: &BenchmarkResult) -> String {
+    median_run(b).map_or_else(|| "-".into(), |run| sparkline(&timeline_points(run), WIDTH))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::measure::timeline::Timeline;
+    use crate::measure::units::{Bytes, Seconds};
+    use crate::results::{Better, Failure, RunRecord, Status};
+    use crate::testing::{self, metric};
+
+    const MIB: u64 = 1_048_576;
+
+    /// A run whose memory climbs to `peak` MiB at the middle of its 2.4 s and drops back.
+    fn run(peak: u64) -> RunRecord {
+        let mut timeline = Timeline::default();
+        for i in 0..=240u64 {
+            let mib = if i <= 120 { i } else { 240 - i } * peak / 120;
+            timeline.push(Seconds(i as f64 / 100.0), Bytes(mib * MIB));
+        }
+        RunRecord {
+            status: Status::Ok,
+            wall_time: Seconds(2.4),
+            cpu_time: Seconds(2.0),
+            peak_memory: Bytes(peak * MIB),
+            max_rss: Bytes(peak * MIB),
+            exit_code: Some(0),
+            signal: None,
+            sampler_cpu_time: Seconds(0.002),
+            peak_quality: None,
+            samples: None,
+            peak_lower_bound: None,
+            peak_upper_bound: None,
+            timeline,
+        }
+    }
+
+    fn bench(name: &str, dataset: Option<&str>, runs: Vec<RunRecord>) -> BenchmarkResult {
+        let peaks: Vec<f64> = runs.iter().map(|r| r.peak_memory.as_f64()).collect();
+        let metrics = if runs.is_empty() {
+            BTreeMap::new()
+        } else {
+            BTreeMap::from([
+                (
+                    "peak_memory".to_owned(),
+                    metric("bytes", &peaks, Better::Lower),
+                ),
+                (
+                    "wall_time".to_owned(),
+                    metric("seconds", &vec![2.4; runs.len()], Better::Lower),
+                ),
+            ])
+        };
+        BenchmarkResult {
+            benchmark: name.into(),
+            dataset: dataset.map(str::to_owned),
+            status: Status::Ok,
+            command: "true".into(),
+            metrics,
+            runs,
+            lower_bound_runs: 0,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn the_median_runs_memory_over_time_on_each_benchmarks_first_row() {
+        // The middle peak (100 MiB) is the run drawn: its hill, up and down again.
+        let hill = bench("automl", Some("taxi"), vec![run(120), run(100), run(80)]);
+        // Measured, but no timeline (a record of a memgate that kept none): a dash.
+        let mut bare = bench("parse", None, vec![run(10)]);
+        bare.runs[0].timeline = Timeline::default();
+        let mut crashed = bench("export", None, vec![]);
+        crashed.status = Status::Failed;
+        crashed.failure = Some(Failure {
+            phase: "run".into(),
+            attempt: 1,
+            message: "run 1 exited with code 1".into(),
+            exit_code: Some(1),
+            signal: None,
+            after: Default::default(),
+            peak_memory: Default::default(),
+            stderr_tail: vec![],
+        });
+        let results = RunResults {
+            memgate_version: "0.1.0".into(),
+            testbed: testing::testbed(),
+            benchmarks: vec![hill, bare, crashed],
+        };
+        let table = String::from_utf8(render(&results)).unwrap();
+        insta::assert_snapshot!(table);
+    }
 }

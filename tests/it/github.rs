@@ -539,7 +539,8 @@ fn run_action(
             out
         };
         // The forms action.yml uses: terms joined by `&&`, each `always()`,
-        // `inputs.NAME == 'VALUE'` or `inputs.NAME != 'VALUE'`.
+        // `NAME == 'VALUE'` or `NAME != 'VALUE'`, NAME an input or a step's output (empty
+        // when the step did not write it, or was skipped as `uses:` steps are here).
         let cond = step["if"].as_str().unwrap_or_default();
         let terms: Vec<&str> = cond.split(" && ").filter(|t| !t.is_empty()).collect();
         if failed && !terms.contains(&"always()") {
@@ -556,7 +557,13 @@ fn run_action(
                     (l, r, true)
                 }
             };
-            (values[left.trim()] == right.trim().trim_matches('\'')) == equal
+            let left = left.trim();
+            assert!(
+                left.starts_with("inputs.") || left.starts_with("steps."),
+                "{term}"
+            );
+            let value = values.get(left).map_or("", String::as_str);
+            (value == right.trim().trim_matches('\'')) == equal
         };
         if !terms.iter().all(|t| holds(t)) {
             continue;
@@ -604,6 +611,84 @@ fn run_action(
         results.push((step["name"].as_str().unwrap().to_owned(), out));
     }
     results
+}
+
+/// The steps of the repository's `action.yml`.
+fn action_steps() -> Vec<Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let action: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root.join("action.yml")).unwrap()).unwrap();
+    action["runs"]["steps"].as_array().unwrap().clone()
+}
+
+/// The report artifact: a third-party action pinned by commit, given only the files
+/// memgate writes into its report directory, and after a failed check too, but never in
+/// a comment job.
+#[test]
+fn the_action_uploads_only_the_html_report_with_a_pinned_action() {
+    let steps = action_steps();
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("a step uploads the report");
+    let pin = upload["uses"].as_str().unwrap().split_once('@').unwrap().1;
+    assert!(
+        pin.len() == 40 && pin.chars().all(|c| c.is_ascii_hexdigit()),
+        "pinned by a commit, not a tag: {pin}"
+    );
+    let cond = upload["if"].as_str().unwrap();
+    for term in [
+        "always()",
+        "inputs.report == ''",
+        "steps.check.outputs.report-dir != ''",
+    ] {
+        assert!(cond.split(" && ").any(|t| t == term), "{term} in {cond}");
+    }
+    let with = &upload["with"];
+    let paths: Vec<&str> = with["path"].as_str().unwrap().lines().collect();
+    assert_eq!(
+        paths,
+        [
+            "${{ steps.check.outputs.report-dir }}/index.html",
+            "${{ steps.check.outputs.report-dir }}/*.svg",
+            "${{ steps.check.outputs.report-dir }}/*.png",
+        ]
+    );
+    assert_eq!(with["if-no-files-found"], "ignore");
+    assert!(
+        with["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("memgate-report-${{ github.job }}-")
+    );
+    // After the check, before the step that holds the token.
+    let at = |name: &str| steps.iter().position(|s| s["name"] == name).unwrap();
+    let upload_at = steps.iter().position(|s| s == upload).unwrap();
+    assert!(at("Check") < upload_at && upload_at < at("Comment"));
+
+    // The link in the job summary: the artifact's address reaches the script only
+    // through the environment (run_action checks no `${{` is inside any `run:`).
+    let link = &steps[upload_at + 1];
+    assert_eq!(
+        link["env"]["ARTIFACT_URL"],
+        "${{ steps.upload.outputs.artifact-url }}"
+    );
+    assert_eq!(upload["id"], "upload");
+    let cond = link["if"].as_str().unwrap();
+    assert!(
+        cond.starts_with("always() && inputs.report == ''"),
+        "{cond}"
+    );
+    assert!(
+        link["run"]
+            .as_str()
+            .unwrap()
+            .contains(">> \"$GITHUB_STEP_SUMMARY\"")
+    );
 }
 
 #[test]

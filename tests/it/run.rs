@@ -225,7 +225,10 @@ fn table_on_stdout_and_json_to_a_file() {
             "…",
             "max",
             "spread",
-            "runs"
+            "runs",
+            "memory",
+            "over",
+            "time"
         ]
     );
     assert!(stdout.contains("t          ok      cpu_time"), "{stdout}");
