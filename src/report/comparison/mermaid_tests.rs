@@ -472,3 +472,48 @@ fn a_side_without_a_timeline() {
         assert_eq!(markdown, text(render(&fixture())));
     }
 }
+
+/// A float of any kind a damaged or hostile record may hold.
+fn any_seconds() -> impl proptest::strategy::Strategy<Value = f64> {
+    use proptest::prelude::*;
+    prop_oneof![
+        0.0..10.0f64,
+        0.0..1e-6f64,
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-1.0),
+        Just(1e300),
+    ]
+}
+
+proptest::proptest! {
+    /// Any pair of runs, however damaged, makes a chart of the subset memgate writes
+    /// (numbers the grammar reads, one value per instant on each line), or none.
+    #[test]
+    fn any_runs_make_a_well_formed_chart(
+        sides in proptest::collection::vec(
+            proptest::option::of((
+                proptest::collection::vec((any_seconds(), proptest::prelude::any::<u64>()), 0..60),
+                any_seconds(),
+            )),
+            2,
+        ),
+    ) {
+        let make = |side: &Option<(Vec<(f64, u64)>, f64)>| {
+            side.as_ref().map(|(points, wall)| {
+                results(vec![("automl", Some("taxi"), vec![run(points, *wall)])])
+            })
+        };
+        let (base, head) = (make(&sides[0]), make(&sides[1]));
+        let markdown = text(render_with_timelines(&fixture(), base.as_ref(), head.as_ref()));
+        let drawn = sides
+            .iter()
+            .filter(|s| s.as_ref().is_some_and(|(points, _)| !points.is_empty()))
+            .count();
+        let found = blocks(&markdown);
+        proptest::prop_assert_eq!(found.len(), usize::from(drawn > 0));
+        if let Some(block) = found.first() {
+            proptest::prop_assert_eq!(check_block(block).len(), drawn);
+        }
+    }
+}
