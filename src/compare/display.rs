@@ -1,5 +1,6 @@
-//! Figures for display, shared by every picture: which run stands for a benchmark, and a
-//! timeline thinned to what a chart can show. Renderers take these; they compute none.
+//! Figures for display, shared by every picture: which run stands for a benchmark, a
+//! timeline thinned to what a chart can show, and two runs' timelines on one time grid.
+//! Renderers take these; they compute none.
 
 use crate::results::{BenchmarkResult, RunRecord};
 
@@ -71,9 +72,189 @@ pub fn timeline_points(run: &RunRecord) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Two runs' memory on one time grid, so one chart can draw them as lines of as many
+/// values each: instant `i` of `n` is `i * span / (n - 1)` seconds from the start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedGrid {
+    /// Seconds from the start to the later run's end: the grid's last instant.
+    pub span: f64,
+    pub base: Option<GridLine>,
+    pub head: Option<GridLine>,
+}
+
+/// One run on a [`SharedGrid`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridLine {
+    /// The run's peak memory in bytes: its measured peak, or its timeline's highest point
+    /// where that is higher.
+    pub peak: f64,
+    /// Bytes at each instant of the grid.
+    pub memory: Vec<f64>,
+}
+
+/// The shortest span a grid gets: a run that ended (or was sampled only) at its start
+/// still needs an axis that goes somewhere.
+const MIN_SPAN: f64 = 1e-3;
+
+/// `base` and `head` (each the run that stands for its side, see [`median_run`]) on one
+/// grid of `instants` instants from the start to the later run's end. A side without a
+/// run, or whose run has no timeline, is None; when both are, there is nothing to draw.
+pub fn shared_grid(
+    base: Option<&RunRecord>,
+    head: Option<&RunRecord>,
+    instants: usize,
+) -> Option<SharedGrid> {
+    let base = base.filter(|r| !r.timeline.points.is_empty());
+    let head = head.filter(|r| !r.timeline.points.is_empty());
+    if base.is_none() && head.is_none() {
+        return None;
+    }
+    let span = [base, head]
+        .into_iter()
+        .flatten()
+        .map(run_end)
+        .fold(MIN_SPAN, f64::max);
+    let line = |run: &RunRecord| {
+        let memory = resample(&timeline_points(run), run_end(run), span, instants);
+        let peak = memory
+            .iter()
+            .copied()
+            .fold(run.peak_memory.as_f64(), f64::max);
+        GridLine { peak, memory }
+    };
+    Some(SharedGrid {
+        span,
+        base: base.map(line),
+        head: head.map(line),
+    })
+}
+
+/// When a run ended, in seconds from its start: its wall time, or its timeline's last
+/// point where that is later (a figure that is not finite counts for nothing).
+fn run_end(run: &RunRecord) -> f64 {
+    let last = run.timeline.points.last().map_or(0.0, |p| p.0.0);
+    [run.wall_time.0, last]
+        .into_iter()
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max)
+}
+
+/// `(seconds, value)` points of a run that ended at `ends_at` as `instants` values
+/// evenly spread from 0 to `span` seconds. Each instant stands for the cell of time
+/// nearest it and takes the highest point in that cell, so no peak falls between two
+/// instants; a cell without a point carries the last value on while the run lives
+/// (samples are sparser than the grid), and is 0 after it ended: the process is gone.
+/// Points that are not finite, or before the start, are dropped.
+pub fn resample(points: &[(f64, f64)], ends_at: f64, span: f64, instants: usize) -> Vec<f64> {
+    let instants = instants.max(2);
+    let span = if span.is_finite() && span > 0.0 {
+        span
+    } else {
+        MIN_SPAN
+    };
+    let step = span / (instants - 1) as f64;
+    let mut highest: Vec<Option<f64>> = vec![None; instants];
+    for &(t, v) in points {
+        if !(t.is_finite() && v.is_finite() && t >= 0.0) {
+            continue;
+        }
+        // The nearest instant; a point past the span (a run that outlived the grid it
+        // was given) belongs to the last one.
+        let cell = ((t / step + 0.5) as usize).min(instants - 1);
+        highest[cell] = Some(highest[cell].map_or(v, |h: f64| h.max(v)));
+    }
+    let mut last = None;
+    highest
+        .into_iter()
+        .enumerate()
+        .map(|(i, high)| {
+            let starts = (i as f64 - 0.5) * step;
+            match high {
+                Some(v) => {
+                    last = Some(v);
+                    v
+                }
+                None if starts <= ends_at => last.unwrap_or(0.0),
+                None => 0.0,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(points: &[(f64, u64)], wall_time: f64) -> RunRecord {
+        use crate::measure::units::{Bytes, Seconds};
+        let mut timeline = crate::measure::timeline::Timeline::default();
+        timeline.points = points
+            .iter()
+            .map(|&(t, b)| (Seconds(t), Bytes(b)))
+            .collect();
+        RunRecord {
+            status: crate::results::Status::Ok,
+            wall_time: Seconds(wall_time),
+            cpu_time: Seconds(wall_time),
+            peak_memory: timeline.peak(),
+            max_rss: timeline.peak(),
+            exit_code: Some(0),
+            signal: None,
+            sampler_cpu_time: Seconds(0.0),
+            peak_quality: None,
+            samples: None,
+            peak_lower_bound: None,
+            peak_upper_bound: None,
+            timeline,
+        }
+    }
+
+    #[test]
+    fn resampling_keeps_the_peak_carries_gaps_and_ends_at_zero() {
+        // A spike between two instants of a 5-instant grid over 4 s (instants 0, 1, .. 4 s).
+        let points = [
+            (0.0, 10.0),
+            (0.9, 20.0),
+            (1.1, 90.0),
+            (1.3, 30.0),
+            (2.0, 30.0),
+        ];
+        let line = resample(&points, 2.2, 4.0, 5);
+        // 1.1 s is nearest 1 s: its cell takes the spike; 2.2 s is the run's end, so the
+        // cell of 3 s (from 2.5 s) is after it.
+        assert_eq!(line, vec![10.0, 90.0, 30.0, 0.0, 0.0]);
+        // Sparse samples: the value carries on through empty cells while the run lives.
+        let sparse = resample(&[(0.0, 5.0), (3.0, 7.0)], 3.0, 4.0, 5);
+        assert_eq!(sparse, vec![5.0, 5.0, 5.0, 7.0, 0.0]);
+        // Damaged points are dropped, and a span of nothing still makes a grid.
+        let damaged = [
+            (f64::NAN, 1.0),
+            (-1.0, 2.0),
+            (0.0, f64::INFINITY),
+            (0.0, 3.0),
+        ];
+        assert_eq!(resample(&damaged, 0.0, 0.0, 3), vec![3.0, 0.0, 0.0]);
+        assert_eq!(resample(&[], 1.0, f64::NAN, 1).len(), 2);
+    }
+
+    #[test]
+    fn the_shared_grid_spans_the_longer_run() {
+        let short = run(&[(0.0, 100), (1.0, 400)], 1.0);
+        let long = run(&[(0.0, 100), (2.0, 200), (4.0, 300)], 4.0);
+        let grid = shared_grid(Some(&short), Some(&long), 5).unwrap();
+        assert_eq!(grid.span, 4.0);
+        let (base, head) = (grid.base.unwrap(), grid.head.unwrap());
+        assert_eq!(base.memory, vec![100.0, 400.0, 0.0, 0.0, 0.0]);
+        assert_eq!(head.memory, vec![100.0, 100.0, 200.0, 200.0, 300.0]);
+        assert_eq!((base.peak, head.peak), (400.0, 300.0));
+        // One side alone, or none.
+        let alone = shared_grid(None, Some(&short), 5).unwrap();
+        assert!(alone.base.is_none() && alone.head.is_some());
+        assert_eq!(alone.span, 1.0);
+        let empty = run(&[], 3.0);
+        assert!(shared_grid(Some(&empty), None, 5).is_none());
+        assert!(shared_grid(None, None, 5).is_none());
+    }
 
     #[test]
     fn the_envelope_keeps_every_peak_and_trough_of_a_sawtooth() {

@@ -1,10 +1,26 @@
 //! The markdown of a comparison, made to be a pull-request comment or a job summary: a
-//! headline verdict, a table of what changed, and every comparison folded in details.
+//! headline verdict, a table of what changed, a chart of memory over time for each
+//! regressed benchmark, and every comparison folded in details.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use super::cells::{Levels, change_with_interval, p_value, percent, summary, threshold, value};
+use super::mermaid;
+use crate::compare::display::{median_run, shared_grid};
 use crate::compare::{Comparison, Overall, Report, Verdict};
+use crate::results::{BenchmarkResult, RunRecord, RunResults};
+
+/// Charts of memory over time in one report at most: past a handful, a comment is a wall
+/// of charts, and each costs about a kilobyte of the comment's room.
+pub const MAX_CHARTS: usize = 10;
+
+/// What the charts leave of GitHub's limit on a comment, in bytes (the limit counts
+/// characters; a byte count is never less): room for the hidden marker the comment opens
+/// with (which names the testbed) and for the sentence on charts left out.
+fn chart_room(report: &Report) -> usize {
+    crate::github::comment::COMMENT_LIMIT.saturating_sub(report.testbed.len() + 64 + 256)
+}
 
 /// Text from benchmarks (a failure's message, a name, a unit) may hold anything: keep
 /// it one table cell and plain text, so it can neither break the table nor inject
@@ -40,11 +56,42 @@ fn mark(verdict: Verdict) -> &'static str {
     }
 }
 
+/// Text in a line of HTML (a fold's summary), where markdown is not read: HTML's
+/// specials as entities, no mention, no control character.
+fn html_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '`' => out.push_str("&#96;"),
+            '@' => out.push_str("@\u{2060}"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn rev(rev: &str) -> String {
     format!("`{}`", cell(crate::report::units::short_rev(rev)))
 }
 
+/// The report without charts: for results read without their runs.
 pub fn render(report: &Report) -> Vec<u8> {
+    render_with_timelines(report, None, None)
+}
+
+/// The report, with a chart of memory over time for each regressed benchmark × dataset
+/// whose base or head results (`base`, `head`) hold a run with a timeline.
+pub fn render_with_timelines(
+    report: &Report,
+    base: Option<&RunResults>,
+    head: Option<&RunResults>,
+) -> Vec<u8> {
     let mut out = String::new();
     let headline = match report.verdict {
         Overall::Regression => "🔴 memgate: regression",
@@ -110,6 +157,8 @@ pub fn render(report: &Report) -> Vec<u8> {
         }
     }
 
+    let charts_at = out.len();
+
     let _ = writeln!(
         out,
         "<details><summary>All {} comparisons</summary>\n",
@@ -138,5 +187,101 @@ pub fn render(report: &Report) -> Vec<u8> {
         );
     }
     out.push_str("\nA change counts when it is beyond its threshold and the one-sided Mann-Whitney test finds it significant; runs = base/head samples.\n\n</details>\n");
+
+    let charts = memory_charts(
+        report,
+        base,
+        head,
+        chart_room(report).saturating_sub(out.len()),
+    );
+    out.insert_str(charts_at, &charts);
     out.into_bytes()
+}
+
+/// A fold with a chart of memory over time for each regressed benchmark × dataset (one
+/// however many of its metrics regressed) that has a timeline on either side: at most
+/// [`MAX_CHARTS`], within `room` bytes, and a sentence for those left out.
+fn memory_charts(
+    report: &Report,
+    base: Option<&RunResults>,
+    head: Option<&RunResults>,
+    room: usize,
+) -> String {
+    let base = runs_by_label(base);
+    let head = runs_by_label(head);
+    let mut seen = HashSet::new();
+    let regressed = report
+        .comparisons
+        .iter()
+        .filter(|c| c.verdict == Verdict::Regression && seen.insert((&c.benchmark, &c.dataset)));
+    let mut out = String::new();
+    let (mut shown, mut beyond_count, mut beyond_room) = (0, 0, 0);
+    for c in regressed {
+        let key = (c.benchmark.as_str(), c.dataset.as_deref());
+        let (b, h) = (
+            base.get(&key).copied().flatten(),
+            head.get(&key).copied().flatten(),
+        );
+        if b.is_none() && h.is_none() {
+            continue; // nothing to draw, and nothing left out
+        }
+        if shown == MAX_CHARTS {
+            beyond_count += 1;
+            continue;
+        }
+        if beyond_room > 0 {
+            // Once one did not fit, none after it is shown: the charts shown are the
+            // first ones, in the report's order.
+            beyond_room += 1;
+            continue;
+        }
+        let Some(chart) = shared_grid(b, h, mermaid::INSTANTS).and_then(|g| mermaid::chart(&g))
+        else {
+            continue;
+        };
+        let fold = format!(
+            "<details><summary>memory over time: {}</summary>\n\n{chart}\n</details>\n\n",
+            html_text(&c.label())
+        );
+        if out.len() + fold.len() > room {
+            beyond_room += 1;
+            continue;
+        }
+        out.push_str(&fold);
+        shown += 1;
+    }
+    let charts = |n: usize| if n == 1 { "chart" } else { "charts" };
+    if beyond_count > 0 {
+        let _ = write!(
+            out,
+            "{beyond_count} more {} of memory over time left out: a report shows at most {MAX_CHARTS}. ",
+            charts(beyond_count)
+        );
+    }
+    if beyond_room > 0 {
+        let _ = write!(
+            out,
+            "{beyond_room} {} of memory over time left out: with {}, the report would pass the 65,536 characters of a pull-request comment. ",
+            charts(beyond_room),
+            if beyond_room == 1 { "it" } else { "them" }
+        );
+    }
+    if beyond_count + beyond_room > 0 {
+        out.truncate(out.trim_end().len());
+        out.push_str("\n\n");
+    }
+    out
+}
+
+/// Each benchmark × dataset of `results` with the run that stands for it (None where no
+/// run has a timeline: results read without runs, or records older than timelines).
+fn runs_by_label(
+    results: Option<&RunResults>,
+) -> HashMap<(&str, Option<&str>), Option<&RunRecord>> {
+    results
+        .map(|r| r.benchmarks.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|b: &BenchmarkResult| ((b.benchmark.as_str(), b.dataset.as_deref()), median_run(b)))
+        .collect()
 }

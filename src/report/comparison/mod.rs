@@ -4,8 +4,11 @@
 pub mod cells;
 pub mod junit;
 pub mod markdown;
+pub mod mermaid;
 pub mod table;
 
+#[cfg(test)]
+mod mermaid_tests;
 #[cfg(test)]
 mod tests;
 
