@@ -11,8 +11,13 @@ use crate::report::comparison::cells::{Levels, change_with_interval};
 use crate::report::text::printable;
 use crate::results::{BenchmarkResult, RunResults, Status};
 
-/// Time spans a faint run's line is thinned to (two points each at most).
+/// Time spans a faint run's line is thinned to (two points each at most)...
 const FAINT_BUCKETS: usize = 120;
+/// ...and all of a side's faint runs together, so a page of many runs stays small.
+const FAINT_BUCKETS_PER_SIDE: usize = 240;
+/// The most faint runs a side draws: past it they are a smear, not runs. Those drawn
+/// are spread over the side's range of peaks, the lowest and highest among them.
+const FAINT_RUNS: usize = 9;
 /// Time spans the median run's line is thinned to.
 const MEDIAN_BUCKETS: usize = 360;
 
@@ -61,12 +66,19 @@ pub fn timeline(
 
 fn timeline_side(named: &Named, b: &BenchmarkResult) -> TimelineSide {
     let median = median_run(b);
-    let runs = b
+    let mut others: Vec<&crate::results::RunRecord> = b
         .runs
         .iter()
         .filter(|r| !r.timeline.points.is_empty())
         .filter(|r| !median.is_some_and(|m| std::ptr::eq(*r, m)))
-        .map(|r| envelope(&timeline_points(r), FAINT_BUCKETS))
+        .collect();
+    let count = others.len() + usize::from(median.is_some());
+    others.sort_by_key(|r| r.peak_memory);
+    let drawn = spread(&others, FAINT_RUNS);
+    let buckets = (FAINT_BUCKETS_PER_SIDE / drawn.len().max(1)).clamp(20, FAINT_BUCKETS);
+    let runs = drawn
+        .iter()
+        .map(|r| envelope(&timeline_points(r), buckets))
         .collect::<Vec<_>>();
     let line = median.map_or_else(Vec::new, |m| envelope(&timeline_points(m), MEDIAN_BUCKETS));
     // The peak is marked at the time the line is highest, with the run's measured
@@ -92,15 +104,14 @@ fn timeline_side(named: &Named, b: &BenchmarkResult) -> TimelineSide {
         }],
         _ => Vec::new(),
     };
-    let count = b
-        .runs
-        .iter()
-        .filter(|r| !r.timeline.points.is_empty())
-        .count();
-    let name = match count {
-        0 | 1 => printable(named.name).into_owned(),
-        n => format!(
+    let name = match (count, runs.len()) {
+        (0 | 1, _) => printable(named.name).into_owned(),
+        (n, faint) if faint + 1 == n => format!(
             "{} (median of {n} runs; the others faint)",
+            printable(named.name)
+        ),
+        (n, faint) => format!(
+            "{} (median of {n} runs; {faint} others faint)",
             printable(named.name)
         ),
     };
@@ -112,6 +123,64 @@ fn timeline_side(named: &Named, b: &BenchmarkResult) -> TimelineSide {
         peak,
         killed,
     }
+}
+
+/// At most `most` of `items`, evenly spread over them, the first and last among them.
+fn spread<'a, T>(items: &[&'a T], most: usize) -> Vec<&'a T> {
+    if items.len() <= most {
+        return items.to_vec();
+    }
+    let mut picked: Vec<usize> = (0..most)
+        .map(|k| (k * (items.len() - 1) + (most - 1) / 2) / (most - 1).max(1))
+        .collect();
+    picked.dedup();
+    picked.into_iter().map(|i| items[i]).collect()
+}
+
+/// The most lines an overview draws: past it, colours repeat and the chart is a tangle.
+pub const OVERVIEW_LINES: usize = 6;
+
+/// Each benchmark × dataset's median run on one chart, to see how they compare; none
+/// unless two to [`OVERVIEW_LINES`] of them have a timeline.
+pub fn overview(benchmarks: &[(String, &BenchmarkResult)]) -> Option<TimelineChart> {
+    let with_timelines: Vec<_> = benchmarks
+        .iter()
+        .filter_map(|(label, b)| Some((label, b, median_run(b)?)))
+        .collect();
+    if !(2..=OVERVIEW_LINES).contains(&with_timelines.len()) {
+        return None;
+    }
+    // Past three, the peaks' figures go in the legend only.
+    let labelled = with_timelines.len() <= 3;
+    let sides = with_timelines
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _, run))| {
+            let at = run
+                .timeline
+                .points
+                .iter()
+                .max_by_key(|p| p.1)
+                .map_or(0.0, |p| p.0.0);
+            TimelineSide {
+                side: Side::nth(i),
+                name: format!(
+                    "{} (peak {})",
+                    printable(label),
+                    crate::report::units::bytes(run.peak_memory.as_f64())
+                ),
+                runs: Vec::new(),
+                median: envelope(&timeline_points(run), MEDIAN_BUCKETS),
+                peak: labelled.then_some((at, run.peak_memory.as_f64())),
+                killed: Vec::new(),
+            }
+        })
+        .collect();
+    Some(TimelineChart {
+        title: "every benchmark: memory over time (median runs)".to_owned(),
+        sides,
+        limit: None,
+    })
 }
 
 /// The distributions of a comparison's metrics of one benchmark × dataset: base against
