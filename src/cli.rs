@@ -43,6 +43,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// The CI gate: run the working tree, compare with the base, fail on a regression.
     Check(CheckArgs),
+    /// Draw the HTML report of stored results: one revision's run (default HEAD), or
+    /// BASE against HEAD; each chart also as SVG and PNG.
+    Report(ReportArgs),
     /// Post a saved report (`check` writes .memgate/report.json in GitHub Actions) on the
     /// pull request, editing memgate's earlier comment. Runs nothing: the step that holds
     /// the token need not run any benchmark code.
@@ -50,6 +53,22 @@ pub enum Command {
     /// Share results through a git remote.
     #[command(subcommand)]
     Notes(NotesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// HEAD alone (default HEAD) for a run, or BASE HEAD for a comparison.
+    #[arg(value_name = "REV", num_args = 0..=2)]
+    pub revisions: Vec<String>,
+
+    /// The folder to write index.html and the charts into (default .memgate/report/
+    /// beside the config).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Only these benchmarks (default: all), after `--`.
+    #[arg(last = true, value_name = "BENCH")]
+    pub benchmarks: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +152,10 @@ pub struct CheckArgs {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Do not write the HTML report (.memgate/report/index.html).
+    #[arg(long)]
+    pub no_report: bool,
+
     #[command(flatten)]
     pub output: GateOutput,
 }
@@ -175,6 +198,10 @@ pub struct RunArgs {
     /// No progress lines.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Do not write the HTML report (.memgate/report/index.html).
+    #[arg(long)]
+    pub no_report: bool,
 
     /// Testing aid: hold this much memory (like 300MiB) in memgate itself while running,
     /// to show it does not leak into any figure.

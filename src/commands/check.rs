@@ -5,13 +5,15 @@
 use std::path::Path;
 
 use super::context::Context;
-use super::gate::{ThresholdSource, base_revision, finish, judge, stored};
+use super::gate::{ThresholdSource, base_revision, finish, judge, stored_with};
+use super::report::after_run;
 use crate::cli::CheckArgs;
 use crate::compare::{Report, Rev};
 use crate::error::{Error, Result};
 use crate::git::TempWorktree;
 use crate::github::Actions;
 use crate::github::workflow;
+use crate::report::bundle::Sided;
 use crate::report::comparison;
 use crate::report::text::printable;
 use crate::store::Record;
@@ -48,7 +50,14 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
     let stored_base = if args.rerun_base {
         None
     } else {
-        stored(store.as_ref(), &base, &testbed.id, args.output.allow_dirty)?
+        // With its runs: the report draws their timelines.
+        stored_with(
+            store.as_ref(),
+            &base,
+            &testbed.id,
+            args.output.allow_dirty,
+            true,
+        )?
     };
     let (base_results, head_results, base_note) = match stored_base {
         Some(record) => {
@@ -128,8 +137,35 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         head_rev,
         &testbed.id,
     );
+    let html = if args.no_report {
+        None
+    } else {
+        after_run(
+            ctx,
+            &plan,
+            Some(&report),
+            Some(Sided {
+                rev: &report.base.rev,
+                note: report.base.note.as_deref(),
+                results: &base_results,
+            }),
+            Sided {
+                rev: &report.head.rev,
+                note: report.head.note.as_deref(),
+                results: &head_results,
+            },
+            &testbed.id,
+            args.quiet,
+        )
+    };
     let report_dir = crate::workspace::root(&plan.config_path);
-    publish(&report, &actions, &report_dir, args.github_comment)?;
+    publish(
+        &report,
+        &actions,
+        &report_dir,
+        args.github_comment,
+        html.as_deref(),
+    )?;
     finish(
         &report,
         &args.output,
@@ -160,7 +196,13 @@ fn stderr_tails(sides: &[&crate::results::RunResults]) -> String {
 /// The GitHub surfaces: report files, job summary, outputs, and the comment if asked.
 /// Trouble with the comment is a warning: it never changes the verdict. Ctrl-C or SIGTERM
 /// during it is no trouble but an order to stop.
-fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Result<()> {
+fn publish(
+    report: &Report,
+    actions: &Actions,
+    dir: &Path,
+    comment: bool,
+    html: Option<&Path>,
+) -> Result<()> {
     if !actions.active && !comment {
         return Ok(());
     }
@@ -182,14 +224,17 @@ fn publish(report: &Report, actions: &Actions, dir: &Path, comment: bool) -> Res
         let verdict = serde_json::to_value(report.verdict)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned));
-        workflow::set_outputs(
-            output,
-            &[
-                ("verdict", verdict.unwrap_or_default()),
-                ("report", md_path.display().to_string()),
-                ("report-json", json_path.display().to_string()),
-            ],
-        )?;
+        let mut outputs = vec![
+            ("verdict", verdict.unwrap_or_default()),
+            ("report", md_path.display().to_string()),
+            ("report-json", json_path.display().to_string()),
+        ];
+        if let Some(index) = html {
+            outputs.push(("report-html", index.display().to_string()));
+            let folder = index.parent().unwrap_or(index);
+            outputs.push(("report-dir", folder.display().to_string()));
+        }
+        workflow::set_outputs(output, &outputs)?;
     }
     if comment {
         crate::github::post::comment(report, actions, None)?;

@@ -32,14 +32,30 @@ pub fn base_revision(
     }
 }
 
-/// The newest record of `testbed` for `revision` (clean unless `allow_dirty`).
+/// The newest record of `testbed` for `revision` (clean unless `allow_dirty`), its
+/// figures only.
 pub fn stored(
     store: &dyn Store,
     revision: &str,
     testbed: &str,
     allow_dirty: bool,
 ) -> Result<Option<Record>> {
-    let loaded = store.load(revision)?;
+    stored_with(store, revision, testbed, allow_dirty, false)
+}
+
+/// Like [`stored`], with the runs and their timelines when `with_runs`.
+pub fn stored_with(
+    store: &dyn Store,
+    revision: &str,
+    testbed: &str,
+    allow_dirty: bool,
+    with_runs: bool,
+) -> Result<Option<Record>> {
+    let loaded = if with_runs {
+        store.load_with_runs(revision)?
+    } else {
+        store.load(revision)?
+    };
     for problem in &loaded.problems {
         eprintln!("memgate: warning: {problem}");
     }
@@ -110,12 +126,19 @@ pub fn judge(
     testbed: &str,
 ) -> Report {
     let comparisons = compare(base, head, |b| thresholds.for_benchmark(b));
+    let timelines = crate::compare::display::regressed_timelines(
+        &comparisons,
+        base,
+        Some(head),
+        comparison::mermaid::INSTANTS,
+    );
     Report {
         verdict: overall(&comparisons),
         base: base_rev,
         head: head_rev,
         testbed: testbed.to_owned(),
         comparisons,
+        timelines,
     }
 }
 

@@ -8,6 +8,7 @@ mod gate;
 mod log;
 mod notes;
 mod output;
+mod report;
 mod run;
 mod show;
 
@@ -18,5 +19,6 @@ pub use context::Context;
 pub use log::log;
 pub use notes::notes;
 pub use output::emit;
+pub use report::report;
 pub use run::run;
 pub use show::show;

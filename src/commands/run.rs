@@ -8,6 +8,7 @@ use super::emit;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::git::TempWorktree;
+use crate::report::bundle::Sided;
 use crate::results::Status;
 use crate::store::Record;
 use crate::{config, exit, measure, runner};
@@ -93,6 +94,25 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
         _ => {}
     }
 
+    if !args.no_report {
+        let head = match &revision {
+            Some(rev) => Sided {
+                rev,
+                note: dirty.then_some("the working tree, with uncommitted changes"),
+                results: &results,
+            },
+            None => super::report::unsaved(&results),
+        };
+        super::report::after_run(
+            ctx,
+            &plan,
+            None,
+            None,
+            head,
+            &results.testbed.id,
+            args.quiet,
+        );
+    }
     emit(
         &crate::report::table::render(&results),
         &crate::report::json(&results),

@@ -74,7 +74,7 @@ pub fn timeline_points(run: &RunRecord) -> Vec<(f64, f64)> {
 
 /// Two runs' memory on one time grid, so one chart can draw them as lines of as many
 /// values each: instant `i` of `n` is `i * span / (n - 1)` seconds from the start.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SharedGrid {
     /// Seconds from the start to the later run's end: the grid's last instant.
     pub span: f64,
@@ -83,13 +83,89 @@ pub struct SharedGrid {
 }
 
 /// One run on a [`SharedGrid`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GridLine {
     /// The run's peak memory in bytes: its measured peak, or its timeline's highest point
     /// where that is higher.
     pub peak: f64,
     /// Bytes at each instant of the grid.
     pub memory: Vec<f64>,
+}
+
+impl SharedGrid {
+    /// Whether a grid read from a file (a report passed between CI jobs) can be drawn:
+    /// finite figures, none below zero, lines of the same length, and not too many.
+    pub fn is_sound(&self) -> bool {
+        let lines: Vec<&GridLine> = [&self.base, &self.head].into_iter().flatten().collect();
+        let ok = |v: f64| v.is_finite() && v >= 0.0;
+        ok(self.span)
+            && !lines.is_empty()
+            && lines.iter().all(|l| {
+                ok(l.peak)
+                    && (2..=1000).contains(&l.memory.len())
+                    && l.memory.len() == lines[0].memory.len()
+                    && l.memory.iter().all(|&v| ok(v))
+            })
+    }
+}
+
+/// A regressed benchmark × dataset's base and head memory over time, carried in the
+/// report so a chart can be drawn from the report alone (the pull-request comment is
+/// posted by a step that reads only the report).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReportTimeline {
+    pub benchmark: String,
+    pub dataset: Option<String>,
+    pub grid: SharedGrid,
+}
+
+/// How many regressed benchmarks a report carries the timelines of.
+pub const MAX_REPORT_TIMELINES: usize = 10;
+
+/// The timelines of the first [`MAX_REPORT_TIMELINES`] regressed benchmark × datasets
+/// (one each, however many of its metrics regressed) that have a timeline on a side, on
+/// a grid of `instants`.
+pub fn regressed_timelines(
+    comparisons: &[crate::compare::Comparison],
+    base: Option<&crate::results::RunResults>,
+    head: Option<&crate::results::RunResults>,
+    instants: usize,
+) -> Vec<ReportTimeline> {
+    let mut out: Vec<ReportTimeline> = Vec::new();
+    for c in comparisons
+        .iter()
+        .filter(|c| c.verdict == crate::compare::Verdict::Regression)
+    {
+        if out.len() == MAX_REPORT_TIMELINES {
+            break;
+        }
+        if out
+            .iter()
+            .any(|t| t.benchmark == c.benchmark && t.dataset == c.dataset)
+        {
+            continue;
+        }
+        if let Some(grid) = shared_grid(stands_for(base, c), stands_for(head, c), instants) {
+            out.push(ReportTimeline {
+                benchmark: c.benchmark.clone(),
+                dataset: c.dataset.clone(),
+                grid,
+            });
+        }
+    }
+    out
+}
+
+/// The run that stands for the benchmark × dataset of `c` in `results`.
+fn stands_for<'a>(
+    results: Option<&'a crate::results::RunResults>,
+    c: &crate::compare::Comparison,
+) -> Option<&'a RunRecord> {
+    results?
+        .benchmarks
+        .iter()
+        .find(|b| b.benchmark == c.benchmark && b.dataset == c.dataset)
+        .and_then(median_run)
 }
 
 /// The shortest span a grid gets: a run that ended (or was sampled only) at its start

@@ -506,6 +506,10 @@ pub struct Report {
     pub head: Rev,
     pub testbed: String,
     pub comparisons: Vec<Comparison>,
+    /// Base and head memory over time of regressed benchmarks, where the results had
+    /// runs: what the markdown's charts are drawn from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timelines: Vec<super::display::ReportTimeline>,
 }
 
 #[cfg(test)]

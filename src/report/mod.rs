@@ -1,8 +1,10 @@
 //! Renderings of results. Each renderer is a pure function from results to bytes; where
 //! the bytes go is decided by the command.
 
+pub mod bundle;
 pub mod chart;
 pub mod comparison;
+pub mod html;
 pub mod sparkline;
 pub mod stored;
 pub mod table;

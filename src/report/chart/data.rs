@@ -114,6 +114,52 @@ fn timeline_side(named: &Named, b: &BenchmarkResult) -> TimelineSide {
     }
 }
 
+/// The most lines an overview draws: past it, colours repeat and the chart is a tangle.
+pub const OVERVIEW_LINES: usize = 6;
+
+/// Each benchmark × dataset's median run on one chart, to see how they compare; none
+/// unless two to [`OVERVIEW_LINES`] of them have a timeline.
+pub fn overview(benchmarks: &[(String, &BenchmarkResult)]) -> Option<TimelineChart> {
+    let with_timelines: Vec<_> = benchmarks
+        .iter()
+        .filter_map(|(label, b)| Some((label, b, median_run(b)?)))
+        .collect();
+    if !(2..=OVERVIEW_LINES).contains(&with_timelines.len()) {
+        return None;
+    }
+    // Past three, the peaks' figures go in the legend only.
+    let labelled = with_timelines.len() <= 3;
+    let sides = with_timelines
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _, run))| {
+            let at = run
+                .timeline
+                .points
+                .iter()
+                .max_by_key(|p| p.1)
+                .map_or(0.0, |p| p.0.0);
+            TimelineSide {
+                side: Side::nth(i),
+                name: format!(
+                    "{} (peak {})",
+                    printable(label),
+                    crate::report::units::bytes(run.peak_memory.as_f64())
+                ),
+                runs: Vec::new(),
+                median: envelope(&timeline_points(run), MEDIAN_BUCKETS),
+                peak: labelled.then_some((at, run.peak_memory.as_f64())),
+                killed: Vec::new(),
+            }
+        })
+        .collect();
+    Some(TimelineChart {
+        title: "every benchmark: memory over time (median runs)".to_owned(),
+        sides,
+        limit: None,
+    })
+}
+
 /// The distributions of a comparison's metrics of one benchmark × dataset: base against
 /// head, with each change and its interval. `all` gives the report's interval levels.
 pub fn comparison_distribution(

@@ -66,6 +66,13 @@ impl Chart for DistributionChart {
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Drawn<DB> {
     let values = panel.strips.iter().flat_map(|s| s.samples.iter().copied());
     let (lo, hi) = range(values, false, 0.12);
+    // Never narrower than 2% of the figures: runs a hair apart are drawn as the same,
+    // not spread across the chart as if they differed.
+    let (lo, hi) = {
+        let least = 0.02 * lo.abs().max(hi.abs());
+        let widen = ((least - (hi - lo)) / 2.0).max(0.0);
+        (lo - widen, hi + widen)
+    };
     // Drawn in the axis' unit, so the ticks fall on round figures of it.
     let scale = Scale::of(&panel.unit, lo.abs().max(hi.abs()));
     let (lo, hi) = (scale.to(lo), scale.to(hi));
@@ -87,7 +94,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         .disable_y_mesh()
         .y_labels(0)
         .bold_line_style(GRID)
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
         .x_labels(8)
         .x_label_formatter(&|v| format!("{} {}", scale.tick(*v, hi - lo), scale.unit))
         .label_style(text(12.0))

@@ -60,7 +60,7 @@ impl Chart for HistoryChart {
         chart
             .configure_mesh()
             .bold_line_style(GRID)
-            .light_line_style(WHITE)
+            .light_line_style(TRANSPARENT)
             .disable_x_mesh()
             .x_labels(n.min(12))
             .y_labels(6)
@@ -121,18 +121,17 @@ impl Chart for HistoryChart {
                 .legend(|(x, y)| Circle::new((x + 11, y), 5, ALERT_COLOUR.stroke_width(2)));
         }
         for (i, p) in self.points.iter().enumerate() {
-            let Some(side) = p.role else { continue };
+            let Some(side @ (Side::Base | Side::Head)) = p.role else {
+                continue;
+            };
             let at = (i as f64, y(p.median));
             let colour = side.colour();
             match side {
                 Side::Base => chart.draw_series([Circle::new(at, 8, colour.filled())])?,
-                Side::Head => chart.draw_series([TriangleMarker::new(at, 10, colour.filled())])?,
+                _ => chart.draw_series([TriangleMarker::new(at, 10, colour.filled())])?,
             };
             let (x, y) = chart.backend_coord(&at);
-            let name = match side {
-                Side::Base => "base",
-                Side::Head => "head",
-            };
+            let name = if side == Side::Base { "base" } else { "head" };
             root.draw(&Text::new(
                 name,
                 (x, y - 14),

@@ -31,11 +31,14 @@ impl Format {
     }
 }
 
-/// Which side of a comparison a figure belongs to; a report of one run has only `Head`.
+/// Which side of a comparison a line belongs to, which gives its colour and marker. A
+/// chart of several benchmarks' lines (the overview of a run) uses `Base`, `Head`, then
+/// `Other`s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     Base,
     Head,
+    Other(usize),
 }
 
 /// The font family every chart names; registered once, from the embedded font.
@@ -50,11 +53,29 @@ pub const ALERT_COLOUR: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
 pub(crate) const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 pub(crate) const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
 
+/// The rest of Okabe–Ito's colours, for the lines after the first two.
+const OTHER_COLOURS: [RGBColor; 4] = [
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0x00, 0x00, 0x00),
+];
+
 impl Side {
     pub fn colour(self) -> RGBColor {
         match self {
             Side::Base => BASE_COLOUR,
             Side::Head => HEAD_COLOUR,
+            Side::Other(i) => OTHER_COLOURS[i % OTHER_COLOURS.len()],
+        }
+    }
+
+    /// The `i`th line of a chart of several.
+    pub fn nth(i: usize) -> Side {
+        match i {
+            0 => Side::Base,
+            1 => Side::Head,
+            n => Side::Other(n - 2),
         }
     }
 }

@@ -118,7 +118,7 @@ impl Chart for TimelineChart {
         chart
             .configure_mesh()
             .bold_line_style(GRID)
-            .light_line_style(WHITE)
+            .light_line_style(TRANSPARENT)
             .x_labels(10)
             .y_labels(8)
             .x_desc(xs.title("time"))
@@ -218,17 +218,19 @@ impl Chart for TimelineChart {
             };
             let (t, m) = at(&peak);
             let colour = s.side.colour();
+            let (px, py) = chart.backend_coord(&(t, m));
             match s.side {
-                Side::Base => chart.draw_series([Circle::new((t, m), 6, colour.filled())])?,
-                Side::Head => {
-                    chart.draw_series([TriangleMarker::new((t, m), 8, colour.filled())])?
-                }
-            };
+                Side::Base => root.draw(&Circle::new((px, py), 6, colour.filled()))?,
+                Side::Head => root.draw(&TriangleMarker::new((px, py), 8, colour.filled()))?,
+                Side::Other(_) => root.draw(&Rectangle::new(
+                    [(px - 5, py - 5), (px + 5, py + 5)],
+                    colour.filled(),
+                ))?,
+            }
             let label = format!("peak {}", bytes(peak.1));
             let style = bold(14.0);
             let (w, h) = root.estimate_text_size(&label, &style)?;
             let (w, h) = (w as i32, h as i32);
-            let (px, py) = chart.backend_coord(&(t, m));
             let x0 = (px - w / 2).clamp(left + 2, (right - w - 2).max(left + 2));
             let above = (x0, py - 12 - h, x0 + w, py - 12);
             let below = (x0, py + 12, x0 + w, py + 12 + h);

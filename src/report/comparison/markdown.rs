@@ -80,7 +80,7 @@ fn rev(rev: &str) -> String {
     format!("`{}`", cell(crate::report::units::short_rev(rev)))
 }
 
-/// The report without charts: for results read without their runs.
+/// The report, with the charts of the timelines it carries.
 pub fn render(report: &Report) -> Vec<u8> {
     render_with_timelines(report, None, None)
 }
@@ -222,9 +222,21 @@ fn memory_charts(
             base.get(&key).copied().flatten(),
             head.get(&key).copied().flatten(),
         );
-        if b.is_none() && h.is_none() {
+        // From the runs where there are any; else as the report carries it (read from
+        // a file: drawn only if sound).
+        let grid = if b.is_some() || h.is_some() {
+            shared_grid(b, h, mermaid::INSTANTS)
+        } else {
+            report
+                .timelines
+                .iter()
+                .find(|t| t.benchmark == c.benchmark && t.dataset == c.dataset)
+                .map(|t| t.grid.clone())
+                .filter(|g| g.is_sound())
+        };
+        let Some(grid) = grid else {
             continue; // nothing to draw, and nothing left out
-        }
+        };
         if shown == MAX_CHARTS {
             beyond_count += 1;
             continue;
@@ -235,8 +247,7 @@ fn memory_charts(
             beyond_room += 1;
             continue;
         }
-        let Some(chart) = shared_grid(b, h, mermaid::INSTANTS).and_then(|g| mermaid::chart(&g))
-        else {
+        let Some(chart) = mermaid::chart(&grid) else {
             continue;
         };
         let fold = format!(

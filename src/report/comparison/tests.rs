@@ -158,6 +158,7 @@ pub fn fixture() -> Report {
         },
         testbed: "ci-large".into(),
         comparisons,
+        timelines: vec![],
     }
 }
 
