@@ -7,6 +7,7 @@ mod github;
 mod hostile;
 mod limits;
 mod measure;
+mod report;
 mod run;
 mod store;
 mod util;
