@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::context::Context;
-use super::gate::{ThresholdSource, base_revision, finish, judge, stored_with};
+use super::gate::{ThresholdSource, base_revision, finish, judge, stored};
 use super::report::after_run;
 use crate::cli::CheckArgs;
 use crate::compare::{Report, Rev};
@@ -51,7 +51,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         None
     } else {
         // With its runs: the report draws their timelines.
-        stored_with(
+        stored(
             store.as_ref(),
             &base,
             &testbed.id,

@@ -24,7 +24,10 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
     let head = ctx.revision(args.head.as_deref().unwrap_or("HEAD"))?;
     let (base, how) = base_revision(ctx, args.base.as_deref(), &head)?;
 
-    let head_record = stored(store.as_ref(), &head, &testbed.id, true)?
+    // The markdown draws the timelines of regressed benchmarks: only it reads the runs,
+    // which are most of a record.
+    let with_runs = args.output.format == crate::cli::GateFormat::Markdown;
+    let head_record = stored(store.as_ref(), &head, &testbed.id, true, with_runs)?
         .ok_or_else(|| no_head_results(store.as_ref(), &head, &testbed.id))?;
     let found = stored_base(
         ctx,
@@ -32,6 +35,7 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
         &base,
         &testbed.id,
         args.output.allow_dirty,
+        with_runs,
     )?;
     let (base_results, base_note) = match &found {
         Some((record, note)) => (Some(&record.results), note.clone()),

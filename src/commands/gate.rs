@@ -32,19 +32,9 @@ pub fn base_revision(
     }
 }
 
-/// The newest record of `testbed` for `revision` (clean unless `allow_dirty`), its
-/// figures only.
+/// The newest record of `testbed` for `revision` (clean unless `allow_dirty`): its
+/// figures, and its runs with their timelines when `with_runs`.
 pub fn stored(
-    store: &dyn Store,
-    revision: &str,
-    testbed: &str,
-    allow_dirty: bool,
-) -> Result<Option<Record>> {
-    stored_with(store, revision, testbed, allow_dirty, false)
-}
-
-/// Like [`stored`], with the runs and their timelines when `with_runs`.
-pub fn stored_with(
     store: &dyn Store,
     revision: &str,
     testbed: &str,
@@ -70,6 +60,7 @@ pub fn stored_base(
     base: &str,
     testbed: &str,
     allow_dirty: bool,
+    with_runs: bool,
 ) -> Result<Option<(Record, Option<String>)>> {
     let candidates: Vec<String> = match (&ctx.repo, &ctx.store_dir) {
         (Some(repo), _) if repo.has_commit(base) => repo
@@ -80,7 +71,7 @@ pub fn stored_base(
         _ => vec![base.to_owned()],
     };
     for (back, candidate) in candidates.iter().enumerate() {
-        if let Some(record) = stored(store, candidate, testbed, allow_dirty)? {
+        if let Some(record) = stored(store, candidate, testbed, allow_dirty, with_runs)? {
             let note = (back > 0).then(|| {
                 format!(
                     "{} has no results for testbed {testbed}; used {}, {back} commit{} earlier",

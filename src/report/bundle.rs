@@ -202,7 +202,7 @@ fn charts(
     benchmark: &str,
     dataset: Option<&str>,
     name: &str,
-) -> Vec<(&'static str, AnyChart)> {
+) -> Vec<(String, AnyChart)> {
     let names = match input.base {
         Some(base) => [
             format!("base {}", short_rev(base.rev)),
@@ -214,7 +214,7 @@ fn charts(
     let mut out = Vec::new();
     let limit = input.limits.get(benchmark).copied();
     if let Some(c) = data::timeline(name, &sides, limit) {
-        out.push(("timeline", AnyChart::Timeline(c)));
+        out.push(("timeline".to_owned(), AnyChart::Timeline(c)));
     }
     let distribution = match input.report {
         Some(report) => {
@@ -226,7 +226,7 @@ fn charts(
             .and_then(|(n, b)| data::run_distribution(name, n.name, b)),
     };
     if let Some(c) = distribution {
-        out.push(("distribution", AnyChart::Distribution(c)));
+        out.push(("distribution".to_owned(), AnyChart::Distribution(c)));
     }
     // Peak memory's history, and that of every other metric that regressed.
     let mut metrics = vec![PEAK_MEMORY.to_owned()];
@@ -239,7 +239,11 @@ fn charts(
     }
     for (i, metric) in metrics.iter().enumerate() {
         if let Some(c) = data::history(name, benchmark, dataset, metric, &input.history) {
-            let kind = if i == 0 { "history" } else { "history-more" };
+            // Peak memory's is `history`; another metric's carries its name.
+            let kind = match i {
+                0 => "history".to_owned(),
+                _ => format!("history-{}", slug(metric)),
+            };
             out.push((kind, AnyChart::History(c)));
         }
     }
@@ -371,9 +375,19 @@ fn page(input: &Input, sections: Vec<Section>) -> Page {
         }
     };
     let mut notes = Vec::new();
-    if sections.iter().all(|s| s.charts.is_empty()) && !sections.is_empty() {
+    // Runs that succeeded, none with a timeline: say why there is no timeline chart.
+    let sides = || {
+        input
+            .base
+            .iter()
+            .chain([&input.head])
+            .flat_map(|s| &s.results.benchmarks)
+    };
+    let measured = sides().any(|b| b.metrics.values().any(|m| !m.samples.is_empty()));
+    let timelines = sides().any(|b| b.runs.iter().any(|r| !r.timeline.points.is_empty()));
+    if measured && !timelines {
         notes.push(
-            "No run has a timeline to draw: results stored by memgate 0.1, or read without their timelines (fetch refs/notes/memgate-timelines too).".to_owned(),
+            "No run has a timeline to draw: results stored by memgate 0.1, or whose timelines were not fetched (memgate notes fetch brings refs/notes/memgate-timelines too).".to_owned(),
         );
     }
     Page {

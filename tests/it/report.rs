@@ -98,7 +98,7 @@ fn chart_size(name: &str, metrics: usize) -> (u32, u32) {
         (960, 420)
     } else if stem.ends_with("-distribution") {
         (960, 36 + 112 * metrics as u32)
-    } else if stem.ends_with("-history") || stem.ends_with("-history-more") {
+    } else if stem.ends_with("-history") || stem.contains("-history-") {
         (960, 360)
     } else {
         panic!("a chart of no known kind: {name}")

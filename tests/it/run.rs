@@ -233,10 +233,14 @@ fn table_on_stdout_and_json_to_a_file() {
     );
     assert!(stdout.contains("t          ok      cpu_time"), "{stdout}");
     assert!(stdout.contains("1 benchmark: 1 ok, 0 failed"), "{stdout}");
-    // Not a terminal: a plain progress line, no animation.
+    // Not a terminal: a plain progress line, no animation; then where the report is.
+    let report = project.path(".memgate/report/index.html");
     assert_eq!(
         out.stderr(),
-        "t: ok (2 runs)\nmemgate: not saved: not in a git repository (use --store DIR --label NAME to keep results)\n"
+        format!(
+            "t: ok (2 runs)\nmemgate: not saved: not in a git repository (use --store DIR --label NAME to keep results)\nmemgate: report: {}\n",
+            report.display()
+        )
     );
     let json: serde_json::Value = serde_json::from_str(&project.read("out.json")).unwrap();
     assert_eq!(benchmark(&json, "t")["status"], "ok");

@@ -332,3 +332,43 @@ fn the_history_marks_base_and_head_and_dirty_revisions() {
         assert!(svg.contains(rev), "{rev} in {svg}");
     }
 }
+
+#[test]
+fn every_regressed_metric_has_a_history_of_its_own_file() {
+    let stored: Vec<RunResults> = (0..3)
+        .map(|i| {
+            let mut b = benchmark("a", None, (100.0 + 60.0 * i as f64) * MIB, 5);
+            let slow = b.metrics.get_mut("wall_time").unwrap();
+            slow.samples = slow.samples.iter().map(|s| s * (1.0 + i as f64)).collect();
+            results(vec![b])
+        })
+        .collect();
+    let report = comparison(&stored[1], &stored[2]);
+    assert!(
+        report
+            .comparisons
+            .iter()
+            .filter(|c| c.verdict == Verdict::Regression)
+            .count()
+            >= 2
+    );
+    let mut input = input(Some(&report), Some(&stored[1]), &stored[2]);
+    input.history = stored
+        .iter()
+        .zip(["1111111", "2222222", "3333333"])
+        .map(|(results, rev)| Revision {
+            rev,
+            dirty: false,
+            role: None,
+            results,
+        })
+        .collect();
+    let files = build(&input).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert!(names.contains(&"01-a-history.svg"), "{names:?}");
+    assert!(names.contains(&"01-a-history-wall_time.svg"), "{names:?}");
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+}
