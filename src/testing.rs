@@ -6,13 +6,39 @@ use proptest::sample::Index;
 
 use crate::measure::probe::ProbeKind;
 use crate::measure::units::Bytes;
-use crate::results::{Better, Metric, Testbed};
+use crate::results::{Better, Metric, RunRecord, Status, Testbed};
 
 pub(crate) fn metric(unit: &str, samples: &[f64], better: Better) -> Metric {
     Metric {
         unit: unit.into(),
         samples: samples.to_vec(),
         better,
+    }
+}
+
+/// A run that succeeded after `wall_time` seconds, with a timeline of `points`
+/// (`(seconds, bytes)`) and the timeline's peak as its peaks.
+pub(crate) fn run(points: &[(f64, u64)], wall_time: f64) -> RunRecord {
+    use crate::measure::units::Seconds;
+    let mut timeline = crate::measure::timeline::Timeline::default();
+    timeline.points = points
+        .iter()
+        .map(|&(t, b)| (Seconds(t), Bytes(b)))
+        .collect();
+    RunRecord {
+        status: Status::Ok,
+        wall_time: Seconds(wall_time),
+        cpu_time: Seconds(wall_time),
+        peak_memory: timeline.peak(),
+        max_rss: timeline.peak(),
+        exit_code: Some(0),
+        signal: None,
+        sampler_cpu_time: Seconds(0.0),
+        peak_quality: None,
+        samples: None,
+        peak_lower_bound: None,
+        peak_upper_bound: None,
+        timeline,
     }
 }
 

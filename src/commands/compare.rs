@@ -9,16 +9,12 @@ use super::gate::{
 use crate::cli::CompareArgs;
 use crate::compare::Rev;
 use crate::error::{Error, Result};
-use crate::{config, measure};
+use crate::measure;
 
 pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> Result<i32> {
     let store = ctx.require_store()?;
     // The config gives thresholds and the testbed name; without one, the defaults.
-    let plan = match config::find(config_path, &ctx.cwd) {
-        Ok(path) => Some(config::load(&path)?),
-        Err(_) if config_path.is_none() => None,
-        Err(e) => return Err(e),
-    };
+    let plan = ctx.optional_plan(config_path)?;
     let probe = measure::probe::choose_kind().map_err(Error::Usage)?;
     let testbed = ctx.testbed(probe, plan.as_ref().and_then(|p| p.testbed.as_deref()));
     let head = ctx.revision(args.head.as_deref().unwrap_or("HEAD"))?;

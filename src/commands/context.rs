@@ -93,6 +93,17 @@ impl Context {
         Ok(plan)
     }
 
+    /// The plan of the config if there is one, for the commands that only read stored
+    /// results (they use the built-in thresholds without one); a config named with
+    /// `--config` must be there.
+    pub fn optional_plan(&self, config: Option<&Path>) -> Result<Option<crate::config::Plan>> {
+        match crate::config::find(config, &self.cwd) {
+            Ok(path) => Ok(Some(crate::config::load(&path)?)),
+            Err(_) if config.is_none() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// This machine's testbed; `config_name` is the config's `testbed:`, if known.
     pub fn testbed(&self, probe: ProbeKind, config_name: Option<&str>) -> Testbed {
         let name = self.testbed_name.as_deref().or(config_name);

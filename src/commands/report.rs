@@ -29,11 +29,7 @@ pub fn default_dir(workspace: &Path) -> PathBuf {
 
 pub fn report(ctx: &Context, config_path: Option<&Path>, args: ReportArgs) -> Result<i32> {
     let store = ctx.require_store()?;
-    let plan = match config::find(config_path, &ctx.cwd) {
-        Ok(path) => Some(config::load(&path)?),
-        Err(_) if config_path.is_none() => None,
-        Err(e) => return Err(e),
-    };
+    let plan = ctx.optional_plan(config_path)?;
     let probe = measure::probe::choose_kind().map_err(Error::Usage)?;
     let testbed = ctx.testbed(probe, plan.as_ref().and_then(|p| p.testbed.as_deref()));
     let (base, head) = match args.revisions.as_slice() {

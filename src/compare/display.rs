@@ -261,29 +261,7 @@ pub fn resample(points: &[(f64, f64)], ends_at: f64, span: f64, instants: usize)
 mod tests {
     use super::*;
 
-    fn run(points: &[(f64, u64)], wall_time: f64) -> RunRecord {
-        use crate::measure::units::{Bytes, Seconds};
-        let mut timeline = crate::measure::timeline::Timeline::default();
-        timeline.points = points
-            .iter()
-            .map(|&(t, b)| (Seconds(t), Bytes(b)))
-            .collect();
-        RunRecord {
-            status: crate::results::Status::Ok,
-            wall_time: Seconds(wall_time),
-            cpu_time: Seconds(wall_time),
-            peak_memory: timeline.peak(),
-            max_rss: timeline.peak(),
-            exit_code: Some(0),
-            signal: None,
-            sampler_cpu_time: Seconds(0.0),
-            peak_quality: None,
-            samples: None,
-            peak_lower_bound: None,
-            peak_upper_bound: None,
-            timeline,
-        }
-    }
+    use crate::testing::run;
 
     #[test]
     fn resampling_keeps_the_peak_carries_gaps_and_ends_at_zero() {

@@ -73,6 +73,16 @@ pub enum Overall {
     Pass,
 }
 
+impl Overall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overall::Regression => "regression",
+            Overall::Failure => "failure",
+            Overall::Pass => "pass",
+        }
+    }
+}
+
 /// One side's figures of a metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Side {

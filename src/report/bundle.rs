@@ -59,20 +59,9 @@ pub fn build(input: &Input) -> Result<Vec<File>, String> {
         let stem = format!("{:0digits$}-{}", i + 1, slug(&name));
         let mut section = section(input, benchmark, dataset.as_deref(), &name);
         for (kind, chart) in charts(input, benchmark, dataset.as_deref(), &name) {
-            let svg = chart.render(Format::Svg)?;
-            let png = chart.render(Format::Png)?;
-            let caption = format!("{stem}-{kind}.svg and .png");
             section
                 .charts
-                .push((caption, String::from_utf8_lossy(&svg).into_owned()));
-            files.push(File {
-                name: format!("{stem}-{kind}.svg"),
-                bytes: svg,
-            });
-            files.push(File {
-                name: format!("{stem}-{kind}.png"),
-                bytes: png,
-            });
+                .push(emit(&chart, &format!("{stem}-{kind}"), &mut files)?);
         }
         sections.push(section);
     }
@@ -87,20 +76,8 @@ pub fn build(input: &Input) -> Result<Vec<File>, String> {
             .collect();
         if let Some(chart) = data::overview(&benchmarks) {
             let stem = format!("{:0digits$}-every-benchmark-timeline", 0);
-            let svg = chart::render(&chart, Format::Svg)?;
-            let png = chart::render(&chart, Format::Png)?;
-            page.overview.push((
-                format!("{stem}.svg and .png"),
-                String::from_utf8_lossy(&svg).into_owned(),
-            ));
-            files.push(File {
-                name: format!("{stem}.svg"),
-                bytes: svg,
-            });
-            files.push(File {
-                name: format!("{stem}.png"),
-                bytes: png,
-            });
+            page.overview
+                .push(emit(&AnyChart::Timeline(chart), &stem, &mut files)?);
         }
     }
     files.insert(
@@ -128,6 +105,23 @@ impl AnyChart {
             AnyChart::History(c) => chart::render(c, format),
         }
     }
+}
+
+/// Draws `chart` as `STEM.svg` and `STEM.png` into `files`; returns its caption and SVG
+/// for the page.
+fn emit(chart: &AnyChart, stem: &str, files: &mut Vec<File>) -> Result<(String, String), String> {
+    let svg = chart.render(Format::Svg)?;
+    let png = chart.render(Format::Png)?;
+    let inline = String::from_utf8_lossy(&svg).into_owned();
+    files.push(File {
+        name: format!("{stem}.svg"),
+        bytes: svg,
+    });
+    files.push(File {
+        name: format!("{stem}.png"),
+        bytes: png,
+    });
+    Ok((format!("{stem}.svg and .png"), inline))
 }
 
 /// Every benchmark × dataset of the report: head's in order, then any only the base has.
@@ -347,11 +341,7 @@ fn page(input: &Input, sections: Vec<Section>) -> Page {
                 short_rev(base.rev),
                 short_rev(input.head.rev)
             ),
-            summary(report.verdict, &report.comparisons)
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
+            report.verdict.as_str().to_owned(),
             summary(report.verdict, &report.comparisons),
             comparison_table(report),
         ),

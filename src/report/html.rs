@@ -109,26 +109,26 @@ pub fn render(page: &Page) -> Vec<u8> {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        esc(&page.title)
+        escape(&page.title)
     );
     let _ = writeln!(
         out,
         "<header>\n<h1>{} <span class=\"badge {}\">{}</span></h1>",
-        esc(&page.title),
+        escape(&page.title),
         class(&page.verdict),
-        esc(&page.verdict)
+        escape(&page.verdict)
     );
-    let _ = writeln!(out, "<p class=\"summary\">{}</p>", esc(&page.summary));
+    let _ = writeln!(out, "<p class=\"summary\">{}</p>", escape(&page.summary));
     out.push_str("<dl>\n");
     for (name, value) in &page.facts {
-        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(name), esc(value));
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", escape(name), escape(value));
     }
     out.push_str("</dl>\n</header>\n");
 
     if !page.table.rows.is_empty() {
         out.push_str("<div class=\"scroll\"><table>\n<thead><tr>");
         for h in &page.table.header {
-            let _ = write!(out, "<th>{}</th>", esc(h));
+            let _ = write!(out, "<th>{}</th>", escape(h));
         }
         out.push_str("</tr></thead>\n<tbody>\n");
         for (verdict, cells) in &page.table.rows {
@@ -136,9 +136,14 @@ pub fn render(page: &Page) -> Vec<u8> {
             for (i, cell) in cells.iter().enumerate() {
                 // The verdict column (the last) carries its colour, beside its word.
                 if i + 1 == cells.len() {
-                    let _ = write!(out, "<td class=\"{}\">{}</td>", class(verdict), esc(cell));
+                    let _ = write!(
+                        out,
+                        "<td class=\"{}\">{}</td>",
+                        class(verdict),
+                        escape(cell)
+                    );
                 } else {
-                    let _ = write!(out, "<td>{}</td>", esc(cell));
+                    let _ = write!(out, "<td>{}</td>", escape(cell));
                 }
             }
             out.push_str("</tr>\n");
@@ -155,9 +160,9 @@ pub fn render(page: &Page) -> Vec<u8> {
             let _ = writeln!(
                 out,
                 "<li><a href=\"#b{i}\">{}</a> <span class=\"{}\">{}</span></li>",
-                esc(&s.label),
+                escape(&s.label),
                 class(&s.verdict),
-                esc(&s.verdict)
+                escape(&s.verdict)
             );
         }
         out.push_str("</ul></nav>\n");
@@ -167,9 +172,9 @@ pub fn render(page: &Page) -> Vec<u8> {
         let _ = writeln!(
             out,
             "<section id=\"b{i}\">\n<h2>{} <span class=\"badge {}\">{}</span></h2>",
-            esc(&s.label),
+            escape(&s.label),
             class(&s.verdict),
-            esc(&s.verdict)
+            escape(&s.verdict)
         );
         for (caption, svg) in &s.charts {
             figure(&mut out, caption, svg);
@@ -178,15 +183,15 @@ pub fn render(page: &Page) -> Vec<u8> {
             let _ = writeln!(
                 out,
                 "<p><strong>{}</strong>: {}</p>",
-                esc(&f.side),
-                esc(&f.message)
+                escape(&f.side),
+                escape(&f.message)
             );
             if !f.stderr_tail.is_empty() {
                 let _ = writeln!(
                     out,
                     "<details open><summary>last lines of stderr ({})</summary><pre>{}</pre></details>",
-                    esc(&f.side),
-                    esc(&f.stderr_tail.join("\n"))
+                    escape(&f.side),
+                    escape(&f.stderr_tail.join("\n"))
                 );
             }
         }
@@ -195,14 +200,14 @@ pub fn render(page: &Page) -> Vec<u8> {
     if !page.notes.is_empty() {
         out.push_str("<ul class=\"notes\">\n");
         for note in &page.notes {
-            let _ = writeln!(out, "<li>{}</li>", esc(note));
+            let _ = writeln!(out, "<li>{}</li>", escape(note));
         }
         out.push_str("</ul>\n");
     }
     let _ = writeln!(
         out,
         "<footer>Made by memgate {}. Every chart is also beside this page as SVG and PNG.</footer>\n</body>\n</html>",
-        esc(env!("CARGO_PKG_VERSION"))
+        escape(env!("CARGO_PKG_VERSION"))
     );
     out.into_bytes()
 }
@@ -212,7 +217,7 @@ fn figure(out: &mut String, caption: &str, svg: &str) {
         out,
         "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>",
         inline_svg(svg, caption),
-        esc(caption)
+        escape(caption)
     );
 }
 
@@ -225,11 +230,12 @@ fn inline_svg(svg: &str, label: &str) -> String {
         return String::new();
     };
     let rest = rest.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
-    format!("<svg role=\"img\" aria-label=\"{}\" {rest}", esc(label))
+    format!("<svg role=\"img\" aria-label=\"{}\" {rest}", escape(label))
 }
 
-/// Text for HTML: element content and attribute values alike.
-fn esc(text: &str) -> String {
+/// Text for HTML: element content and attribute values alike; a control character is
+/// written out as an escape, like `\u{1b}`.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -17,21 +17,12 @@ fn run(top: f64, seconds: f64) -> RunRecord {
         let m = top * (0.3 + 0.7 * i as f64 / 1000.0) * (0.7 + 0.3 * ((i % 40) as f64 / 40.0));
         timeline.push(Seconds(t), Bytes(m as u64));
     }
-    RunRecord {
-        status: Status::Ok,
-        wall_time: Seconds(seconds),
-        cpu_time: Seconds(seconds),
-        peak_memory: Bytes(top as u64),
-        max_rss: Bytes(top as u64),
-        exit_code: Some(0),
-        signal: None,
-        sampler_cpu_time: Seconds(0.001),
-        peak_quality: Some(PeakQuality::Exact),
-        samples: None,
-        peak_lower_bound: None,
-        peak_upper_bound: None,
-        timeline: timeline.thinned(STORED_TIMELINE_POINTS),
-    }
+    let mut run = crate::testing::run(&[], seconds);
+    run.peak_memory = Bytes(top as u64);
+    run.max_rss = Bytes(top as u64);
+    run.peak_quality = Some(PeakQuality::Exact);
+    run.timeline = timeline.thinned(STORED_TIMELINE_POINTS);
+    run
 }
 
 fn benchmark(name: &str, dataset: Option<&str>, top: f64, runs: usize) -> BenchmarkResult {

@@ -135,11 +135,7 @@ pub fn summary(verdict: Overall, comparisons: &[Comparison]) -> String {
             (n > 0).then(|| format!("{n} {}", counted(*v, n)))
         })
         .collect();
-    let word = match verdict {
-        Overall::Regression => "regression",
-        Overall::Failure => "failure",
-        Overall::Pass => "pass",
-    };
+    let word = verdict.as_str();
     if counts.is_empty() {
         format!("{word}: nothing to compare")
     } else {

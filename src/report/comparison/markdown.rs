@@ -59,21 +59,10 @@ fn mark(verdict: Verdict) -> &'static str {
 /// Text in a line of HTML (a fold's summary), where markdown is not read: HTML's
 /// specials as entities, no mention, no control character.
 fn html_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '`' => out.push_str("&#96;"),
-            '@' => out.push_str("@\u{2060}"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::report::html::escape(text)
+        .replace('`', "&#96;")
+        .replace('@', "@\u{2060}")
+        .replace(['\n', '\t'], " ")
 }
 
 fn rev(rev: &str) -> String {

@@ -9,35 +9,10 @@ use super::markdown::{MAX_CHARTS, render, render_with_timelines};
 use super::mermaid::{INSTANTS, number};
 use super::tests::fixture;
 use crate::compare::{Comparison, Report, Verdict};
-use crate::measure::timeline::Timeline;
-use crate::measure::units::{Bytes, Seconds};
 use crate::results::{BenchmarkResult, RunRecord, RunResults, Status};
-use crate::testing;
+use crate::testing::{self, run};
 
 const MIB: u64 = 1024 * 1024;
-
-fn run(points: &[(f64, u64)], wall_time: f64) -> RunRecord {
-    let mut timeline = Timeline::default();
-    timeline.points = points
-        .iter()
-        .map(|&(t, b)| (Seconds(t), Bytes(b)))
-        .collect();
-    RunRecord {
-        status: Status::Ok,
-        wall_time: Seconds(wall_time),
-        cpu_time: Seconds(wall_time),
-        peak_memory: timeline.peak(),
-        max_rss: timeline.peak(),
-        exit_code: Some(0),
-        signal: None,
-        sampler_cpu_time: Seconds(0.0),
-        peak_quality: None,
-        samples: None,
-        peak_lower_bound: None,
-        peak_upper_bound: None,
-        timeline,
-    }
-}
 
 /// A run that climbs to `peak` over `seconds` and falls back at the end.
 fn climb(peak: u64, seconds: f64) -> RunRecord {
