@@ -29,3 +29,35 @@ pub fn create(root: &Path, dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Where `.memgate/` led before the benchmarks ran. A folder linked elsewhere on purpose
+/// (a bigger disk) stays linked to the same place; a benchmark that put a link in its
+/// place (or moved the link) while it ran is found out before memgate empties anything
+/// in it.
+pub struct Pin {
+    root: PathBuf,
+    real: Option<PathBuf>,
+}
+
+/// Notes where `.memgate/` at `root` leads now.
+pub fn pin(root: &Path) -> Pin {
+    Pin {
+        root: root.to_path_buf(),
+        real: std::fs::canonicalize(root).ok(),
+    }
+}
+
+impl Pin {
+    /// Whether `.memgate/` still leads where it did, or, where there was none, is
+    /// missing or a folder of its own (not a link).
+    pub fn holds(&self) -> bool {
+        match &self.real {
+            Some(real) => std::fs::canonicalize(&self.root).is_ok_and(|now| &now == real),
+            None => std::fs::symlink_metadata(&self.root).map_or(true, |m| m.is_dir()),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}

@@ -47,6 +47,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
     let testbed = ctx.testbed(executor.probe_kind(), plan.testbed.as_deref());
 
     let mut command_files = workflow::CommandFiles::snapshot();
+    let workspace = crate::workspace::pin(&crate::workspace::root(&plan.config_path));
     let stored_base = if args.rerun_base {
         None
     } else {
@@ -143,6 +144,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         after_run(
             ctx,
             &plan,
+            &workspace,
             Some(&report),
             Some(Sided {
                 rev: &report.base.rev,
@@ -154,7 +156,7 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
                 note: report.head.note.as_deref(),
                 results: &head_results,
             },
-            &testbed.id,
+            dirty,
             args.quiet,
         )
     };

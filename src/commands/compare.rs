@@ -56,7 +56,7 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
             .dirty
             .then(|| "measured on a working tree with changes".to_owned()),
     };
-    let report = judge(
+    let mut report = judge(
         base_results,
         &head_record.results,
         &ThresholdSource::new(plan.as_ref())?,
@@ -64,6 +64,27 @@ pub fn compare(ctx: &Context, config_path: Option<&Path>, args: CompareArgs) -> 
         head_rev,
         &testbed.id,
     );
+    // The JSON carries the timelines of regressed benchmarks, as `check`'s does: read
+    // only when there is a regression (a report passed on to `memgate comment` draws
+    // its charts from them).
+    if !with_runs
+        && args.output.format == crate::cli::GateFormat::Json
+        && report.verdict == crate::compare::Overall::Regression
+    {
+        // The same records as above (the newest of each), with their runs.
+        let runs = |rev: &str, dirty| stored(store.as_ref(), rev, &testbed.id, dirty, true);
+        let base_runs = match &found {
+            Some((record, _)) => runs(&record.revision, args.output.allow_dirty)?,
+            None => None,
+        };
+        let head_runs = runs(&report.head.rev, true)?;
+        report.timelines = crate::compare::display::regressed_timelines(
+            &report.comparisons,
+            base_runs.as_ref().map(|r| &r.results),
+            head_runs.as_ref().map(|r| &r.results),
+            crate::report::comparison::mermaid::INSTANTS,
+        );
+    }
     let hint = if ctx.store_dir.is_some() {
         format!(
             "{} holds no results of it on testbed {}: save some with `memgate --store DIR run --label NAME`",

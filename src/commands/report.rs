@@ -17,6 +17,7 @@ use crate::report::chart::data::Revision;
 use crate::report::units::short_rev;
 use crate::results::RunResults;
 use crate::store::{Record, Store};
+use crate::workspace::{Pin, pin};
 use crate::{config, exit, measure};
 
 /// How many first-parent commits the history charts go back.
@@ -117,11 +118,13 @@ pub fn report(ctx: &Context, config_path: Option<&Path>, args: ReportArgs) -> Re
         history: revisions(&history),
         limits: limits(plan.as_ref()),
     };
-    let (dir, fresh) = match &args.output {
-        Some(dir) => (ctx.cwd.join(dir), false),
-        None => (default_dir(&workspace(ctx, plan.as_ref())), true),
+    let index = match &args.output {
+        Some(dir) => write(&input, &ctx.cwd.join(dir), None)?,
+        None => {
+            let root = workspace(ctx, plan.as_ref());
+            write(&input, &default_dir(&root), Some(&pin(&root)))?
+        }
     };
-    let index = write(&input, &dir, fresh)?;
     println!("{}", index.display());
     Ok(exit::SUCCESS)
 }
@@ -234,29 +237,29 @@ pub fn limits(plan: Option<&Plan>) -> BTreeMap<String, f64> {
     .unwrap_or_default()
 }
 
-/// Writes the report into `dir` and returns the page's path. A `fresh` folder (memgate's
-/// own, `.memgate/report/`) is emptied first, so no file of an earlier report, nor
-/// anything a benchmark put there, is left beside the new one; a folder the user named
-/// only has memgate's files written into it, each replacing whatever stood at its name.
-pub fn write(input: &Input, dir: &Path, fresh: bool) -> Result<PathBuf> {
+/// Writes the report into `dir` and returns the page's path. memgate's own folder
+/// (`.memgate/report/`, with the pin of `.memgate/` taken before any benchmark ran) is
+/// emptied first, so no file of an earlier report, nor anything a benchmark put there,
+/// is left beside the new one; a folder the user named only has memgate's files written
+/// into it, each replacing whatever stood at its name.
+pub fn write(input: &Input, dir: &Path, own: Option<&Pin>) -> Result<PathBuf> {
     let files =
         bundle::build(input).map_err(|e| Error::Usage(format!("cannot draw the report: {e}")))?;
-    if fresh {
-        // A link where memgate's folder should be is never followed, or emptied.
-        for path in [dir.parent().unwrap_or(dir), dir] {
-            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(Error::Usage(format!(
-                    "{} is a symbolic link: memgate writes its report only into a folder of its own; remove the link",
-                    path.display()
-                )));
-            }
+    if let Some(pin) = own {
+        // Emptied only where `.memgate/` leads where it did before the benchmarks ran.
+        // (A link at `report` itself is removed, never followed.)
+        if !pin.holds() {
+            return Err(Error::Usage(format!(
+                "{} was replaced by a link or moved while the benchmarks ran: memgate empties and writes its report only in the folder it had; remove what took its place",
+                pin.root().display()
+            )));
         }
         match std::fs::remove_dir_all(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(format!("cannot empty {}", dir.display()), e)),
         }
-        crate::workspace::create(dir.parent().unwrap_or(dir), dir)?;
+        crate::workspace::create(pin.root(), dir)?;
     } else {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
@@ -277,31 +280,46 @@ pub fn write(input: &Input, dir: &Path, fresh: bool) -> Result<PathBuf> {
 /// The report of `run` or `check` from results in hand: written into `.memgate/report/`
 /// beside the config, its path said on stderr. Trouble drawing or writing it is a
 /// warning: the figures and the verdict stand without it.
+#[allow(clippy::too_many_arguments)]
 pub fn after_run(
     ctx: &Context,
     plan: &Plan,
+    pin: &Pin,
     report: Option<&crate::compare::Report>,
     base: Option<Sided>,
     head: Sided,
-    testbed: &str,
+    head_dirty: bool,
     quiet: bool,
 ) -> Option<PathBuf> {
+    let testbed = head.results.testbed.id.as_str();
     let history = match ctx.store() {
         Ok(Some(store)) => {
             stored_history(ctx, store.as_ref(), head.rev, testbed, base.map(|b| b.rev))
         }
         _ => Vec::new(),
     };
+    // The head just measured is the history's head, whatever was stored for it before.
+    let mut revisions = revisions(&history);
+    if revisions.last().is_some_and(|r| r.role == Some(Side::Head)) {
+        revisions.pop();
+    }
+    if !revisions.is_empty() {
+        revisions.push(Revision {
+            rev: short_rev(head.rev),
+            dirty: head_dirty,
+            role: Some(Side::Head),
+            results: head.results,
+        });
+    }
     let input = Input {
         testbed,
         report,
         base,
         head,
-        history: revisions(&history),
+        history: revisions,
         limits: limits(Some(plan)),
     };
-    let dir = default_dir(&crate::workspace::root(&plan.config_path));
-    match write(&input, &dir, true) {
+    match write(&input, &default_dir(pin.root()), Some(pin)) {
         Ok(index) => {
             if !quiet {
                 eprintln!("memgate: report: {}", index.display());

@@ -67,6 +67,7 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
     let mut executor = runner::Executor::new(cgroup)?;
     let testbed = ctx.testbed(executor.probe_kind(), plan.testbed.as_deref());
     let mut command_files = crate::github::workflow::CommandFiles::snapshot();
+    let workspace = crate::workspace::pin(&crate::workspace::root(&plan.config_path));
     let results = runner::run_plan(&plan, &mut executor, testbed, args.quiet)?;
     drop(worktree);
     crate::github::workflow::runs_ended(true);
@@ -95,22 +96,30 @@ pub fn run(ctx: &Context, config: Option<&Path>, args: RunArgs) -> Result<i32> {
     }
 
     if !args.no_report {
-        let head = match &revision {
-            Some(rev) => Sided {
+        // Not saved in a repository: still HEAD's working tree, for the history.
+        let (head_commit, head_dirty) = match (&revision, &ctx.repo) {
+            (None, Some(repo)) => (repo.resolve("HEAD").ok(), repo.is_dirty().unwrap_or(false)),
+            _ => (None, dirty),
+        };
+        let head = match (&revision, &head_commit) {
+            (Some(rev), _) => Sided {
                 rev,
                 note: dirty.then_some("the working tree, with uncommitted changes"),
                 results: &results,
             },
-            None => super::report::unsaved(&results),
+            (None, Some(commit)) => Sided {
+                rev: commit,
+                note: Some(if head_dirty {
+                    "the working tree, with uncommitted changes; not saved"
+                } else {
+                    "not saved"
+                }),
+                results: &results,
+            },
+            (None, None) => super::report::unsaved(&results),
         };
         super::report::after_run(
-            ctx,
-            &plan,
-            None,
-            None,
-            head,
-            &results.testbed.id,
-            args.quiet,
+            ctx, &plan, &workspace, None, None, head, head_dirty, args.quiet,
         );
     }
     emit(

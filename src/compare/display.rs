@@ -145,7 +145,13 @@ pub fn regressed_timelines(
         {
             continue;
         }
-        if let Some(grid) = shared_grid(stands_for(base, c), stands_for(head, c), instants) {
+        if let Some(mut grid) = shared_grid(stands_for(base, c), stands_for(head, c), instants) {
+            // Each side's peak is the one the table gives: the median of its runs'.
+            for (line, results) in [(&mut grid.base, base), (&mut grid.head, head)] {
+                if let (Some(line), Some(peak)) = (line.as_mut(), median_peak(results, c)) {
+                    line.peak = peak;
+                }
+            }
             out.push(ReportTimeline {
                 benchmark: c.benchmark.clone(),
                 dataset: c.dataset.clone(),
@@ -154,6 +160,18 @@ pub fn regressed_timelines(
         }
     }
     out
+}
+
+/// The median peak memory of the benchmark × dataset of `c` in `results`.
+fn median_peak(
+    results: Option<&crate::results::RunResults>,
+    c: &crate::compare::Comparison,
+) -> Option<f64> {
+    let b = results?
+        .benchmarks
+        .iter()
+        .find(|b| b.benchmark == c.benchmark && b.dataset == c.dataset)?;
+    crate::compare::stats::median(&b.metrics.get(crate::results::PEAK_MEMORY)?.samples)
 }
 
 /// The run that stands for the benchmark × dataset of `c` in `results`.

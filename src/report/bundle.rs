@@ -90,6 +90,9 @@ pub fn build(input: &Input) -> Result<Vec<File>, String> {
     Ok(files)
 }
 
+/// How many metrics besides peak memory get a history chart, when they regressed.
+const MORE_HISTORIES: usize = 3;
+
 /// Any of the three charts, to draw in either format.
 enum AnyChart {
     Timeline(chart::TimelineChart),
@@ -222,11 +225,14 @@ fn charts(
     if let Some(c) = distribution {
         out.push(("distribution".to_owned(), AnyChart::Distribution(c)));
     }
-    // Peak memory's history, and that of every other metric that regressed.
+    // Peak memory's history, and that of a few other metrics that regressed.
     let mut metrics = vec![PEAK_MEMORY.to_owned()];
     if let Some(report) = input.report {
         for c in comparisons(report, benchmark, dataset) {
-            if c.verdict == Verdict::Regression && !metrics.contains(&c.metric) {
+            if c.verdict == Verdict::Regression
+                && !metrics.contains(&c.metric)
+                && metrics.len() <= MORE_HISTORIES
+            {
                 metrics.push(c.metric.clone());
             }
         }
@@ -234,9 +240,10 @@ fn charts(
     for (i, metric) in metrics.iter().enumerate() {
         if let Some(c) = data::history(name, benchmark, dataset, metric, &input.history) {
             // Peak memory's is `history`; another metric's carries its name.
+            // The index keeps two names that make the same slug apart.
             let kind = match i {
                 0 => "history".to_owned(),
-                _ => format!("history-{}", slug(metric)),
+                _ => format!("history-{i}-{}", slug(metric)),
             };
             out.push((kind, AnyChart::History(c)));
         }

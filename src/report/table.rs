@@ -1,6 +1,6 @@
 //! The terminal table of a run: per benchmark × dataset × metric, the median and the
 //! range of the measured runs, with the memory timeline of the median run as a sparkline
-//! on each benchmark's first row, then what went wrong for any benchmark that failed.
+//! on each benchmark's peak memory row, then what went wrong for any benchmark that failed.
 
 use std::fmt::Write;
 
@@ -9,6 +9,7 @@ use super::text::printable;
 use super::units::figure;
 use crate::compare::display::{median_run, timeline_points};
 use crate::compare::stats::median;
+use crate::results::PEAK_MEMORY;
 use crate::results::{BenchmarkResult, RunResults};
 
 /// Renders the table as text.
@@ -39,8 +40,21 @@ pub fn render(results: &RunResults) -> Vec<u8> {
                 memory_over_time(b),
             ]);
         }
-        // The benchmark's own cells go on its first row shown.
+        // The benchmark's own cells go on its first row shown; its memory over time on
+        // its peak memory's row (or the first, without one).
         let mut first = true;
+        let spark_on = if b
+            .metrics
+            .get(PEAK_MEMORY)
+            .is_some_and(|m| !m.samples.is_empty())
+        {
+            PEAK_MEMORY
+        } else {
+            b.metrics
+                .iter()
+                .find(|(_, m)| !m.samples.is_empty())
+                .map_or("", |(name, _)| name.as_str())
+        };
         for (name, metric) in &b.metrics {
             let Some(mid) = median(&metric.samples) else {
                 continue;
@@ -73,7 +87,7 @@ pub fn render(results: &RunResults) -> Vec<u8> {
                 .into_owned(),
                 spread,
                 metric.samples.len().to_string(),
-                if first {
+                if name == spark_on {
                     memory_over_time(b)
                 } else {
                     String::new()

@@ -288,7 +288,7 @@ fn a_new_run_leaves_nothing_of_the_earlier_report_and_follows_no_link() {
 }
 
 #[test]
-fn a_link_in_place_of_the_report_folder_is_neither_followed_nor_emptied() {
+fn a_link_in_place_of_the_report_folder_is_removed_not_followed() {
     let project = project(8);
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("precious.txt"), "precious").unwrap();
@@ -296,31 +296,14 @@ fn a_link_in_place_of_the_report_folder_is_neither_followed_nor_emptied() {
     std::os::unix::fs::symlink(outside.path(), report_dir(&project)).unwrap();
 
     let out = project.memgate().args(["run", "--repeat", "1"]).run();
-    // The figures stand without their report.
     out.code(0);
     let stderr = out.stderr();
-    assert!(
-        stderr.contains("memgate: warning: no HTML report: ")
-            && stderr.contains("is a symbolic link"),
-        "{stderr}"
-    );
-    assert!(said_path(&stderr).is_none(), "{stderr}");
     assert!(stderr.contains("memgate: saved under "), "{stderr}");
-    // `memgate report` into the same place refuses too, as a usage error.
-    let out = project.memgate().args(["report"]).run();
-    out.code(2);
-    assert!(
-        out.stderr().contains("is a symbolic link"),
-        "{}",
-        out.stderr()
-    );
-
-    assert!(
-        std::fs::symlink_metadata(report_dir(&project))
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
+    // The link went, not what it led to; the report is in a folder of memgate's own.
+    let index = said_path(&stderr).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(index.is_file(), "{stderr}");
+    let meta = std::fs::symlink_metadata(report_dir(&project)).unwrap();
+    assert!(meta.is_dir() && !meta.file_type().is_symlink());
     assert_eq!(names(outside.path()), ["precious.txt"]);
     assert_eq!(
         std::fs::read_to_string(outside.path().join("precious.txt")).unwrap(),
@@ -329,26 +312,46 @@ fn a_link_in_place_of_the_report_folder_is_neither_followed_nor_emptied() {
 }
 
 #[test]
-fn a_link_in_place_of_memgates_own_folder_gets_no_report_through_it() {
+fn memgates_folder_linked_on_purpose_is_used_and_one_swapped_by_a_benchmark_is_not() {
+    // Linked before memgate starts (a bigger disk, say): the report goes there.
     let project = Project::new(
         "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [/bin/true]\n",
     );
+    let disk = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(disk.path(), project.path(".memgate")).unwrap();
+    let out = project.memgate().args(["run", "--no-save"]).run();
+    out.code(0);
+    assert!(!out.stderr().contains("warning"), "{}", out.stderr());
+    assert!(disk.path().join("report/index.html").is_file());
+
+    // Swapped for a link while the benchmark ran: memgate empties nothing there.
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [sh, -c, 'mv .memgate .was && ln -s \"$OUTSIDE\" .memgate']\n",
+    );
     let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(outside.path().join("report")).unwrap();
+    std::fs::write(outside.path().join("report/keep.txt"), "keep").unwrap();
     std::fs::write(outside.path().join("keep.txt"), "keep").unwrap();
-    std::os::unix::fs::symlink(outside.path(), project.path(".memgate")).unwrap();
-    let out = project.memgate().args(["run", "--no-save", "-q"]).run();
+    std::fs::create_dir(project.path(".memgate")).unwrap();
+    let out = project
+        .memgate()
+        .args(["run", "--no-save", "-q"])
+        .env("OUTSIDE", outside.path().to_str().unwrap())
+        .run();
     out.code(0);
     assert!(
         out.stderr().contains("memgate: warning: no HTML report: ")
-            && out.stderr().contains("is a symbolic link"),
+            && out.stderr().contains("was replaced by a link or moved"),
         "{}",
         out.stderr()
     );
-    assert!(!outside.path().join("report").exists());
+    // The benchmark did put its link there.
     assert_eq!(
-        std::fs::read_to_string(outside.path().join("keep.txt")).unwrap(),
-        "keep"
+        std::fs::read_link(project.path(".memgate")).unwrap(),
+        outside.path()
     );
+    assert_eq!(names(outside.path()), ["keep.txt", "report"]);
+    assert_eq!(names(&outside.path().join("report")), ["keep.txt"]);
 }
 
 /// The stdout of `memgate report ARGS` (exit 0): the page's path, which exists.
@@ -420,6 +423,23 @@ fn report_draws_a_stored_run_or_comparison() {
     )));
     let comparisons = compared.json()["comparisons"].as_array().unwrap().clone();
     assert_eq!(comparisons.len(), 8, "two benchmarks × four metrics");
+    // The JSON carries the regressed benchmark's timelines, for `memgate comment`'s
+    // chart: base and head on one grid, each with the median peak the table gives.
+    let timelines = compared.json()["timelines"].as_array().unwrap().clone();
+    assert_eq!(timelines.len(), 1, "{timelines:?}");
+    assert_eq!(timelines[0]["benchmark"], "big");
+    let grid = &timelines[0]["grid"];
+    for side in ["base", "head"] {
+        assert_eq!(grid[side]["memory"].as_array().unwrap().len(), 40);
+        let peak = grid[side]["peak"].as_f64().unwrap();
+        let median = comparisons
+            .iter()
+            .find(|c| c["benchmark"] == "big" && c["metric"] == "peak_memory")
+            .unwrap()[side]["median"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(peak, median, "{side}");
+    }
     let mut per_benchmark: BTreeMap<&str, usize> = BTreeMap::new();
     for c in &comparisons {
         let verdict = c["verdict"].as_str().unwrap();
@@ -610,4 +630,32 @@ fn check_in_actions_names_the_report_in_its_step_outputs() {
     assert_self_contained(&page);
     assert!(page.contains("<th>verdict</th>"));
     assert_eq!(written["verdict"], "pass");
+}
+
+#[test]
+fn the_history_of_a_run_ends_with_what_was_just_measured() {
+    let project = project(8);
+    let run = |args: &[&str]| {
+        project
+            .memgate()
+            .args(["run", "--repeat", "1", "-q"])
+            .args(args)
+            .run()
+            .code(0);
+    };
+    run(&[]);
+    project.write("size.txt", "16\n");
+    project.commit("big holds twice as much");
+    run(&[]);
+    // Uncommitted, not saved: HEAD has a clean record of 16 MiB, the run measures 48.
+    project.write("size.txt", "48\n");
+    run(&["--no-save"]);
+    let svg = std::fs::read_to_string(report_dir(&project).join("02-big-history.svg")).unwrap();
+    // The head is the dirty run just measured (hollow), on an axis that reaches it.
+    assert!(
+        svg.contains("dirty: measured with uncommitted changes"),
+        "{svg}"
+    );
+    assert!(svg.contains(">\nhead\n<"), "{svg}");
+    assert!(svg.contains(">\n40\n<"), "an axis up to 48 MiB: {svg}");
 }

@@ -357,9 +357,42 @@ fn every_regressed_metric_has_a_history_of_its_own_file() {
     let files = build(&input).unwrap();
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     assert!(names.contains(&"01-a-history.svg"), "{names:?}");
-    assert!(names.contains(&"01-a-history-wall_time.svg"), "{names:?}");
+    assert!(names.contains(&"01-a-history-1-wall_time.svg"), "{names:?}");
     let mut unique = names.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), names.len(), "{names:?}");
+}
+
+#[test]
+fn a_benchmark_with_a_hundred_metrics_gets_a_chart_of_eight() {
+    let mut b = benchmark("many", None, 100.0 * MIB, 3);
+    for i in 0..120 {
+        b.metrics.insert(
+            format!("m{i:03}"),
+            Metric {
+                unit: "".into(),
+                samples: vec![1.0, 2.0, 3.0],
+                better: Better::Lower,
+            },
+        );
+    }
+    let head = results(vec![b]);
+    let files = build(&input(None, None, &head)).unwrap();
+    let chart = files
+        .iter()
+        .find(|f| f.name == "01-many-distribution.svg")
+        .unwrap();
+    let svg = std::str::from_utf8(&chart.bytes).unwrap();
+    assert!(
+        svg.starts_with("<svg width=\"960\" height=\"932\""),
+        "{}",
+        &svg[..80]
+    );
+    assert!(svg.contains("every run (8 of 122 metrics)"), "{svg}");
+    // memgate's own metrics come first.
+    assert!(
+        svg.contains("peak_memory") && svg.contains("wall_time"),
+        "{svg}"
+    );
 }

@@ -9,7 +9,7 @@ use crate::compare::stats::median;
 use crate::compare::{Comparison, Verdict};
 use crate::report::comparison::cells::{Levels, change_with_interval};
 use crate::report::text::printable;
-use crate::results::{BenchmarkResult, RunResults, Status};
+use crate::results::{BUILT_IN_METRICS, BenchmarkResult, PEAK_MEMORY, RunResults, Status};
 
 /// Time spans a faint run's line is thinned to (two points each at most)...
 const FAINT_BUCKETS: usize = 120;
@@ -81,8 +81,9 @@ fn timeline_side(named: &Named, b: &BenchmarkResult) -> TimelineSide {
         .map(|r| envelope(&timeline_points(r), buckets))
         .collect::<Vec<_>>();
     let line = median.map_or_else(Vec::new, |m| envelope(&timeline_points(m), MEDIAN_BUCKETS));
-    // The peak is marked at the time the line is highest, with the run's measured
-    // peak: the figure the table gives (a sampled line can sit a little below it).
+    // The peak is marked at the time the median run's line is highest, with the figure
+    // the table gives: the median of the runs' peaks (which, for an even count of runs,
+    // lies between the two middle runs', and can sit a little above a sampled line).
     let peak = median.and_then(|m| {
         let at = m
             .timeline
@@ -90,7 +91,7 @@ fn timeline_side(named: &Named, b: &BenchmarkResult) -> TimelineSide {
             .iter()
             .max_by_key(|p| p.1)
             .map(|p| p.0.0)?;
-        Some((at, m.peak_memory.as_f64()))
+        Some((at, peak_figure(b, m)))
     });
     let killed = match (&b.failure, b.status) {
         (Some(f), Status::Timeout | Status::MemoryLimit) => vec![Killed {
@@ -155,7 +156,7 @@ pub fn overview(benchmarks: &[(String, &BenchmarkResult)]) -> Option<TimelineCha
     let sides = with_timelines
         .iter()
         .enumerate()
-        .map(|(i, (label, _, run))| {
+        .map(|(i, (label, b, run))| {
             let at = run
                 .timeline
                 .points
@@ -167,11 +168,11 @@ pub fn overview(benchmarks: &[(String, &BenchmarkResult)]) -> Option<TimelineCha
                 name: format!(
                     "{} (peak {})",
                     printable(label),
-                    crate::report::units::bytes(run.peak_memory.as_f64())
+                    crate::report::units::bytes(peak_figure(b, run))
                 ),
                 runs: Vec::new(),
                 median: envelope(&timeline_points(run), MEDIAN_BUCKETS),
-                peak: labelled.then_some((at, run.peak_memory.as_f64())),
+                peak: labelled.then_some((at, peak_figure(b, run))),
                 killed: Vec::new(),
             }
         })
@@ -183,6 +184,28 @@ pub fn overview(benchmarks: &[(String, &BenchmarkResult)]) -> Option<TimelineCha
     })
 }
 
+/// The most metrics a distribution chart draws: a benchmark may report any number, and
+/// the chart grows with each.
+pub const MAX_PANELS: usize = 8;
+
+/// `` or ` (8 of 120 metrics)`.
+fn of_metrics(shown: usize, total: usize) -> String {
+    if shown < total {
+        format!(" ({shown} of {total} metrics)")
+    } else {
+        String::new()
+    }
+}
+
+/// The peak a benchmark's charts give: the table's, the median of its runs' peaks (the
+/// median run's own where there are no figures).
+fn peak_figure(b: &BenchmarkResult, run: &crate::results::RunRecord) -> f64 {
+    b.metrics
+        .get(PEAK_MEMORY)
+        .and_then(|p| median(&p.samples))
+        .unwrap_or(run.peak_memory.as_f64())
+}
+
 /// The distributions of a comparison's metrics of one benchmark × dataset: base against
 /// head, with each change and its interval. `all` gives the report's interval levels.
 pub fn comparison_distribution(
@@ -191,9 +214,21 @@ pub fn comparison_distribution(
     all: &[Comparison],
 ) -> Option<DistributionChart> {
     let levels = Levels::of(all);
-    let panels: Vec<Panel> = comparisons
+    let mut shown: Vec<&&Comparison> = comparisons
         .iter()
         .filter(|c| !c.base.samples.is_empty() || !c.head.samples.is_empty())
+        .collect();
+    let total = shown.len();
+    // What changed first, then memgate's own metrics, then the rest.
+    shown.sort_by_key(|c| {
+        (
+            c.verdict == Verdict::Pass,
+            !BUILT_IN_METRICS.contains(&c.metric.as_str()),
+        )
+    });
+    shown.truncate(MAX_PANELS);
+    let panels: Vec<Panel> = shown
+        .into_iter()
         .map(|c| {
             let change = match c.verdict {
                 Verdict::Missing | Verdict::Failure => None,
@@ -225,17 +260,28 @@ pub fn comparison_distribution(
         })
         .collect();
     (!panels.is_empty()).then(|| DistributionChart {
-        title: format!("{}: every run, base against head", printable(label)),
+        title: format!(
+            "{}: every run, base against head{}",
+            printable(label),
+            of_metrics(panels.len(), total)
+        ),
         panels,
     })
 }
 
 /// The distributions of one run's metrics of one benchmark × dataset.
 pub fn run_distribution(label: &str, name: &str, b: &BenchmarkResult) -> Option<DistributionChart> {
-    let panels: Vec<Panel> = b
+    let mut shown: Vec<_> = b
         .metrics
         .iter()
         .filter(|(_, m)| !m.samples.is_empty())
+        .collect();
+    let total = shown.len();
+    // memgate's own metrics first.
+    shown.sort_by_key(|(metric, _)| !BUILT_IN_METRICS.contains(&metric.as_str()));
+    shown.truncate(MAX_PANELS);
+    let panels: Vec<Panel> = shown
+        .into_iter()
         .map(|(metric, m)| Panel {
             metric: printable(metric).into_owned(),
             unit: m.unit.clone(),
@@ -249,7 +295,11 @@ pub fn run_distribution(label: &str, name: &str, b: &BenchmarkResult) -> Option<
         })
         .collect();
     (!panels.is_empty()).then(|| DistributionChart {
-        title: format!("{}: every run", printable(label)),
+        title: format!(
+            "{}: every run{}",
+            printable(label),
+            of_metrics(panels.len(), total)
+        ),
         panels,
     })
 }
@@ -278,7 +328,7 @@ pub fn history(
         .iter()
         .filter_map(|r| {
             let m = find(r.results, benchmark, dataset)?.metrics.get(metric)?;
-            let mid = median(&m.samples)?;
+            let mid = median(&m.samples).filter(|v| super::drawable(*v))?;
             unit.get_or_insert_with(|| m.unit.clone());
             Some(HistoryPoint {
                 rev: r.rev.to_owned(),

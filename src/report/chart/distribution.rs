@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Chart, Drawn, GRID, Scale, Side, bold, range, text};
+use super::{Chart, Drawn, GRID, Scale, Side, bold, drawable, range, text};
 use crate::report::units::figure;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -103,12 +103,13 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) 
         // The first strip (the base) on top.
         let y = rows - 1.0 - row as f64;
         let colour = strip.side.colour();
-        chart.draw_series(strip.samples.iter().enumerate().map(|(i, &v)| {
+        let samples = strip.samples.iter().copied().filter(|v| drawable(*v));
+        chart.draw_series(samples.enumerate().map(|(i, v)| {
             // A little vertical spread so equal figures do not hide each other.
             let jitter = ((i % 5) as f64 - 2.0) * 0.07;
             Circle::new((scale.to(v), y + jitter), 4, colour.mix(0.55).filled())
         }))?;
-        if let Some(m) = strip.median {
+        if let Some(m) = strip.median.filter(|m| drawable(*m)) {
             chart.draw_series([PathElement::new(
                 vec![(scale.to(m), y - 0.32), (scale.to(m), y + 0.32)],
                 colour.stroke_width(4),

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ALERT_COLOUR, Chart, Drawn, GRID, INK, Scale, Side, bold, range, text};
+use super::{ALERT_COLOUR, Chart, Drawn, GRID, INK, Scale, Side, bold, drawable, range, text};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryChart {
@@ -44,10 +44,10 @@ impl Chart for HistoryChart {
             .points
             .iter()
             .flat_map(|p| p.samples.iter().copied().chain([p.median]));
-        let (_, top) = range(values, true, 0.15);
+        let (bottom, top) = range(values, true, 0.15);
         // Drawn in the axis' unit, so the ticks fall on round figures of it.
-        let scale = Scale::of(&self.unit, top / 1.15);
-        let top = scale.to(top);
+        let scale = Scale::of(&self.unit, bottom.abs().max(top.abs()) / 1.15);
+        let (bottom, top) = (scale.to(bottom), scale.to(top));
         let y = |v: f64| scale.to(v);
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, bold(18.0))
@@ -55,7 +55,7 @@ impl Chart for HistoryChart {
             .margin_right(28)
             .x_label_area_size(46)
             .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..top)?;
+            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, bottom..top)?;
         let revs: Vec<&str> = self.points.iter().map(|p| p.rev.as_str()).collect();
         chart
             .configure_mesh()
@@ -73,16 +73,20 @@ impl Chart for HistoryChart {
                     _ => String::new(),
                 }
             })
-            .y_label_formatter(&|v| scale.tick(*v, top))
+            .y_label_formatter(&|v| scale.tick(*v, top - bottom))
             .label_style(text(12.0))
             .axis_desc_style(text(14.0))
             .draw()?;
 
         for (i, p) in self.points.iter().enumerate() {
+            if !drawable(p.median) {
+                continue;
+            }
             let x = i as f64;
             let (lo, hi) = p
                 .samples
                 .iter()
+                .filter(|v| drawable(**v))
                 .fold((p.median, p.median), |(lo, hi), &v| (lo.min(v), hi.max(v)));
             let (lo, hi) = (y(lo), y(hi));
             chart.draw_series([PathElement::new(
@@ -92,6 +96,7 @@ impl Chart for HistoryChart {
             chart.draw_series(
                 p.samples
                     .iter()
+                    .filter(|v| drawable(**v))
                     .map(|&v| Circle::new((x, y(v)), 2, SPREAD.filled())),
             )?;
         }

@@ -258,11 +258,20 @@ fn bold(size: f64) -> TextStyle<'static> {
     (FONT, size).into_font().style(FontStyle::Bold).color(&INK)
 }
 
-/// The `lo..hi` range of an axis over `values`, with `pad` of the span added above (and
-/// below, unless `from_zero`), never empty.
+/// Figures beyond this are damage, not measurements (bytes and seconds stay far below
+/// it): they are left off the charts, whose axes could not span them.
+const DRAWABLE: f64 = 1e100;
+
+/// Whether a figure can be drawn: finite and within [`DRAWABLE`].
+pub(crate) fn drawable(v: f64) -> bool {
+    v.is_finite() && v.abs() <= DRAWABLE
+}
+
+/// The `lo..hi` range of an axis over the drawable `values` (and zero, if `from_zero`),
+/// with `pad` of the span added beyond the figures, never empty, always finite.
 fn range(values: impl Iterator<Item = f64>, from_zero: bool, pad: f64) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in values.filter(|v| v.is_finite()) {
+    for v in values.filter(|v| drawable(*v)) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
@@ -271,6 +280,7 @@ fn range(values: impl Iterator<Item = f64>, from_zero: bool, pad: f64) -> (f64, 
     }
     if from_zero {
         lo = lo.min(0.0);
+        hi = hi.max(0.0);
     }
     let span = hi - lo;
     let span = if span > 0.0 {
@@ -280,8 +290,18 @@ fn range(values: impl Iterator<Item = f64>, from_zero: bool, pad: f64) -> (f64, 
     } else {
         1.0
     };
-    let lo = if from_zero { lo } else { lo - span * pad };
-    (lo, hi + span * pad)
+    // Zero stays the edge it is; a figure gets room beyond it.
+    let lo = if from_zero && lo == 0.0 {
+        lo
+    } else {
+        lo - span * pad
+    };
+    let hi = if from_zero && hi == 0.0 {
+        hi
+    } else {
+        hi + span * pad
+    };
+    (lo, hi)
 }
 
 #[cfg(test)]

@@ -310,3 +310,48 @@ fn axes_are_in_human_units() {
         assert!(svg.contains(&label), "{label} in {svg}");
     }
 }
+
+#[test]
+fn absurd_figures_are_left_off_and_every_chart_ends() {
+    // Figures a benchmark or a damaged note can give: axes over them would never end.
+    let huge = [-1.7e308, 1.7e308, 1.6e308, f64::MAX, -f64::MAX];
+    let mut distribution = distribution_fixture();
+    distribution.panels[0].strips[0].samples.extend(huge);
+    distribution.panels[0].strips[1].median = Some(f64::MAX);
+    let mut history = history_fixture();
+    history.points[0].samples.extend(huge);
+    history.points[1].median = 1.6e308;
+    let mut timeline = timeline_fixture();
+    timeline.sides[0].median.push((1.79e308, 5.0));
+    timeline.sides[1].runs[0].push((3.0, 1.7e308));
+    timeline.sides[1].peak = Some((1e300, 1e300));
+    timeline.sides[1].killed[0].at = f64::MAX;
+    timeline.limit = Some(f64::MAX);
+    for format in [Format::Svg, Format::Png] {
+        render(&distribution, format).unwrap();
+        render(&history, format).unwrap();
+        render(&timeline, format).unwrap();
+    }
+    // The absurd ones are not on the axes: the sane figures set them (the absurd limit
+    // is not drawn either, so memory is in MiB).
+    let svg = String::from_utf8(render(&timeline, Format::Svg).unwrap()).unwrap();
+    assert!(
+        svg.contains("memory (MiB)") && svg.contains("time (s)"),
+        "{svg}"
+    );
+    assert!(!svg.contains("memory limit"), "{svg}");
+}
+
+#[test]
+fn a_metric_below_zero_has_its_history_on_the_chart() {
+    let mut chart = history_fixture();
+    chart.unit = String::new();
+    for (i, p) in chart.points.iter_mut().enumerate() {
+        p.median = -5.0 + i as f64 * 0.25;
+        p.samples = vec![p.median - 0.1, p.median + 0.1];
+    }
+    let svg = String::from_utf8(render(&chart, Format::Svg).unwrap()).unwrap();
+    // Ticks below zero: the axis reaches the figures.
+    assert!(svg.contains("\n-5\n") || svg.contains("\n-5.0\n"), "{svg}");
+    assert!(svg.contains("\n0\n") || svg.contains("\n0.0\n"), "{svg}");
+}

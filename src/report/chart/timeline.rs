@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ALERT_COLOUR, Chart, Drawn, GRID, Scale, Side, bold, text};
+use super::{ALERT_COLOUR, Chart, Drawn, GRID, Scale, Side, bold, drawable, text};
 use crate::report::units::bytes;
 
 /// The chart's data: points are `(seconds, bytes)`, already thinned for drawing.
@@ -78,12 +78,13 @@ impl TimelineChart {
 
     fn drawn_limit(&self, highest: f64) -> Option<f64> {
         self.limit
-            .filter(|&l| l > 0.0 && l.is_finite() && l <= highest.max(1.0) * LIMIT_DRAWN_BELOW)
+            .filter(|&l| l > 0.0 && drawable(l) && l <= highest.max(1.0) * LIMIT_DRAWN_BELOW)
     }
 }
 
+/// Whether a point can be drawn: damaged figures (not finite, or absurd) cannot.
 fn finite(&(t, m): &(f64, f64)) -> bool {
-    t.is_finite() && m.is_finite()
+    drawable(t) && drawable(m)
 }
 
 impl Chart for TimelineChart {
@@ -145,7 +146,7 @@ impl Chart for TimelineChart {
                     .color(&ALERT_COLOUR)
                     .pos(Pos::new(HPos::Right, VPos::Bottom)),
             ))?;
-        } else if let Some(l) = self.limit.filter(|l| *l > 0.0 && l.is_finite()) {
+        } else if let Some(l) = self.limit.filter(|l| *l > 0.0 && drawable(*l)) {
             let (x, y) = chart.backend_coord(&(x_top, y_top));
             root.draw(&Text::new(
                 format!("memory limit {} (above this chart)", bytes(l)),

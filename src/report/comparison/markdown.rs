@@ -7,13 +7,13 @@ use std::fmt::Write;
 
 use super::cells::{Levels, change_with_interval, p_value, percent, summary, threshold, value};
 use super::mermaid;
-use crate::compare::display::{median_run, shared_grid};
+use crate::compare::display::{MAX_REPORT_TIMELINES, SharedGrid, regressed_timelines};
 use crate::compare::{Comparison, Overall, Report, Verdict};
-use crate::results::{BenchmarkResult, RunRecord, RunResults};
+use crate::results::RunResults;
 
 /// Charts of memory over time in one report at most: past a handful, a comment is a wall
 /// of charts, and each costs about a kilobyte of the comment's room.
-pub const MAX_CHARTS: usize = 10;
+pub const MAX_CHARTS: usize = MAX_REPORT_TIMELINES;
 
 /// What the charts leave of GitHub's limit on a comment, in bytes (the limit counts
 /// characters; a byte count is never less): room for the hidden marker the comment opens
@@ -69,18 +69,9 @@ fn rev(rev: &str) -> String {
     format!("`{}`", cell(crate::report::units::short_rev(rev)))
 }
 
-/// The report, with the charts of the timelines it carries.
+/// The report, with a chart of memory over time for each regressed benchmark whose
+/// timelines it carries ([`Report::timelines`]).
 pub fn render(report: &Report) -> Vec<u8> {
-    render_with_timelines(report, None, None)
-}
-
-/// The report, with a chart of memory over time for each regressed benchmark × dataset
-/// whose base or head results (`base`, `head`) hold a run with a timeline.
-pub fn render_with_timelines(
-    report: &Report,
-    base: Option<&RunResults>,
-    head: Option<&RunResults>,
-) -> Vec<u8> {
     let mut out = String::new();
     let headline = match report.verdict {
         Overall::Regression => "🔴 memgate: regression",
@@ -177,55 +168,52 @@ pub fn render_with_timelines(
     }
     out.push_str("\nA change counts when it is beyond its threshold and the one-sided Mann-Whitney test finds it significant; runs = base/head samples.\n\n</details>\n");
 
-    let charts = memory_charts(
-        report,
-        base,
-        head,
-        chart_room(report).saturating_sub(out.len()),
-    );
+    let charts = memory_charts(report, chart_room(report).saturating_sub(out.len()));
     out.insert_str(charts_at, &charts);
     out.into_bytes()
 }
 
-/// A fold with a chart of memory over time for each regressed benchmark × dataset (one
-/// however many of its metrics regressed) that has a timeline on either side: at most
-/// [`MAX_CHARTS`], within `room` bytes, and a sentence for those left out.
-fn memory_charts(
+/// The report as it would be with the timelines of `base` and `head` (for results judged
+/// elsewhere than [`crate::commands`], as the tests do).
+pub fn render_with_timelines(
     report: &Report,
     base: Option<&RunResults>,
     head: Option<&RunResults>,
-    room: usize,
-) -> String {
-    let base = runs_by_label(base);
-    let head = runs_by_label(head);
+) -> Vec<u8> {
+    let mut report = report.clone();
+    report.timelines = regressed_timelines(&report.comparisons, base, head, mermaid::INSTANTS);
+    render(&report)
+}
+
+/// A fold with a chart of memory over time for each regressed benchmark × dataset (one
+/// however many of its metrics regressed) whose timelines the report carries: at most
+/// [`MAX_CHARTS`], within `room` bytes, and a sentence for those left out. A report read
+/// from a file may carry anything: only sound grids are drawn.
+fn memory_charts(report: &Report, room: usize) -> String {
+    let grids: HashMap<(&str, Option<&str>), &SharedGrid> = report
+        .timelines
+        .iter()
+        .filter(|t| t.grid.is_sound())
+        .map(|t| ((t.benchmark.as_str(), t.dataset.as_deref()), &t.grid))
+        .collect();
     let mut seen = HashSet::new();
     let regressed = report
         .comparisons
         .iter()
         .filter(|c| c.verdict == Verdict::Regression && seen.insert((&c.benchmark, &c.dataset)));
     let mut out = String::new();
-    let (mut shown, mut beyond_count, mut beyond_room) = (0, 0, 0);
+    let (mut shown, mut beyond_count, mut beyond_room, mut met) = (0, 0, 0, 0);
     for c in regressed {
         let key = (c.benchmark.as_str(), c.dataset.as_deref());
-        let (b, h) = (
-            base.get(&key).copied().flatten(),
-            head.get(&key).copied().flatten(),
-        );
-        // From the runs where there are any; else as the report carries it (read from
-        // a file: drawn only if sound).
-        let grid = if b.is_some() || h.is_some() {
-            shared_grid(b, h, mermaid::INSTANTS)
-        } else {
-            report
-                .timelines
-                .iter()
-                .find(|t| t.benchmark == c.benchmark && t.dataset == c.dataset)
-                .map(|t| t.grid.clone())
-                .filter(|g| g.is_sound())
+        let Some(grid) = grids.get(&key) else {
+            // The report carries the timelines of the first MAX_REPORT_TIMELINES
+            // regressed benchmarks that have them: past those, one without is left out.
+            if grids.len() >= MAX_REPORT_TIMELINES && met == grids.len() {
+                beyond_count += 1;
+            }
+            continue;
         };
-        let Some(grid) = grid else {
-            continue; // nothing to draw, and nothing left out
-        };
+        met += 1;
         if shown == MAX_CHARTS {
             beyond_count += 1;
             continue;
@@ -236,7 +224,7 @@ fn memory_charts(
             beyond_room += 1;
             continue;
         }
-        let Some(chart) = mermaid::chart(&grid) else {
+        let Some(chart) = mermaid::chart(grid) else {
             continue;
         };
         let fold = format!(
@@ -271,17 +259,4 @@ fn memory_charts(
         out.push_str("\n\n");
     }
     out
-}
-
-/// Each benchmark × dataset of `results` with the run that stands for it (None where no
-/// run has a timeline: results read without runs, or records older than timelines).
-fn runs_by_label(
-    results: Option<&RunResults>,
-) -> HashMap<(&str, Option<&str>), Option<&RunRecord>> {
-    results
-        .map(|r| r.benchmarks.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|b: &BenchmarkResult| ((b.benchmark.as_str(), b.dataset.as_deref()), median_run(b)))
-        .collect()
 }

@@ -46,7 +46,12 @@ pub fn chart(grid: &SharedGrid) -> Option<String> {
     let palette: Vec<&str> = sides.iter().map(|s| s.0).collect();
     let title = title(grid);
 
-    let highest = sides.iter().map(|s| s.1.peak).fold(0.0, f64::max);
+    // The line can reach above its side's peak (the median of several runs' peaks).
+    let highest = sides
+        .iter()
+        .flat_map(|s| s.1.memory.iter().chain([&s.1.peak]))
+        .copied()
+        .fold(0.0, f64::max);
     let (unit, per) = if highest >= GIB {
         ("GiB", GIB)
     } else {
