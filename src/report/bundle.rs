@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use super::chart::data::{self, Named, Revision};
 use super::chart::{self, Format, Side};
-use super::comparison::cells::{Levels, change_with_interval, p_value, summary, value};
+use super::comparison::cells::{
+    Levels, WORST_FIRST, change_with_interval, p_value, summary, value,
+};
 use super::html::{FailureText, Page, Section, Table};
 use super::text::printable;
 use super::units::{figure, short_rev};
@@ -261,16 +263,6 @@ fn comparisons<'a>(
         .iter()
         .filter(move |c| c.benchmark == benchmark && c.dataset.as_deref() == dataset)
 }
-
-/// The worst first: the order a section's badge takes its verdict in.
-const WORST_FIRST: [Verdict; 6] = [
-    Verdict::Regression,
-    Verdict::Failure,
-    Verdict::Inconclusive,
-    Verdict::Missing,
-    Verdict::Improvement,
-    Verdict::Pass,
-];
 
 fn section(input: &Input, benchmark: &str, dataset: Option<&str>, name: &str) -> Section {
     let verdict = match input.report {

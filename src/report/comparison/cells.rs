@@ -118,17 +118,20 @@ fn counted(verdict: Verdict, n: usize) -> &'static str {
     }
 }
 
+/// The verdicts, the worst first: the order a summary counts them in, and a
+/// benchmark's badge takes its verdict by.
+pub const WORST_FIRST: [Verdict; 6] = [
+    Verdict::Regression,
+    Verdict::Failure,
+    Verdict::Inconclusive,
+    Verdict::Missing,
+    Verdict::Improvement,
+    Verdict::Pass,
+];
+
 /// One line on the whole report: `regression: 1 regression, 10 passes`.
 pub fn summary(verdict: Overall, comparisons: &[Comparison]) -> String {
-    let order = [
-        Verdict::Regression,
-        Verdict::Failure,
-        Verdict::Inconclusive,
-        Verdict::Missing,
-        Verdict::Improvement,
-        Verdict::Pass,
-    ];
-    let counts: Vec<String> = order
+    let counts: Vec<String> = WORST_FIRST
         .iter()
         .filter_map(|v| {
             let n = comparisons.iter().filter(|c| c.verdict == *v).count();
