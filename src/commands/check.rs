@@ -160,11 +160,10 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
             args.quiet,
         )
     };
-    let report_dir = crate::workspace::root(&plan.config_path);
     publish(
         &report,
         &actions,
-        &report_dir,
+        &workspace,
         args.github_comment,
         html.as_deref(),
     )?;
@@ -201,23 +200,39 @@ fn stderr_tails(sides: &[&crate::results::RunResults]) -> String {
 fn publish(
     report: &Report,
     actions: &Actions,
-    dir: &Path,
+    pin: &crate::workspace::Pin,
     comment: bool,
     html: Option<&Path>,
 ) -> Result<()> {
+    let dir = pin.root();
     if !actions.active && !comment {
         return Ok(());
     }
     let markdown = String::from_utf8_lossy(&comparison::markdown::render(report)).into_owned();
-    crate::workspace::create(dir, dir)?;
     let (md_path, json_path) = (dir.join("report.md"), dir.join("report.json"));
-    // A fresh file each, in case a benchmark put a link in their place.
-    for (path, bytes) in [
-        (&md_path, markdown.as_bytes()),
-        (&json_path, comparison::json(report).as_slice()),
-    ] {
-        crate::files::replace(path, &[bytes])
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    // Only into `.memgate/` as it was before the benchmarks ran; never through a link
+    // one of them put in its place.
+    let files = pin.holds();
+    if files {
+        crate::workspace::create(dir, dir)?;
+        // A fresh file each, in case a benchmark put a link in their place.
+        for (path, bytes) in [
+            (&md_path, markdown.as_bytes()),
+            (&json_path, comparison::json(report).as_slice()),
+        ] {
+            crate::files::replace(path, &[bytes])
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        }
+    } else {
+        let text = format!(
+            "no report.md or report.json: {} was removed, replaced by a link or moved while the benchmarks ran",
+            dir.display()
+        );
+        if actions.active {
+            workflow::command(&workflow::warning(&text));
+        } else {
+            eprintln!("memgate: warning: {text}");
+        }
     }
     if let Some(summary) = &actions.step_summary {
         workflow::append_summary(summary, &markdown, &md_path.display().to_string())?;
@@ -226,11 +241,11 @@ fn publish(
         let verdict = serde_json::to_value(report.verdict)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned));
-        let mut outputs = vec![
-            ("verdict", verdict.unwrap_or_default()),
-            ("report", md_path.display().to_string()),
-            ("report-json", json_path.display().to_string()),
-        ];
+        let mut outputs = vec![("verdict", verdict.unwrap_or_default())];
+        if files {
+            outputs.push(("report", md_path.display().to_string()));
+            outputs.push(("report-json", json_path.display().to_string()));
+        }
         if let Some(index) = html {
             outputs.push(("report-html", index.display().to_string()));
             let folder = index.parent().unwrap_or(index);

@@ -250,7 +250,7 @@ pub fn write(input: &Input, dir: &Path, own: Option<&Pin>) -> Result<PathBuf> {
         // (A link at `report` itself is removed, never followed.)
         if !pin.holds() {
             return Err(Error::Usage(format!(
-                "{} was replaced by a link or moved while the benchmarks ran: memgate empties and writes its report only in the folder it had; remove what took its place",
+                "{} was removed, replaced by a link or moved while the benchmarks ran: memgate empties and writes its report only in the folder it had; remove what took its place",
                 pin.root().display()
             )));
         }

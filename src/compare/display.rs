@@ -85,8 +85,10 @@ pub struct SharedGrid {
 /// One run on a [`SharedGrid`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GridLine {
-    /// The run's peak memory in bytes: its measured peak, or its timeline's highest point
-    /// where that is higher.
+    /// The side's peak memory in bytes, as the table gives it: the median of its runs'
+    /// peaks (the run's own, or its timeline's highest point where that is higher, when
+    /// the grid is made from runs alone). With an even count of runs it lies between the
+    /// two middle runs', above this line's own highest point.
     pub peak: f64,
     /// Bytes at each instant of the grid.
     pub memory: Vec<f64>,

@@ -341,7 +341,9 @@ fn memgates_folder_linked_on_purpose_is_used_and_one_swapped_by_a_benchmark_is_n
     out.code(0);
     assert!(
         out.stderr().contains("memgate: warning: no HTML report: ")
-            && out.stderr().contains("was replaced by a link or moved"),
+            && out
+                .stderr()
+                .contains("was removed, replaced by a link or moved"),
         "{}",
         out.stderr()
     );
@@ -658,4 +660,51 @@ fn the_history_of_a_run_ends_with_what_was_just_measured() {
     );
     assert!(svg.contains(">\nhead\n<"), "{svg}");
     assert!(svg.contains(">\n40\n<"), "an axis up to 48 MiB: {svg}");
+}
+
+#[test]
+fn check_writes_no_report_through_a_link_a_benchmark_put_in_memgates_place() {
+    let project = Project::new(
+        // Only the head's run (the last) finds a .memgate to swap: the base runs in a
+        // worktree of its own.
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [sh, -c, 'if [ -d .memgate ] && [ ! -L .memgate ]; then mv .memgate .was && ln -s \"$OUTSIDE\" .memgate; fi']\n",
+    );
+    project.git_init();
+    project.commit("a benchmark that swaps memgate's folder");
+    let base = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    project.write("README.md", "# Only words changed\n");
+    project.commit("docs");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("keep.txt"), "keep").unwrap();
+    std::fs::create_dir(project.path(".memgate")).unwrap();
+    let step = tempfile::tempdir().unwrap();
+    let output = step.path().join("output.txt");
+    let out = project
+        .memgate()
+        .args(["check", "--base", &base, "--rerun-base", "-q"])
+        .env("OUTSIDE", outside.path().to_str().unwrap())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", output.to_str().unwrap())
+        .env(
+            "GITHUB_STEP_SUMMARY",
+            step.path().join("summary.md").to_str().unwrap(),
+        )
+        .run();
+    out.code(0);
+    assert_eq!(
+        std::fs::read_link(project.path(".memgate")).unwrap(),
+        outside.path()
+    );
+    // Nothing written through the link: no report, no .gitignore; the verdict stands.
+    assert_eq!(names(outside.path()), ["keep.txt"]);
+    let written = outputs(&std::fs::read_to_string(&output).unwrap());
+    assert_eq!(written["verdict"], "pass");
+    for key in ["report", "report-json", "report-html", "report-dir"] {
+        assert!(!written.contains_key(key), "{key} in {written:?}");
+    }
+    assert!(
+        out.stderr().contains("no report.md or report.json"),
+        "{}",
+        out.stderr()
+    );
 }

@@ -396,3 +396,36 @@ fn a_benchmark_with_a_hundred_metrics_gets_a_chart_of_eight() {
         "{svg}"
     );
 }
+
+#[test]
+fn a_regression_is_never_the_metric_a_full_distribution_leaves_out() {
+    let base = results(vec![benchmark("a", None, 100.0 * MIB, 5)]);
+    let head = results(vec![benchmark("a", None, 200.0 * MIB, 5)]);
+    let report = comparison(&base, &head);
+    let template = report
+        .comparisons
+        .iter()
+        .find(|c| c.verdict == Verdict::Regression)
+        .unwrap();
+    // Twelve inconclusive metrics named before the regressed one.
+    let mut all: Vec<Comparison> = (0..12)
+        .map(|i| {
+            let mut c = template.clone();
+            c.metric = format!("a{i:02}");
+            c.verdict = Verdict::Inconclusive;
+            c
+        })
+        .collect();
+    let mut regressed = template.clone();
+    regressed.metric = "zz_latency".into();
+    all.push(regressed);
+    let mine: Vec<&Comparison> = all.iter().collect();
+    let chart = data::comparison_distribution("a", &mine, &all).unwrap();
+    assert_eq!(chart.panels.len(), 8);
+    assert_eq!(chart.panels[0].metric, "zz_latency");
+    assert!(
+        chart.title.ends_with("(8 of 13 metrics)"),
+        "{}",
+        chart.title
+    );
+}

@@ -7,7 +7,7 @@ use super::{TimelineChart, TimelineSide};
 use crate::compare::display::{envelope, median_run, timeline_points};
 use crate::compare::stats::median;
 use crate::compare::{Comparison, Verdict};
-use crate::report::comparison::cells::{Levels, change_with_interval};
+use crate::report::comparison::cells::{Levels, WORST_FIRST, change_with_interval};
 use crate::report::text::printable;
 use crate::results::{BUILT_IN_METRICS, BenchmarkResult, PEAK_MEMORY, RunResults, Status};
 
@@ -219,10 +219,11 @@ pub fn comparison_distribution(
         .filter(|c| !c.base.samples.is_empty() || !c.head.samples.is_empty())
         .collect();
     let total = shown.len();
-    // What changed first, then memgate's own metrics, then the rest.
+    // The worst verdicts first (a regression is never left out for an inconclusive
+    // one), then memgate's own metrics, then the rest.
     shown.sort_by_key(|c| {
         (
-            c.verdict == Verdict::Pass,
+            WORST_FIRST.iter().position(|v| *v == c.verdict),
             !BUILT_IN_METRICS.contains(&c.metric.as_str()),
         )
     });

@@ -275,12 +275,12 @@ fn range(values: impl Iterator<Item = f64>, from_zero: bool, pad: f64) -> (f64, 
         lo = lo.min(v);
         hi = hi.max(v);
     }
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
     if from_zero {
         lo = lo.min(0.0);
         hi = hi.max(0.0);
+    }
+    if !lo.is_finite() || lo == hi && lo == 0.0 {
+        return (0.0, 1.0);
     }
     let span = hi - lo;
     let span = if span > 0.0 {
