@@ -130,7 +130,6 @@ fn main() {
     let named = Named {
         side: Side::Base,
         name: "head",
-        results: &long,
     };
     for format in [Format::Svg, Format::Png] {
         let mut bytes = 0;

@@ -33,6 +33,15 @@ pub struct RunResults {
     pub benchmarks: Vec<BenchmarkResult>,
 }
 
+impl RunResults {
+    /// The benchmark × dataset named `benchmark` and `dataset`.
+    pub fn find(&self, benchmark: &str, dataset: Option<&str>) -> Option<&BenchmarkResult> {
+        self.benchmarks
+            .iter()
+            .find(|b| b.benchmark == benchmark && b.dataset.as_deref() == dataset)
+    }
+}
+
 /// The machine the figures were measured on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Testbed {

@@ -20,6 +20,11 @@ pub fn median_run(benchmark: &BenchmarkResult) -> Option<&RunRecord> {
     Some(runs[(runs.len() - 1) / 2])
 }
 
+/// A benchmark's peak memory as the table gives it: the median of its runs' peaks.
+pub fn median_peak(benchmark: &BenchmarkResult) -> Option<f64> {
+    super::stats::median(&benchmark.metrics.get(crate::results::PEAK_MEMORY)?.samples)
+}
+
 /// At most about `2 * buckets` points of `(seconds, value)` pairs for drawing: the
 /// lowest and highest point of each of `buckets` equal spans of time, in time order, so
 /// a sawtooth keeps its teeth and no peak or trough is thinned away. Points must be in
@@ -147,10 +152,15 @@ pub fn regressed_timelines(
         {
             continue;
         }
-        if let Some(mut grid) = shared_grid(stands_for(base, c), stands_for(head, c), instants) {
+        let key = (c.benchmark.as_str(), c.dataset.as_deref());
+        let b = base.and_then(|r| r.find(key.0, key.1));
+        let h = head.and_then(|r| r.find(key.0, key.1));
+        if let Some(mut grid) =
+            shared_grid(b.and_then(median_run), h.and_then(median_run), instants)
+        {
             // Each side's peak is the one the table gives: the median of its runs'.
-            for (line, results) in [(&mut grid.base, base), (&mut grid.head, head)] {
-                if let (Some(line), Some(peak)) = (line.as_mut(), median_peak(results, c)) {
+            for (line, side) in [(&mut grid.base, b), (&mut grid.head, h)] {
+                if let (Some(line), Some(peak)) = (line.as_mut(), side.and_then(median_peak)) {
                     line.peak = peak;
                 }
             }
@@ -162,30 +172,6 @@ pub fn regressed_timelines(
         }
     }
     out
-}
-
-/// The median peak memory of the benchmark × dataset of `c` in `results`.
-fn median_peak(
-    results: Option<&crate::results::RunResults>,
-    c: &crate::compare::Comparison,
-) -> Option<f64> {
-    let b = results?
-        .benchmarks
-        .iter()
-        .find(|b| b.benchmark == c.benchmark && b.dataset == c.dataset)?;
-    crate::compare::stats::median(&b.metrics.get(crate::results::PEAK_MEMORY)?.samples)
-}
-
-/// The run that stands for the benchmark × dataset of `c` in `results`.
-fn stands_for<'a>(
-    results: Option<&'a crate::results::RunResults>,
-    c: &crate::compare::Comparison,
-) -> Option<&'a RunRecord> {
-    results?
-        .benchmarks
-        .iter()
-        .find(|b| b.benchmark == c.benchmark && b.dataset == c.dataset)
-        .and_then(median_run)
 }
 
 /// The shortest span a grid gets: a run that ended (or was sampled only) at its start

@@ -155,45 +155,20 @@ fn named<'a>(
     dataset: Option<&str>,
     names: &'a [String; 2],
 ) -> Vec<(Named<'a>, &'a BenchmarkResult)> {
-    let mut out = Vec::new();
-    match input.base {
-        Some(base) => {
-            if let Some(b) = data::find(base.results, benchmark, dataset) {
-                out.push((
-                    Named {
-                        side: Side::Base,
-                        name: &names[0],
-                        results: base.results,
-                    },
-                    b,
-                ));
-            }
-            if let Some(b) = data::find(input.head.results, benchmark, dataset) {
-                out.push((
-                    Named {
-                        side: Side::Head,
-                        name: &names[1],
-                        results: input.head.results,
-                    },
-                    b,
-                ));
-            }
-        }
+    let sides: Vec<(Side, &str, &RunResults)> = match input.base {
+        Some(base) => vec![
+            (Side::Base, &names[0], base.results),
+            (Side::Head, &names[1], input.head.results),
+        ],
         // One run: drawn in the darker colour.
-        None => {
-            if let Some(b) = data::find(input.head.results, benchmark, dataset) {
-                out.push((
-                    Named {
-                        side: Side::Base,
-                        name: &names[1],
-                        results: input.head.results,
-                    },
-                    b,
-                ));
-            }
-        }
-    }
-    out
+        None => vec![(Side::Base, &names[1], input.head.results)],
+    };
+    sides
+        .into_iter()
+        .filter_map(|(side, name, results)| {
+            Some((Named { side, name }, results.find(benchmark, dataset)?))
+        })
+        .collect()
 }
 
 fn charts(
@@ -276,7 +251,10 @@ fn section(input: &Input, benchmark: &str, dataset: Option<&str>, name: &str) ->
                 .map_or("missing", |v| v.as_str())
                 .to_owned()
         }
-        None => data::find(input.head.results, benchmark, dataset)
+        None => input
+            .head
+            .results
+            .find(benchmark, dataset)
             .map_or("missing", |b| b.status.as_str())
             .to_owned(),
     };
@@ -287,7 +265,7 @@ fn section(input: &Input, benchmark: &str, dataset: Option<&str>, name: &str) ->
         .map(|b| ("base", b))
         .chain([("head", &input.head)]);
     for (side, sided) in sides {
-        let Some(b) = data::find(sided.results, benchmark, dataset) else {
+        let Some(b) = sided.results.find(benchmark, dataset) else {
             continue;
         };
         if let Some(f) = &b.failure {

@@ -1,19 +1,27 @@
 //! Figures for people: bytes in binary units, seconds in the unit that reads best.
 
-/// `1.50 GiB`, `12.3 MiB`, `512 B`.
-pub fn bytes(value: f64) -> String {
+/// The binary unit that shows `value` bytes as less than 1024 of it (up to TiB): its
+/// size in bytes and its name.
+pub fn byte_unit(value: f64) -> (f64, &'static str) {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = value;
+    let mut size = 1.0;
     let mut unit = 0;
-    while v.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
+    while value.abs() / size >= 1024.0 && unit < UNITS.len() - 1 {
+        size *= 1024.0;
         unit += 1;
     }
+    (size, UNITS[unit])
+}
+
+/// `1.50 GiB`, `12.3 MiB`, `512 B`.
+pub fn bytes(value: f64) -> String {
+    let (size, unit) = byte_unit(value);
+    let v = value / size;
     match unit {
-        0 => format!("{v:.0} {}", UNITS[0]),
-        _ if v.abs() >= 100.0 => format!("{v:.0} {}", UNITS[unit]),
-        _ if v.abs() >= 10.0 => format!("{v:.1} {}", UNITS[unit]),
-        _ => format!("{v:.2} {}", UNITS[unit]),
+        "B" => format!("{v:.0} B"),
+        _ if v.abs() >= 100.0 => format!("{v:.0} {unit}"),
+        _ if v.abs() >= 10.0 => format!("{v:.1} {unit}"),
+        _ => format!("{v:.2} {unit}"),
     }
 }
 

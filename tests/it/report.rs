@@ -26,10 +26,7 @@ benchmarks:
 
 /// A git project of [`CONFIG`], `big` holding `size` MiB, everything committed.
 fn project(size: u32) -> Project {
-    let project = Project::new(CONFIG);
-    project.write("size.txt", &format!("{size}\n"));
-    project.git_init();
-    project
+    Project::sized(CONFIG, size)
 }
 
 fn report_dir(project: &Project) -> PathBuf {

@@ -16,10 +16,7 @@ benchmarks:
 
 /// A git project whose benchmark holds as many MiB as `size.txt` says.
 fn project(size: u32) -> Project {
-    let project = Project::new(CONFIG);
-    project.write("size.txt", &format!("{size}\n"));
-    project.git_init();
-    project
+    Project::sized(CONFIG, size)
 }
 
 /// The notes of the records.

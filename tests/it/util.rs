@@ -41,6 +41,15 @@ impl Project {
         project
     }
 
+    /// A git project of `config` whose benchmarks read how many MiB to hold from
+    /// `size.txt`, set to `size`.
+    pub fn sized(config: &str, size: u32) -> Self {
+        let project = Project::new(config);
+        project.write("size.txt", &format!("{size}\n"));
+        project.git_init();
+        project
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

@@ -4,12 +4,12 @@
 
 use super::{DistributionChart, HistoryChart, HistoryPoint, Killed, Panel, Side, Strip};
 use super::{TimelineChart, TimelineSide};
-use crate::compare::display::{envelope, median_run, timeline_points};
+use crate::compare::display::{envelope, median_peak, median_run, timeline_points};
 use crate::compare::stats::median;
 use crate::compare::{Comparison, Verdict};
 use crate::report::comparison::cells::{Levels, WORST_FIRST, change_with_interval};
 use crate::report::text::printable;
-use crate::results::{BUILT_IN_METRICS, BenchmarkResult, PEAK_MEMORY, RunResults, Status};
+use crate::results::{BUILT_IN_METRICS, BenchmarkResult, RunResults, Status};
 
 /// Time spans a faint run's line is thinned to (two points each at most)...
 const FAINT_BUCKETS: usize = 120;
@@ -27,19 +27,6 @@ pub struct Named<'a> {
     pub side: Side,
     /// `base 1a2b3c4d5e6f`, or the revision alone in a report of one run.
     pub name: &'a str,
-    pub results: &'a RunResults,
-}
-
-/// The benchmark × dataset of `results` named `benchmark` and `dataset`.
-pub fn find<'a>(
-    results: &'a RunResults,
-    benchmark: &str,
-    dataset: Option<&str>,
-) -> Option<&'a BenchmarkResult> {
-    results
-        .benchmarks
-        .iter()
-        .find(|b| b.benchmark == benchmark && b.dataset.as_deref() == dataset)
 }
 
 /// The timeline of one benchmark × dataset over the sides that have it; none when no
@@ -200,10 +187,7 @@ fn of_metrics(shown: usize, total: usize) -> String {
 /// The peak a benchmark's charts give: the table's, the median of its runs' peaks (the
 /// median run's own where there are no figures).
 fn peak_figure(b: &BenchmarkResult, run: &crate::results::RunRecord) -> f64 {
-    b.metrics
-        .get(PEAK_MEMORY)
-        .and_then(|p| median(&p.samples))
-        .unwrap_or(run.peak_memory.as_f64())
+    median_peak(b).unwrap_or(run.peak_memory.as_f64())
 }
 
 /// The distributions of a comparison's metrics of one benchmark × dataset: base against
@@ -328,7 +312,7 @@ pub fn history(
     let points: Vec<HistoryPoint> = revisions
         .iter()
         .filter_map(|r| {
-            let m = find(r.results, benchmark, dataset)?.metrics.get(metric)?;
+            let m = r.results.find(benchmark, dataset)?.metrics.get(metric)?;
             let mid = median(&m.samples).filter(|v| super::drawable(*v))?;
             unit.get_or_insert_with(|| m.unit.clone());
             Some(HistoryPoint {

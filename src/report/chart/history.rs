@@ -7,7 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ALERT_COLOUR, Chart, Drawn, GRID, INK, Scale, Side, bold, drawable, range, text};
+use super::{
+    ALERT_COLOUR, Chart, Drawn, GRID, INK, Scale, Side, bold, drawable, legend, range, text,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryChart {
@@ -143,13 +145,6 @@ impl Chart for HistoryChart {
                 bold(13.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
             ))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .label_font(text(13.0))
-            .draw()?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }

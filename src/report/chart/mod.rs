@@ -13,6 +13,7 @@ pub use history::{HistoryChart, HistoryPoint};
 pub use timeline::{Killed, TimelineChart, TimelineSide};
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// The two file formats a chart is written in.
@@ -159,16 +160,10 @@ pub struct Scale {
 impl Scale {
     /// The binary unit that shows `max` bytes as 1 to 1024 of it.
     pub fn bytes(max: f64) -> Scale {
-        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-        let mut div = 1.0;
-        let mut unit = 0;
-        while max.abs() / div >= 1024.0 && unit < UNITS.len() - 1 {
-            div *= 1024.0;
-            unit += 1;
-        }
+        let (div, unit) = crate::report::units::byte_unit(max);
         Scale {
             div,
-            unit: UNITS[unit].to_owned(),
+            unit: unit.to_owned(),
         }
     }
 
@@ -247,6 +242,23 @@ impl Scale {
             format!("{what} ({})", self.unit)
         }
     }
+}
+
+/// A chart of two `f64` axes, as every chart here is.
+type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The legend of the series given labels, at `position`, in every chart's one style.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Plot<'a, DB>,
+    position: SeriesLabelPosition,
+) -> Drawn<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GRID)
+        .label_font(text(13.0))
+        .draw()
 }
 
 /// A text style in the embedded font.

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ALERT_COLOUR, Chart, Drawn, GRID, Scale, Side, bold, drawable, text};
+use super::{ALERT_COLOUR, Chart, Drawn, GRID, Scale, Side, bold, drawable, legend, text};
 use crate::report::units::bytes;
 
 /// The chart's data: points are `(seconds, bytes)`, already thinned for drawing.
@@ -255,13 +255,7 @@ impl Chart for TimelineChart {
         }
 
         if self.sides.iter().any(|s| !s.median.is_empty()) {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.9))
-                .border_style(GRID)
-                .label_font(text(13.0))
-                .draw()?;
+            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
         Ok(())
     }

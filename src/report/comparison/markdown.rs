@@ -7,9 +7,8 @@ use std::fmt::Write;
 
 use super::cells::{Levels, change_with_interval, p_value, percent, summary, threshold, value};
 use super::mermaid;
-use crate::compare::display::{MAX_REPORT_TIMELINES, SharedGrid, regressed_timelines};
+use crate::compare::display::{MAX_REPORT_TIMELINES, SharedGrid};
 use crate::compare::{Comparison, Overall, Report, Verdict};
-use crate::results::RunResults;
 
 /// Charts of memory over time in one report at most: past a handful, a comment is a wall
 /// of charts, and each costs about a kilobyte of the comment's room.
@@ -173,15 +172,21 @@ pub fn render(report: &Report) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The report as it would be with the timelines of `base` and `head` (for results judged
-/// elsewhere than [`crate::commands`], as the tests do).
+/// The report as it would be with the timelines of `base` and `head`: for the tests, whose
+/// reports are made by hand (commands have `judge` carry the timelines).
+#[cfg(test)]
 pub fn render_with_timelines(
     report: &Report,
-    base: Option<&RunResults>,
-    head: Option<&RunResults>,
+    base: Option<&crate::results::RunResults>,
+    head: Option<&crate::results::RunResults>,
 ) -> Vec<u8> {
     let mut report = report.clone();
-    report.timelines = regressed_timelines(&report.comparisons, base, head, mermaid::INSTANTS);
+    report.timelines = crate::compare::display::regressed_timelines(
+        &report.comparisons,
+        base,
+        head,
+        mermaid::INSTANTS,
+    );
     render(&report)
 }
 
