@@ -355,3 +355,40 @@ fn a_metric_below_zero_has_its_history_on_the_chart() {
     assert!(svg.contains("\n-5\n") || svg.contains("\n-5.0\n"), "{svg}");
     assert!(svg.contains("\n0\n") || svg.contains("\n0.0\n"), "{svg}");
 }
+
+/// The `(x, y)` a text of the SVG is drawn at.
+fn text_at(svg: &str, text: &str) -> (i32, i32) {
+    let end = svg
+        .find(&format!(">\n{text}\n<"))
+        .unwrap_or_else(|| panic!("{text} in {svg}"));
+    let tag = &svg[svg[..end].rfind("<text").unwrap()..end];
+    let attr = |name: &str| -> i32 {
+        let from = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        tag[from..].split('"').next().unwrap().parse().unwrap()
+    };
+    (attr("x"), attr("y"))
+}
+
+#[test]
+fn a_peak_label_keeps_clear_of_the_limit_note() {
+    // The head peaks just under its limit, at the right edge, where the limit's note is.
+    let mut chart = timeline_fixture();
+    let peak = chart.sides[1].peak.unwrap().1;
+    chart.limit = Some(peak * 1.04);
+    let svg = String::from_utf8(render(&chart, Format::Svg).unwrap()).unwrap();
+    let note = text_at(
+        &svg,
+        &format!("memory limit {}", crate::report::units::bytes(peak * 1.04)),
+    );
+    let label = text_at(&svg, &format!("peak {}", crate::report::units::bytes(peak)));
+    // The note's baseline is its bottom (anchored there); the label's y is its top: the
+    // label is below the note, not across it.
+    assert!(
+        label.1 >= note.1,
+        "note ends at {note:?}, label starts at {label:?}"
+    );
+    keep(
+        "timeline-near-limit.png",
+        &render(&chart, Format::Png).unwrap(),
+    );
+}

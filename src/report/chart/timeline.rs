@@ -130,6 +130,18 @@ impl Chart for TimelineChart {
             .axis_desc_style(text(14.0))
             .draw()?;
 
+        // Boxes of the labels drawn so far, which a peak's label keeps clear of.
+        let mut taken: Vec<(i32, i32, i32, i32)> = Vec::new();
+        let limit_note = |text: String, (x, y): (i32, i32), v: VPos| {
+            let style = super::text(13.0)
+                .color(&ALERT_COLOUR)
+                .pos(Pos::new(HPos::Right, v));
+            let (w, h) = root.estimate_text_size(&text, &style).unwrap_or((0, 0));
+            let (w, h) = (w as i32, h as i32);
+            let top = if matches!(v, VPos::Bottom) { y - h } else { y };
+            root.draw(&Text::new(text, (x, y), style))
+                .map(|()| (x - w, top, x, top + h))
+        };
         if let Some(limit) = limit {
             let limit_y = ys.to(limit);
             chart.draw_series(DashedLineSeries::new(
@@ -139,22 +151,12 @@ impl Chart for TimelineChart {
                 ALERT_COLOUR.stroke_width(2),
             ))?;
             let (x, y) = chart.backend_coord(&(x_top, limit_y));
-            root.draw(&Text::new(
-                format!("memory limit {}", bytes(limit)),
-                (x - 4, y - 4),
-                text(13.0)
-                    .color(&ALERT_COLOUR)
-                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
-            ))?;
+            let note = format!("memory limit {}", bytes(limit));
+            taken.push(limit_note(note, (x - 4, y - 4), VPos::Bottom)?);
         } else if let Some(l) = self.limit.filter(|l| *l > 0.0 && drawable(*l)) {
             let (x, y) = chart.backend_coord(&(x_top, y_top));
-            root.draw(&Text::new(
-                format!("memory limit {} (above this chart)", bytes(l)),
-                (x - 4, y + 4),
-                text(13.0)
-                    .color(&ALERT_COLOUR)
-                    .pos(Pos::new(HPos::Right, VPos::Top)),
-            ))?;
+            let note = format!("memory limit {} (above this chart)", bytes(l));
+            taken.push(limit_note(note, (x - 4, y + 4), VPos::Top)?);
         }
 
         // Faint runs first, so the bold lines lie on top of them.
@@ -202,7 +204,6 @@ impl Chart for TimelineChart {
             chart.backend_coord(&(0.0, 0.0)).0,
             chart.backend_coord(&(x_top, 0.0)).0,
         );
-        let mut taken: Vec<(i32, i32, i32, i32)> = Vec::new();
         let mut sides: Vec<&TimelineSide> = self
             .sides
             .iter()
