@@ -664,7 +664,8 @@ fn check_writes_no_report_through_a_link_a_benchmark_put_in_memgates_place() {
     let project = Project::new(
         // Only the head's run (the last) finds a .memgate to swap: the base runs in a
         // worktree of its own.
-        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nbenchmarks:\n  - name: t\n    command: [sh, -c, 'if [ -d .memgate ] && [ ! -L .memgate ]; then mv .memgate .was && ln -s \"$OUTSIDE\" .memgate; fi']\n",
+        // The head's run does more than the base's: thresholds wide enough that it passes.
+        "version: 1\ndefaults: {repeat: 1, warmup: 0}\nthresholds:\n  default: {max_increase: 1000%}\n  peak_memory: {max_increase: 1000%, min_change: 1GiB}\n  max_rss: {max_increase: 1000%, min_change: 1GiB}\n  wall_time: {max_increase: 1000%, min_change: 60s}\n  cpu_time: {max_increase: 1000%, min_change: 60s}\nbenchmarks:\n  - name: t\n    command: [sh, -c, 'if [ -d .memgate ] && [ ! -L .memgate ]; then mv .memgate .was && ln -s \"$OUTSIDE\" .memgate; fi']\n",
     );
     project.git_init();
     project.commit("a benchmark that swaps memgate's folder");
