@@ -52,6 +52,11 @@ impl TreeProbe {
         }
     }
 
+    /// The tree's processes now (not the launcher), parents before children.
+    pub fn pids(&mut self) -> Vec<i32> {
+        self.tree.descendants(self.root).to_vec()
+    }
+
     /// After a late look: whether the tree's memory can have been higher in between
     /// (see [`ProcTree::held_since_last_look`]). A cgroup keeps its own peak.
     pub fn held_since_last_look(&mut self) -> bool {

@@ -23,6 +23,14 @@ impl Bytes {
     }
 }
 
+/// Sums of memory saturate: figures read from a benchmark's files may be absurd.
+impl std::ops::Add for Bytes {
+    type Output = Bytes;
+    fn add(self, rhs: Bytes) -> Bytes {
+        Bytes(self.0.saturating_add(rhs.0))
+    }
+}
+
 /// A span of time, in seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -97,6 +97,21 @@ pub struct Measured {
     pub dropped_logs: Vec<(std::path::PathBuf, u64)>,
 }
 
+/// Something that looks on while a run is measured (the diagnosis of `memgate explain`):
+/// told of every sample of the tree, after the sampler took it.
+pub trait Watch {
+    /// The tree held `total` at `at`; `pids` lists its processes when called (a walk of
+    /// the whole tree, so only when the watch needs them).
+    fn sampled(&mut self, at: Seconds, total: Bytes, pids: &mut dyn FnMut() -> Vec<i32>);
+}
+
+/// The watch of a plain run: nothing.
+struct Unwatched;
+
+impl Watch for Unwatched {
+    fn sampled(&mut self, _: Seconds, _: Bytes, _: &mut dyn FnMut() -> Vec<i32>) {}
+}
+
 /// Runs executions through one launcher process.
 pub struct Executor {
     launcher: Child,
@@ -131,6 +146,11 @@ impl Executor {
 
     /// Runs `spec` to the end (or to its limit) and measures it.
     pub fn execute(&mut self, spec: &Execution) -> Result<Measured> {
+        self.execute_watched(spec, &mut Unwatched)
+    }
+
+    /// As [`Executor::execute`], telling `watch` of every sample.
+    pub fn execute_watched(&mut self, spec: &Execution, watch: &mut dyn Watch) -> Result<Measured> {
         self.count += 1;
         let cgroup = match &self.cgroup {
             Some(parent) => Some(
@@ -246,6 +266,7 @@ impl Executor {
                 most_processes = most_processes.max(sample.processes);
                 timeline.push(at, sample.total);
                 sampled_peak = sampled_peak.max(sample.total);
+                watch.sampled(at, sample.total, &mut || probe.pids());
                 if spec.memory_limit.is_some_and(|limit| sample.total > limit) {
                     stopped = Some(Ending::MemoryLimit);
                     killing_since = Some(Instant::now());

@@ -9,4 +9,4 @@ mod progress;
 mod run;
 
 pub use execute::Executor;
-pub use run::{run_pair, run_plan};
+pub use run::{Instrument, run_instrumented, run_pair, run_plan};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::execute::{Ending, Execution, Executor, Measured};
+use super::execute::{Ending, Execution, Executor, Measured, Watch};
 use super::launcher::{Exit, StartStep};
 use super::progress::Progress;
 use crate::config::{CommandLine, Job, Plan};
@@ -24,6 +24,17 @@ use crate::results::{
 /// How many lines of a failing benchmark's stderr the report keeps.
 const STDERR_TAIL_LINES: usize = 20;
 
+/// Looks on at measured runs (the diagnosis of `memgate explain`): adds to their
+/// environment, watches their samples, and sees how each ended.
+pub trait Instrument {
+    /// The environment to add to the next measured run of `job` (after the job's own).
+    fn prepare(&mut self, job: &Job) -> Result<Vec<(String, String)>>;
+    /// The watch of that run.
+    fn watch(&mut self) -> &mut dyn Watch;
+    /// That run ended (in success or not) with these figures.
+    fn measured(&mut self, job: &Job, measured: &Measured);
+}
+
 /// Runs every job of `plan` and returns the results.
 pub fn run_plan(
     plan: &Plan,
@@ -31,8 +42,20 @@ pub fn run_plan(
     testbed: Testbed,
     quiet: bool,
 ) -> Result<RunResults> {
+    run_instrumented(plan, executor, testbed, quiet, None)
+}
+
+/// [`run_plan`], with `instrument` looking on at every measured run.
+pub fn run_instrumented(
+    plan: &Plan,
+    executor: &mut Executor,
+    testbed: Testbed,
+    quiet: bool,
+    instrument: Option<&mut (dyn Instrument + 'static)>,
+) -> Result<RunResults> {
     let progress = Progress::new(total_runs(plan), quiet);
     let mut session = Session::new(plan, executor, &progress);
+    session.instrument = instrument.map(|i| i as &mut dyn Instrument);
     let mut benchmarks = Vec::new();
     for job in &plan.jobs {
         let mut run = session.begin(job, None)?;
@@ -115,6 +138,7 @@ struct Session<'a> {
     prepared: BTreeSet<PathBuf>,
     /// (side, benchmark) pairs whose setup has run.
     set_up: BTreeSet<(String, String)>,
+    instrument: Option<&'a mut dyn Instrument>,
 }
 
 /// One benchmark × dataset on its way through its runs.
@@ -146,6 +170,7 @@ impl<'a> Session<'a> {
             logs: crate::workspace::root(&plan.config_path).join("logs"),
             prepared: BTreeSet::new(),
             set_up: BTreeSet::new(),
+            instrument: None,
         }
     }
 
@@ -349,16 +374,28 @@ impl<'a> Session<'a> {
             log_dir.join("metrics.jsonl").display().to_string(),
         ));
         let argv = command.argv();
-        let measured = self.executor.execute(&Execution {
+        let instrument = self.instrument.as_deref_mut().filter(|_| phase == "run");
+        let execution = |env| Execution {
             argv: &argv,
             cwd,
-            env: &env,
+            env,
             timeout: job.timeout,
             memory_limit: job.memory_limit,
             sample_interval: job.sample_interval,
             stdout: &stdout,
             stderr: &stderr,
-        })?;
+        };
+        let measured = match instrument {
+            Some(instrument) => {
+                env.extend(instrument.prepare(job)?);
+                let measured = self
+                    .executor
+                    .execute_watched(&execution(&env), instrument.watch())?;
+                instrument.measured(job, &measured);
+                measured
+            }
+            None => self.executor.execute(&execution(&env))?,
+        };
         for (path, dropped) in &measured.dropped_logs {
             self.progress.finished(&format!(
                 "{}: {phase} {attempt} wrote more than memgate keeps: {} kept its last {} (the first {} dropped)",
