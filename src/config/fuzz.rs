@@ -1068,6 +1068,13 @@ impl Gen {
         self.entries(names, values, 0..3)
     }
 
+    fn python(&self) -> BoxedStrategy<Yaml> {
+        self.scalar(
+            &["true", "false", "True", "FALSE"],
+            &["yes", "off", "auto", "1", "\"true\"", "~x", "[true]", "{}"],
+        )
+    }
+
     fn dataset_list(&self) -> BoxedStrategy<Yaml> {
         self.list(self.dataset_name(), 0..4, Yaml::text)
     }
@@ -1139,6 +1146,7 @@ fn config(noise: u32) -> BoxedStrategy<String> {
             ("memory_limit", chance, g.size()),
             ("sample_interval", chance, g.interval()),
             ("env", chance, g.env()),
+            ("python", chance, g.python()),
         ]
     };
     let defaults = g.mapping(settings(0.4));
@@ -1215,6 +1223,7 @@ defaults:
   memory_limit: 8GiB
   sample_interval: 10ms
   env: {PYTHONHASHSEED: "0", OMP_NUM_THREADS: 1}
+  python: true
 datasets:
   taxi:
     path: data/taxi.csv
@@ -1243,6 +1252,7 @@ benchmarks:
       - iris
     timeout: 30s
     memory_limit: none
+    python: false
     thresholds:
       peak_memory: {max_increase: 10%}
   - name: "quick"

@@ -96,6 +96,8 @@ struct Settings {
     memory_limit: Option<crate::measure::units::Bytes>,
     sample_interval: std::time::Duration,
     env: BTreeMap<String, String>,
+    /// Not set anywhere: `memgate explain` looks at the command.
+    python: Option<bool>,
 }
 
 /// Lays `layers` over each other, the last one winning.
@@ -127,6 +129,7 @@ fn resolve(layers: &[&RawSettings]) -> Result<Settings> {
         memory_limit: last(layers, |l| l.memory_limit.map(|m| m.0))?,
         sample_interval: last(layers, |l| l.sample_interval.map(|d| d.0))?,
         env,
+        python: layers.iter().rev().find_map(|l| l.python.map(|p| p.0)),
     })
 }
 
@@ -237,6 +240,7 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
                 timeout: settings.timeout,
                 memory_limit: settings.memory_limit,
                 sample_interval: settings.sample_interval,
+                python: settings.python,
                 thresholds: bench_thresholds.clone(),
             });
         }
@@ -297,6 +301,44 @@ mod tests {
             settings.sample_interval,
             std::time::Duration::from_millis(10)
         );
+    }
+
+    /// The plan of `config`, written as `memgate.yml` in a directory of its own.
+    fn plan_of(config: &str) -> Result<Plan> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, config).unwrap();
+        load(&path)
+    }
+
+    #[test]
+    fn python_is_carried_per_benchmark_over_the_defaults() {
+        let plan = plan_of(
+            "version: 1\ndefaults: {python: true}\nbenchmarks:\n  - {name: a, command: x}\n  - {name: b, command: y, python: false}\n",
+        )
+        .unwrap();
+        let python: Vec<_> = plan.jobs.iter().map(|j| j.python).collect();
+        assert_eq!(python, [Some(true), Some(false)]);
+        let plan = plan_of("version: 1\nbenchmarks:\n  - {name: a, command: x}\n").unwrap();
+        assert_eq!(plan.jobs[0].python, None, "not set: explain looks");
+    }
+
+    #[test]
+    fn python_is_a_boolean() {
+        for (value, says) in [
+            ("yes", "\"yes\" is not a boolean here: write python: true"),
+            ("off", "\"off\" is not a boolean here: write python: false"),
+            ("auto", "python: auto is what leaving it out means"),
+            ("1", "expected true or false, found the number 1"),
+        ] {
+            let error = plan_of(&format!(
+                "version: 1\nbenchmarks:\n  - {{name: a, command: x, python: {value}}}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains(says), "{value}: {error}");
+            assert!(error.contains(":3:"), "placed: {error}");
+        }
     }
 
     #[test]

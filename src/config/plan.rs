@@ -36,6 +36,9 @@ pub struct Job {
     pub timeout: Duration,
     pub memory_limit: Option<Bytes>,
     pub sample_interval: Duration,
+    /// Whether `memgate explain` treats the benchmark as a Python program; `None` when
+    /// the config does not say, and explain finds out from the command.
+    pub python: Option<bool>,
     /// This benchmark's thresholds over the project's and the built-in ones.
     pub thresholds: crate::compare::Thresholds,
 }

@@ -36,6 +36,8 @@ mapping! {
         memory_limit: Option<Limit>,
         sample_interval: Option<Interval>,
         env: Env,
+        /// Whether `memgate explain` treats the benchmark as Python (else it looks).
+        python: Option<PythonFlag>,
     }
 }
 

@@ -154,6 +154,32 @@ impl<'de> Deserialize<'de> for Limit {
     }
 }
 
+/// `python`: whether `memgate explain` treats the benchmark as a Python program. Left
+/// out, explain finds out from the command.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PythonFlag(pub bool);
+
+impl<'de> Deserialize<'de> for PythonFlag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expecting = "true or false";
+        leaf(d, expecting, |node| {
+            match node {
+            Node::Bool(b) => Ok(PythonFlag(b)),
+            Node::Str(s) if s == "auto" => Err(
+                "python: auto is what leaving it out means (explain looks at the command): remove the key, or write true or false".into(),
+            ),
+            Node::Str(s) if ["yes", "on"].contains(&s.as_str()) => {
+                Err(format!("{s:?} is not a boolean here: write python: true"))
+            }
+            Node::Str(s) if ["no", "off"].contains(&s.as_str()) => {
+                Err(format!("{s:?} is not a boolean here: write python: false"))
+            }
+            other => wrong(expecting, &other),
+        }
+        })
+    }
+}
+
 /// A percentage such as `5%`, as a fraction.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fraction(pub f64);

@@ -515,3 +515,15 @@ fn a_character_that_is_not_one_is_placed() {
         "{file}:4:15: a character that is not one (U+FFFE): remove it, or write it as an escape in a quoted string",
     );
 }
+
+#[test]
+fn python_is_true_or_false() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  python: yes\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:11: key "defaults.python": "yes" is not a boolean here: write python: true"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    python: auto\n",
+        r#"{file}:5:13: benchmark "a", key "python": python: auto is what leaving it out means (explain looks at the command): remove the key, or write true or false"#,
+    );
+}
