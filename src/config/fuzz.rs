@@ -1068,6 +1068,13 @@ impl Gen {
         self.entries(names, values, 0..3)
     }
 
+    fn explain(&self) -> BoxedStrategy<Yaml> {
+        self.scalar(
+            &["off", "auto", "\"auto\""],
+            &["on", "true", "false", "Auto", "\"\"", "~x", "[auto]", "1"],
+        )
+    }
+
     fn python(&self) -> BoxedStrategy<Yaml> {
         self.scalar(
             &["true", "false", "True", "FALSE"],
@@ -1189,6 +1196,7 @@ fn config(noise: u32) -> BoxedStrategy<String> {
         ("benchmarks", sure, benchmarks),
         ("testbed", 0.3, g.testbed()),
         ("thresholds", 0.4, thresholds),
+        ("explain", 0.2, g.explain()),
     ]);
     let document = weighted(vec![(30, top), (noise, any_value())]);
     (prefix(noise), document, suffix(noise))
@@ -1216,6 +1224,7 @@ const SEEDS: [&str; 4] = [
     r#"# memgate.yml
 version: 1
 testbed: ci-large
+explain: auto
 defaults:
   repeat: 5
   warmup: 1

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::parse::parse;
-use super::plan::{CommandLine, Dataset, Job, Plan};
+use super::plan::{CommandLine, Dataset, ExplainMode, Job, Plan};
 use super::schema::{self, RawConfig, RawSettings};
 use super::values::RawCommand;
 use crate::compare::{ThresholdSpec, Thresholds};
@@ -164,6 +164,10 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
         });
     }
     let global = thresholds(&raw.thresholds).over(&thresholds(&built_in.thresholds));
+    let explain = raw
+        .explain
+        .or(built_in.explain)
+        .map_or(ExplainMode::default(), |e| e.0);
     let built_in = built_in.defaults;
     let datasets: BTreeMap<String, Dataset> = raw
         .datasets
@@ -250,6 +254,7 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
         config_digest: String::new(),
         testbed: raw.testbed.map(|t| t.0),
         thresholds: global,
+        explain,
         jobs,
     })
 }
@@ -339,6 +344,45 @@ mod tests {
             assert!(error.contains(says), "{value}: {error}");
             assert!(error.contains(":3:"), "placed: {error}");
         }
+    }
+
+    #[test]
+    fn explain_is_off_unless_the_config_says_auto() {
+        let one = "benchmarks:\n  - {name: a, command: x}\n";
+        let explain = |top: &str| plan_of(&format!("version: 1\n{top}{one}")).map(|p| p.explain);
+        assert_eq!(
+            explain("").unwrap(),
+            ExplainMode::Off,
+            "the built-in default"
+        );
+        assert_eq!(explain("explain: off\n").unwrap(), ExplainMode::Off);
+        assert_eq!(explain("explain: auto\n").unwrap(), ExplainMode::Auto);
+        for (value, says) in [
+            (
+                "true",
+                "2:10: key \"explain\": explain is not a boolean: write explain: auto",
+            ),
+            ("false", "explain is not a boolean: write explain: off"),
+            (
+                "atuo",
+                "unknown explain mode \"atuo\" (did you mean auto?): write off or auto",
+            ),
+            (
+                "always",
+                "unknown explain mode \"always\": write off (the default) or auto",
+            ),
+            ("[auto]", "expected off or auto, found a list"),
+        ] {
+            let error = explain(&format!("explain: {value}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(says), "{value}: {error}");
+        }
+        // Top level only: not a setting of a benchmark.
+        let error = plan_of("version: 1\nbenchmarks:\n  - {name: a, command: x, explain: auto}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown key \"explain\""), "{error}");
     }
 
     #[test]

@@ -17,7 +17,20 @@ pub struct Plan {
     pub testbed: Option<String>,
     /// The project's thresholds over the built-in ones (a benchmark's own are in its job).
     pub thresholds: crate::compare::Thresholds,
+    /// Whether `memgate check` runs `memgate explain` after a peak_memory regression.
+    pub explain: ExplainMode,
     pub jobs: Vec<Job>,
+}
+
+/// The config's top-level `explain:`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExplainMode {
+    /// `memgate check` reports a regression and stops there.
+    #[default]
+    Off,
+    /// `memgate check` runs `memgate explain` on each benchmark whose peak_memory
+    /// regressed.
+    Auto,
 }
 
 /// One benchmark over one dataset (or over none).

@@ -22,6 +22,8 @@ mapping! {
         testbed: Option<TestbedName>,
         /// Per metric (and `default` for metrics not named).
         thresholds: Thresholds,
+        /// Whether `memgate check` runs `memgate explain` after a peak_memory regression.
+        explain: Option<Explain>,
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, EnumAccess, SeqAccess, Visitor};
 
+use super::plan::ExplainMode;
 use super::units::{parse_duration, parse_percent, parse_size};
 use super::visit::{
     Node, checkpoint, context, drain_enum, leaf, name_leaf, refuse, refuse_mappings, wrong,
@@ -176,6 +177,33 @@ impl<'de> Deserialize<'de> for PythonFlag {
             }
             other => wrong(expecting, &other),
         }
+        })
+    }
+}
+
+/// The top-level `explain`: `off` or `auto`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Explain(pub ExplainMode);
+
+impl<'de> Deserialize<'de> for Explain {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expecting = "off or auto";
+        leaf(d, expecting, |node| match node {
+            Node::Str(s) if s == "off" => Ok(Explain(ExplainMode::Off)),
+            Node::Str(s) if s == "auto" => Ok(Explain(ExplainMode::Auto)),
+            Node::Bool(b) => Err(format!(
+                "explain is not a boolean: write explain: {}",
+                if b { "auto" } else { "off" }
+            )),
+            Node::Str(s) => Err(match super::suggest(&s, ["off", "auto"]) {
+                Some(hint) => {
+                    format!("unknown explain mode {s:?} (did you mean {hint}?): write off or auto")
+                }
+                None => format!(
+                    "unknown explain mode {s:?}: write off (the default) or auto (check runs memgate explain after a peak_memory regression)"
+                ),
+            }),
+            other => wrong(expecting, &other),
         })
     }
 }

@@ -527,3 +527,15 @@ fn python_is_true_or_false() {
         r#"{file}:5:13: benchmark "a", key "python": python: auto is what leaving it out means (explain looks at the command): remove the key, or write true or false"#,
     );
 }
+
+#[test]
+fn explain_is_off_or_auto() {
+    assert_config_error(
+        "version: 1\nexplain: true\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:2:10: key "explain": explain is not a boolean: write explain: auto"#,
+    );
+    assert_config_error(
+        "version: 1\nexplain: on\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:2:10: key "explain": unknown explain mode "on": write off (the default) or auto (check runs memgate explain after a peak_memory regression)"#,
+    );
+}
