@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::parse::parse;
-use super::plan::{CommandLine, Dataset, ExplainMode, Job, Plan};
+use super::plan::{CommandLine, Dataset, ExplainMode, Job, Leak, Plan};
 use super::schema::{self, RawConfig, RawSettings};
 use super::values::RawCommand;
 use crate::compare::{ThresholdSpec, Thresholds};
@@ -217,6 +217,29 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
         if targets.is_empty() {
             targets.push(None);
         }
+        let leak = bench.leak.as_ref().map(|l| Leak {
+            param: l.param.0.clone(),
+            values: l.values.0.clone(),
+        });
+        // The placeholder is replaced at run time, in the command with the datasets' paths
+        // already in: a path that held it would be changed too.
+        if let Some(leak) = &leak
+            && let Some(d) = targets
+                .iter()
+                .flatten()
+                .find(|d| d.path.display().to_string().contains(&leak.placeholder()))
+        {
+            return Err(Error::ConfigAt {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "benchmark {name:?}: the path of dataset {:?} holds {}, which the leak check replaces in the command: rename the path, or give the parameter another name",
+                    d.name,
+                    leak.placeholder()
+                ),
+            });
+        }
         for dataset in targets {
             let command = match dataset {
                 Some(d) => expand(
@@ -245,6 +268,7 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
                 memory_limit: settings.memory_limit,
                 sample_interval: settings.sample_interval,
                 python: settings.python,
+                leak: leak.clone(),
                 thresholds: bench_thresholds.clone(),
             });
         }
@@ -383,6 +407,171 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("unknown key \"explain\""), "{error}");
+    }
+
+    /// The errors of `config` (one a line), each without the file's path.
+    fn errors_of(config: &str) -> String {
+        plan_of(config)
+            .unwrap_err()
+            .each()
+            .iter()
+            .map(|e| {
+                let text = e.to_string();
+                text[text.find(":").map_or(0, |i| i + 1)..].to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_leak_check_is_carried_with_its_command_template() {
+        let plan = plan_of(
+            "version: 1\ndatasets:\n  d: {path: d.csv}\nbenchmarks:\n  - name: a\n    command: [run, \"--n={n}\", \"{dataset.path}\"]\n    datasets: [d]\n    leak: {param: n, values: [1, 2.5, 8, -1]}\n  - {name: b, command: x}\n",
+        )
+        .unwrap();
+        let leak = plan.jobs[0].leak.as_ref().expect("a leak check");
+        assert_eq!(leak.param, "n");
+        assert_eq!(leak.values, [1.0, 2.5, 8.0, -1.0]);
+        // The datasets' placeholders are filled, the leak's is left for each run.
+        let CommandLine::Argv(argv) = &plan.jobs[0].command else {
+            panic!("{:?}", plan.jobs[0].command);
+        };
+        assert_eq!(argv[1], "--n={n}");
+        assert!(argv[2].ends_with("/d.csv"), "{argv:?}");
+        assert_eq!(plan.jobs[1].leak, None);
+    }
+
+    #[test]
+    fn a_leak_check_is_checked_where_it_stands() {
+        let bench = |command: &str, leak: &str| {
+            format!(
+                "version: 1\nbenchmarks:\n  - name: a\n    command: {command}\n    leak: {leak}\n"
+            )
+        };
+        for (command, leak, says) in [
+            (
+                "python x.py",
+                "{param: iterations, values: [1, 2]}",
+                "3:5: benchmark \"a\": leak varies iterations, but the command does not use {iterations}: put {iterations} in the command where the value goes, like python bench.py --iterations {iterations}",
+            ),
+            (
+                "[python, x.py, \"{iteration}\"]",
+                "{param: iterations, values: [1, 2]}",
+                "does not use {iterations}",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1]}",
+                "5:30: benchmark \"a\", key \"leak.values\": only one value: give at least 2 different ones",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [2, 2.0]}",
+                "2 values, all the same",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: []}",
+                "no values: give at least 2",
+            ),
+            (
+                "x {n}",
+                &format!(
+                    "{{param: n, values: [{}]}}",
+                    (1..=21)
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "21 values is too many: give at most 20",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, .nan]}",
+                "key \"leak.values[1]\": NaN is not a finite number",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, \"2\"]}",
+                "\"2\" is not a number",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, 1e300]}",
+                "1e300 is too large",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: 4}",
+                "expected a list of numbers like [1, 2, 4, 8], found the number 4",
+            ),
+            (
+                "x {dataset}",
+                "{param: dataset, values: [1, 2]}",
+                "5:19: benchmark \"a\", key \"leak.param\": leak param \"dataset\" is taken by memgate's own placeholders",
+            ),
+            (
+                "x {path}",
+                "{param: path, values: [1, 2]}",
+                "leak param \"path\" is taken",
+            ),
+            (
+                "x {n-1}",
+                "{param: n-1, values: [1, 2]}",
+                "leak param \"n-1\" is not a simple name: use letters, digits and '_', not starting with a digit",
+            ),
+            (
+                "x {1n}",
+                "{param: 1n, values: [1, 2]}",
+                "leak param \"1n\" is not a simple name",
+            ),
+            (
+                "x",
+                "{param: \"\", values: [1, 2]}",
+                "leak param \"\" is not a simple name",
+            ),
+            (
+                "x {n}",
+                "{param: n}",
+                "key \"leak\": missing key \"values\"",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, 2], step: 1}",
+                "unknown key \"step\"",
+            ),
+            (
+                "x {n}",
+                "[n, 1, 2]",
+                "expected a mapping with param and values",
+            ),
+        ] {
+            let errors = errors_of(&bench(command, leak));
+            assert!(errors.contains(says), "{command} / {leak}:\n{errors}");
+            // One mistake, one message: nothing follows from it.
+            assert_eq!(errors.lines().count(), 1, "{command} / {leak}:\n{errors}");
+        }
+        // Good ones: whole and fractional values, negative ones, repeats among them.
+        for leak in [
+            "{param: n, values: [1, 2, 4, 8]}",
+            "{param: n, values: [0.5, 0.25, -1, 1e3]}",
+            "{param: n, values: [1, 1, 2]}",
+            "{param: _N2, values: [1, 2]}",
+        ] {
+            let text = bench("x {n} {_N2}", leak);
+            assert!(plan_of(&text).is_ok(), "{leak}: {:?}", plan_of(&text).err());
+        }
+    }
+
+    #[test]
+    fn a_dataset_path_that_holds_the_placeholder_is_refused() {
+        let errors = errors_of(
+            "version: 1\ndatasets:\n  d: {path: \"data/{n}.csv\"}\nbenchmarks:\n  - name: a\n    command: x {n} {dataset.path}\n    datasets: [d]\n    leak: {param: n, values: [1, 2]}\n",
+        );
+        assert!(
+            errors.contains("the path of dataset \"d\" holds {n}, which the leak check replaces"),
+            "{errors}"
+        );
     }
 
     #[test]

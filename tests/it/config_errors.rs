@@ -539,3 +539,31 @@ fn explain_is_off_or_auto() {
         r#"{file}:2:10: key "explain": unknown explain mode "on": write off (the default) or auto (check runs memgate explain after a peak_memory regression)"#,
     );
 }
+
+#[test]
+fn a_leak_check_needs_its_placeholder_in_the_command() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py --iterations 4\n    leak: {param: iterations, values: [1, 2, 4, 8]}\n",
+        r#"{file}:3:5: benchmark "pipeline": leak varies iterations, but the command does not use {iterations}: put {iterations} in the command where the value goes, like python bench.py --iterations {iterations}"#,
+    );
+}
+
+#[test]
+fn a_leak_check_needs_two_different_values() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py {iterations}\n    leak:\n      param: iterations\n      values: [4]\n",
+        r#"{file}:7:15: benchmark "pipeline", key "leak.values": only one value: give at least 2 different ones, like [1, 2, 4, 8], so that memgate can fit a line through the peaks"#,
+    );
+}
+
+#[test]
+fn a_leak_parameter_is_a_simple_name_of_its_own() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py {n-iter}\n    leak: {param: n-iter, values: [1, 2]}\n",
+        r#"{file}:5:19: benchmark "pipeline", key "leak.param": leak param "n-iter" is not a simple name: use letters, digits and '_', not starting with a digit, at most 64 characters, like iterations (the command then holds {iterations})"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py {dataset}\n    leak: {param: dataset, values: [1, 2]}\n",
+        r#"{file}:5:19: benchmark "pipeline", key "leak.param": leak param "dataset" is taken by memgate's own placeholders ({dataset.path}, {dataset.name}, {path}): give the parameter another name, like iterations"#,
+    );
+}
