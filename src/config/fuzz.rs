@@ -932,6 +932,7 @@ impl Gen {
                 "max_rss",
                 "wall_time",
                 "cpu_time",
+                "leak_slope",
                 "default",
                 "score",
                 "throughput",

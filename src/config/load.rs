@@ -575,6 +575,37 @@ mod tests {
     }
 
     #[test]
+    fn leak_slope_has_a_built_in_threshold_in_bytes() {
+        let plan = plan_of("version: 1\nbenchmarks:\n  - {name: a, command: x}\n").unwrap();
+        let t = plan
+            .thresholds
+            .resolve("leak_slope", crate::results::Better::Lower);
+        assert_eq!(t.max_worse, 0.10);
+        assert_eq!(t.min_change, 1024.0 * 1024.0);
+        assert_eq!(t.alpha, 0.05);
+        let plan = plan_of(
+            "version: 1\nthresholds:\n  leak_slope: {min_change: 8MiB}\nbenchmarks:\n  - {name: a, command: x}\n",
+        )
+        .unwrap();
+        let t = plan
+            .thresholds
+            .resolve("leak_slope", crate::results::Better::Lower);
+        assert_eq!((t.max_worse, t.min_change), (0.10, 8.0 * 1024.0 * 1024.0));
+        for (threshold, says) in [
+            (
+                "{min_change: 0.5}",
+                "leak_slope is measured in bytes: write a size like 8MiB",
+            ),
+            ("{max_decrease: 5%}", "lower is better for leak_slope"),
+        ] {
+            let errors = errors_of(&format!(
+                "version: 1\nthresholds:\n  leak_slope: {threshold}\nbenchmarks:\n  - {{name: a, command: x}}\n"
+            ));
+            assert!(errors.contains(says), "{threshold}: {errors}");
+        }
+    }
+
+    #[test]
     fn shell_quoting() {
         assert_eq!(shell_quote("/tmp/data.csv"), "/tmp/data.csv");
         assert_eq!(shell_quote("/tmp/my data.csv"), "'/tmp/my data.csv'");

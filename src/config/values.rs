@@ -19,7 +19,7 @@ use super::visit::{
 };
 use crate::measure::units::Bytes;
 use crate::names::check_name;
-use crate::results::{CPU_TIME, MAX_RSS, PEAK_MEMORY, WALL_TIME};
+use crate::results::{CPU_TIME, LEAK_SLOPE, MAX_RSS, PEAK_MEMORY, WALL_TIME};
 
 /// The only config version this memgate reads.
 pub const CONFIG_VERSION: u64 = 1;
@@ -349,10 +349,10 @@ fn fraction(node: Node) -> Result<Fraction, String> {
     }
 }
 
-/// The built-in metrics memgate measures, where lower is better: their unit.
+/// The metrics memgate measures itself, where lower is better: their unit.
 fn built_in_unit(metric: &str) -> Option<&'static str> {
     match metric {
-        PEAK_MEMORY | MAX_RSS => Some("bytes"),
+        PEAK_MEMORY | MAX_RSS | LEAK_SLOPE => Some("bytes"),
         WALL_TIME | CPU_TIME => Some("seconds"),
         _ => None,
     }
@@ -420,7 +420,7 @@ impl<'de> Deserialize<'de> for MinChange {
                         if parse_size(&s).is_ok() || parse_duration(&s).is_ok() =>
                     {
                         Err(format!(
-                            "{s:?}: a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, wall_time and cpu_time"
+                            "{s:?}: a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, leak_slope, wall_time and cpu_time"
                         ))
                     }
                     (None, other) => wrong("a number of at least 0", &other),

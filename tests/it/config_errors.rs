@@ -376,7 +376,7 @@ fn a_key_given_twice() {
 fn a_custom_metric_has_no_size_or_duration() {
     assert_config_error(
         "version: 1\nthresholds:\n  score: {min_change: 1MiB}\nbenchmarks:\n  - name: a\n    command: x\n",
-        r#"{file}:3:23: key "thresholds.score.min_change": "1MiB": a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, wall_time and cpu_time"#,
+        r#"{file}:3:23: key "thresholds.score.min_change": "1MiB": a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, leak_slope, wall_time and cpu_time"#,
     );
 }
 
