@@ -38,6 +38,8 @@ pub enum ExplainMode {
 pub struct Job {
     pub benchmark: String,
     pub dataset: Option<Dataset>,
+    /// Datasets' placeholders filled; with a leak check, `{param}` is still there:
+    /// [`Leak::command_at`] fills it for each execution.
     pub command: CommandLine,
     pub cwd: PathBuf,
     /// Added to memgate's own environment.
