@@ -16,6 +16,10 @@ pub const MAX_RSS: &str = "max_rss";
 pub const WALL_TIME: &str = "wall_time";
 pub const CPU_TIME: &str = "cpu_time";
 pub const BUILT_IN_METRICS: [&str; 4] = [PEAK_MEMORY, MAX_RSS, WALL_TIME, CPU_TIME];
+/// Bytes of peak memory per unit of a benchmark's leak parameter (the slope of the
+/// least-squares line through one measured run's peaks): measured by memgate, but only
+/// for benchmarks with a `leak:` check.
+pub const LEAK_SLOPE: &str = "leak_slope";
 
 /// `automl` or `automl[taxi]`: how people, progress lines and log folders name one
 /// benchmark × dataset. Built here only.

@@ -2,6 +2,7 @@
 //! the thresholds, no I/O.
 
 pub mod display;
+pub mod fit;
 pub mod stats;
 pub mod threshold;
 pub mod verdict;

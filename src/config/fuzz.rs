@@ -932,6 +932,7 @@ impl Gen {
                 "max_rss",
                 "wall_time",
                 "cpu_time",
+                "leak_slope",
                 "default",
                 "score",
                 "throughput",
@@ -1016,6 +1017,8 @@ impl Gen {
             "sh -c 'exit 1'",
             "\"python -c 'print(1)'\"",
             "\"make {dataset.path} > out\"",
+            "\"python grows.py --iterations {iterations}\"",
+            "\"run {n} {dataset.path}\"",
         ]);
         let script = literal(
             &[
@@ -1066,6 +1069,46 @@ impl Gen {
             &["~", "[1]", "{a: 1}", "\"\\0\"", "!x y"],
         );
         self.entries(names, values, 0..3)
+    }
+
+    /// A leak check whose parameter is mostly one of `names`.
+    fn leak(&self, names: &[&str]) -> BoxedStrategy<Yaml> {
+        let param = self.scalar(
+            names,
+            &[
+                "dataset", "path", "a-b", "1x", "\"\"", "[n]", "\"{n}\"", "é",
+            ],
+        );
+        let value = self.scalar(
+            &["1", "2", "4", "8", "0.5", "-1", "1e3", "16"],
+            &[
+                ".inf",
+                ".nan",
+                "x",
+                "1e300",
+                "~",
+                "[1]",
+                "\"2\"",
+                "18446744073709551616",
+            ],
+        );
+        let count = if self.noise == 0 { 2..6 } else { 0..24 };
+        let values = self.list(value, count, Yaml::text);
+        self.mapping(vec![("param", 1.0, param), ("values", 1.0, values)])
+    }
+
+    fn explain(&self) -> BoxedStrategy<Yaml> {
+        self.scalar(
+            &["off", "auto", "\"auto\""],
+            &["on", "true", "false", "Auto", "\"\"", "~x", "[auto]", "1"],
+        )
+    }
+
+    fn python(&self) -> BoxedStrategy<Yaml> {
+        self.scalar(
+            &["true", "false", "True", "FALSE"],
+            &["yes", "off", "auto", "1", "\"true\"", "~x", "[true]", "{}"],
+        )
     }
 
     fn dataset_list(&self) -> BoxedStrategy<Yaml> {
@@ -1139,6 +1182,7 @@ fn config(noise: u32) -> BoxedStrategy<String> {
             ("memory_limit", chance, g.size()),
             ("sample_interval", chance, g.interval()),
             ("env", chance, g.env()),
+            ("python", chance, g.python()),
         ]
     };
     let defaults = g.mapping(settings(0.4));
@@ -1169,9 +1213,29 @@ fn config(noise: u32) -> BoxedStrategy<String> {
         ("cwd", 0.2, g.cwd()),
         ("setup", 0.2, g.command()),
         ("thresholds", 0.15, thresholds.clone()),
+        // Mostly with a command that does not hold its placeholder: refused.
+        ("leak", 0.05, g.leak(&["iterations", "n", "_rows2"])),
     ];
     fields.extend(settings(0.1));
     let benchmark = g.mapping(fields);
+    // A leak check whose command holds its placeholder: mostly accepted.
+    let leaky = g.mapping(vec![
+        ("name", sure, g.benchmark_name()),
+        (
+            "command",
+            sure,
+            g.scalar(
+                &[
+                    "\"python grows.py --iterations {iterations}\"",
+                    "[python, grows.py, \"--iterations={iterations}\"]",
+                ],
+                &["python grows.py", "\"{iteration}\""],
+            ),
+        ),
+        ("leak", sure, g.leak(&["iterations"])),
+        ("repeat", 0.2, g.count()),
+    ]);
+    let benchmark = weighted(vec![(5, benchmark), (1, leaky)]);
     let count = if noise == 0 { 1..5 } else { 0..5 };
     let benchmarks = g.list(benchmark, count, Yaml::name);
     let top = g.mapping(vec![
@@ -1181,6 +1245,7 @@ fn config(noise: u32) -> BoxedStrategy<String> {
         ("benchmarks", sure, benchmarks),
         ("testbed", 0.3, g.testbed()),
         ("thresholds", 0.4, thresholds),
+        ("explain", 0.2, g.explain()),
     ]);
     let document = weighted(vec![(30, top), (noise, any_value())]);
     (prefix(noise), document, suffix(noise))
@@ -1208,6 +1273,7 @@ const SEEDS: [&str; 4] = [
     r#"# memgate.yml
 version: 1
 testbed: ci-large
+explain: auto
 defaults:
   repeat: 5
   warmup: 1
@@ -1215,6 +1281,7 @@ defaults:
   memory_limit: 8GiB
   sample_interval: 10ms
   env: {PYTHONHASHSEED: "0", OMP_NUM_THREADS: 1}
+  python: true
 datasets:
   taxi:
     path: data/taxi.csv
@@ -1243,11 +1310,15 @@ benchmarks:
       - iris
     timeout: 30s
     memory_limit: none
+    python: false
     thresholds:
       peak_memory: {max_increase: 10%}
   - name: "quick"
     command: 'true'
     warmup: 0
+  - name: grows
+    command: python grows.py --iterations {iterations} --rows {rows}
+    leak: {param: iterations, values: [1, 2, 4, 8]}
 "#,
     r#"{version: 1, defaults: {repeat: 3, timeout: 1h}, datasets: {d: {path: data/d.csv}}, benchmarks: [{name: a, command: [echo, "{dataset.path}"], datasets: [d]}, {name: b, command: "sleep 1", cwd: sub/deeper}]}
 "#,

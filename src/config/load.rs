@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::parse::parse;
-use super::plan::{CommandLine, Dataset, Job, Plan};
+use super::plan::{CommandLine, Dataset, ExplainMode, Job, Leak, Plan};
 use super::schema::{self, RawConfig, RawSettings};
 use super::values::RawCommand;
 use crate::compare::{ThresholdSpec, Thresholds};
@@ -96,6 +96,8 @@ struct Settings {
     memory_limit: Option<crate::measure::units::Bytes>,
     sample_interval: std::time::Duration,
     env: BTreeMap<String, String>,
+    /// Not set anywhere: `memgate explain` looks at the command.
+    python: Option<bool>,
 }
 
 /// Lays `layers` over each other, the last one winning.
@@ -127,6 +129,7 @@ fn resolve(layers: &[&RawSettings]) -> Result<Settings> {
         memory_limit: last(layers, |l| l.memory_limit.map(|m| m.0))?,
         sample_interval: last(layers, |l| l.sample_interval.map(|d| d.0))?,
         env,
+        python: layers.iter().rev().find_map(|l| l.python.map(|p| p.0)),
     })
 }
 
@@ -161,6 +164,10 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
         });
     }
     let global = thresholds(&raw.thresholds).over(&thresholds(&built_in.thresholds));
+    let explain = raw
+        .explain
+        .or(built_in.explain)
+        .map_or(ExplainMode::default(), |e| e.0);
     let built_in = built_in.defaults;
     let datasets: BTreeMap<String, Dataset> = raw
         .datasets
@@ -210,6 +217,29 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
         if targets.is_empty() {
             targets.push(None);
         }
+        let leak = bench.leak.as_ref().map(|l| Leak {
+            param: l.param.0.clone(),
+            values: l.values.0.clone(),
+        });
+        // The placeholder is replaced at run time, in the command with the datasets' paths
+        // already in: a path that held it would be changed too.
+        if let Some(leak) = &leak
+            && let Some(d) = targets
+                .iter()
+                .flatten()
+                .find(|d| d.path.display().to_string().contains(&leak.placeholder()))
+        {
+            return Err(Error::ConfigAt {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "benchmark {name:?}: the path of dataset {:?} holds {}, which the leak check replaces in the command: rename the path, or give the parameter another name",
+                    d.name,
+                    leak.placeholder()
+                ),
+            });
+        }
         for dataset in targets {
             let command = match dataset {
                 Some(d) => expand(
@@ -237,6 +267,8 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
                 timeout: settings.timeout,
                 memory_limit: settings.memory_limit,
                 sample_interval: settings.sample_interval,
+                python: settings.python,
+                leak: leak.clone(),
                 thresholds: bench_thresholds.clone(),
             });
         }
@@ -246,6 +278,7 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
         config_digest: String::new(),
         testbed: raw.testbed.map(|t| t.0),
         thresholds: global,
+        explain,
         jobs,
     })
 }
@@ -297,6 +330,279 @@ mod tests {
             settings.sample_interval,
             std::time::Duration::from_millis(10)
         );
+    }
+
+    /// The plan of `config`, written as `memgate.yml` in a directory of its own.
+    fn plan_of(config: &str) -> Result<Plan> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        std::fs::write(&path, config).unwrap();
+        load(&path)
+    }
+
+    #[test]
+    fn python_is_carried_per_benchmark_over_the_defaults() {
+        let plan = plan_of(
+            "version: 1\ndefaults: {python: true}\nbenchmarks:\n  - {name: a, command: x}\n  - {name: b, command: y, python: false}\n",
+        )
+        .unwrap();
+        let python: Vec<_> = plan.jobs.iter().map(|j| j.python).collect();
+        assert_eq!(python, [Some(true), Some(false)]);
+        let plan = plan_of("version: 1\nbenchmarks:\n  - {name: a, command: x}\n").unwrap();
+        assert_eq!(plan.jobs[0].python, None, "not set: explain looks");
+    }
+
+    #[test]
+    fn python_is_a_boolean() {
+        for (value, says) in [
+            ("yes", "\"yes\" is not a boolean here: write python: true"),
+            ("off", "\"off\" is not a boolean here: write python: false"),
+            ("auto", "python: auto is what leaving it out means"),
+            ("1", "expected true or false, found the number 1"),
+        ] {
+            let error = plan_of(&format!(
+                "version: 1\nbenchmarks:\n  - {{name: a, command: x, python: {value}}}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains(says), "{value}: {error}");
+            assert!(error.contains(":3:"), "placed: {error}");
+        }
+    }
+
+    #[test]
+    fn explain_is_off_unless_the_config_says_auto() {
+        let one = "benchmarks:\n  - {name: a, command: x}\n";
+        let explain = |top: &str| plan_of(&format!("version: 1\n{top}{one}")).map(|p| p.explain);
+        assert_eq!(
+            explain("").unwrap(),
+            ExplainMode::Off,
+            "the built-in default"
+        );
+        assert_eq!(explain("explain: off\n").unwrap(), ExplainMode::Off);
+        assert_eq!(explain("explain: auto\n").unwrap(), ExplainMode::Auto);
+        for (value, says) in [
+            (
+                "true",
+                "2:10: key \"explain\": explain is not a boolean: write explain: auto",
+            ),
+            ("false", "explain is not a boolean: write explain: off"),
+            (
+                "atuo",
+                "unknown explain mode \"atuo\" (did you mean auto?): write off or auto",
+            ),
+            (
+                "always",
+                "unknown explain mode \"always\": write off (the default) or auto",
+            ),
+            ("[auto]", "expected off or auto, found a list"),
+        ] {
+            let error = explain(&format!("explain: {value}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(says), "{value}: {error}");
+        }
+        // Top level only: not a setting of a benchmark.
+        let error = plan_of("version: 1\nbenchmarks:\n  - {name: a, command: x, explain: auto}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown key \"explain\""), "{error}");
+    }
+
+    /// The errors of `config` (one a line), each without the file's path.
+    fn errors_of(config: &str) -> String {
+        plan_of(config)
+            .unwrap_err()
+            .each()
+            .iter()
+            .map(|e| {
+                let text = e.to_string();
+                text[text.find(":").map_or(0, |i| i + 1)..].to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_leak_check_is_carried_with_its_command_template() {
+        let plan = plan_of(
+            "version: 1\ndatasets:\n  d: {path: d.csv}\nbenchmarks:\n  - name: a\n    command: [run, \"--n={n}\", \"{dataset.path}\"]\n    datasets: [d]\n    leak: {param: n, values: [1, 2.5, 8, -1]}\n  - {name: b, command: x}\n",
+        )
+        .unwrap();
+        let leak = plan.jobs[0].leak.as_ref().expect("a leak check");
+        assert_eq!(leak.param, "n");
+        assert_eq!(leak.values, [1.0, 2.5, 8.0, -1.0]);
+        // The datasets' placeholders are filled, the leak's is left for each run.
+        let CommandLine::Argv(argv) = &plan.jobs[0].command else {
+            panic!("{:?}", plan.jobs[0].command);
+        };
+        assert_eq!(argv[1], "--n={n}");
+        assert!(argv[2].ends_with("/d.csv"), "{argv:?}");
+        assert_eq!(plan.jobs[1].leak, None);
+    }
+
+    #[test]
+    fn a_leak_check_is_checked_where_it_stands() {
+        let bench = |command: &str, leak: &str| {
+            format!(
+                "version: 1\nbenchmarks:\n  - name: a\n    command: {command}\n    leak: {leak}\n"
+            )
+        };
+        for (command, leak, says) in [
+            (
+                "python x.py",
+                "{param: iterations, values: [1, 2]}",
+                "3:5: benchmark \"a\": leak varies iterations, but the command does not use {iterations}: put {iterations} in the command where the value goes, like python bench.py --iterations {iterations}",
+            ),
+            (
+                "[python, x.py, \"{iteration}\"]",
+                "{param: iterations, values: [1, 2]}",
+                "does not use {iterations}",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1]}",
+                "5:30: benchmark \"a\", key \"leak.values\": only one value: give at least 2 different ones",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [2, 2.0]}",
+                "2 values, all the same",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: []}",
+                "no values: give at least 2",
+            ),
+            (
+                "x {n}",
+                &format!(
+                    "{{param: n, values: [{}]}}",
+                    (1..=21)
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "21 values is too many: give at most 20",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, .nan]}",
+                "key \"leak.values[1]\": NaN is not a finite number",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, \"2\"]}",
+                "\"2\" is not a number",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, 1e300]}",
+                "1e300 is too large",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: 4}",
+                "expected a list of numbers like [1, 2, 4, 8], found the number 4",
+            ),
+            (
+                "x {dataset}",
+                "{param: dataset, values: [1, 2]}",
+                "5:19: benchmark \"a\", key \"leak.param\": leak param \"dataset\" is taken by memgate's own placeholders",
+            ),
+            (
+                "x {path}",
+                "{param: path, values: [1, 2]}",
+                "leak param \"path\" is taken",
+            ),
+            (
+                "x {n-1}",
+                "{param: n-1, values: [1, 2]}",
+                "leak param \"n-1\" is not a simple name: use letters, digits and '_', not starting with a digit",
+            ),
+            (
+                "x {1n}",
+                "{param: 1n, values: [1, 2]}",
+                "leak param \"1n\" is not a simple name",
+            ),
+            (
+                "x",
+                "{param: \"\", values: [1, 2]}",
+                "leak param \"\" is not a simple name",
+            ),
+            (
+                "x {n}",
+                "{param: n}",
+                "key \"leak\": missing key \"values\"",
+            ),
+            (
+                "x {n}",
+                "{param: n, values: [1, 2], step: 1}",
+                "unknown key \"step\"",
+            ),
+            (
+                "x {n}",
+                "[n, 1, 2]",
+                "expected a mapping with param and values",
+            ),
+        ] {
+            let errors = errors_of(&bench(command, leak));
+            assert!(errors.contains(says), "{command} / {leak}:\n{errors}");
+            // One mistake, one message: nothing follows from it.
+            assert_eq!(errors.lines().count(), 1, "{command} / {leak}:\n{errors}");
+        }
+        // Good ones: whole and fractional values, negative ones, repeats among them.
+        for leak in [
+            "{param: n, values: [1, 2, 4, 8]}",
+            "{param: n, values: [0.5, 0.25, -1, 1e3]}",
+            "{param: n, values: [1, 1, 2]}",
+            "{param: _N2, values: [1, 2]}",
+        ] {
+            let text = bench("x {n} {_N2}", leak);
+            assert!(plan_of(&text).is_ok(), "{leak}: {:?}", plan_of(&text).err());
+        }
+    }
+
+    #[test]
+    fn a_dataset_path_that_holds_the_placeholder_is_refused() {
+        let errors = errors_of(
+            "version: 1\ndatasets:\n  d: {path: \"data/{n}.csv\"}\nbenchmarks:\n  - name: a\n    command: x {n} {dataset.path}\n    datasets: [d]\n    leak: {param: n, values: [1, 2]}\n",
+        );
+        assert!(
+            errors.contains("the path of dataset \"d\" holds {n}, which the leak check replaces"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn leak_slope_has_a_built_in_threshold_in_bytes() {
+        let plan = plan_of("version: 1\nbenchmarks:\n  - {name: a, command: x}\n").unwrap();
+        let t = plan
+            .thresholds
+            .resolve("leak_slope", crate::results::Better::Lower);
+        assert_eq!(t.max_worse, 0.10);
+        assert_eq!(t.min_change, 1024.0 * 1024.0);
+        assert_eq!(t.alpha, 0.05);
+        let plan = plan_of(
+            "version: 1\nthresholds:\n  leak_slope: {min_change: 8MiB}\nbenchmarks:\n  - {name: a, command: x}\n",
+        )
+        .unwrap();
+        let t = plan
+            .thresholds
+            .resolve("leak_slope", crate::results::Better::Lower);
+        assert_eq!((t.max_worse, t.min_change), (0.10, 8.0 * 1024.0 * 1024.0));
+        for (threshold, says) in [
+            (
+                "{min_change: 0.5}",
+                "leak_slope is measured in bytes: write a size like 8MiB",
+            ),
+            ("{max_decrease: 5%}", "lower is better for leak_slope"),
+        ] {
+            let errors = errors_of(&format!(
+                "version: 1\nthresholds:\n  leak_slope: {threshold}\nbenchmarks:\n  - {{name: a, command: x}}\n"
+            ));
+            assert!(errors.contains(says), "{threshold}: {errors}");
+        }
     }
 
     #[test]

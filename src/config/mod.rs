@@ -13,5 +13,5 @@ mod values;
 mod visit;
 
 pub use load::{CONFIG_FILE, built_in_thresholds, find, load};
-pub use plan::{CommandLine, Dataset, Job, Plan};
+pub use plan::{CommandLine, Dataset, ExplainMode, Job, Leak, Plan, format_value};
 pub use suggest::suggest;

@@ -17,7 +17,20 @@ pub struct Plan {
     pub testbed: Option<String>,
     /// The project's thresholds over the built-in ones (a benchmark's own are in its job).
     pub thresholds: crate::compare::Thresholds,
+    /// Whether `memgate check` runs `memgate explain` after a peak_memory regression.
+    pub explain: ExplainMode,
     pub jobs: Vec<Job>,
+}
+
+/// The config's top-level `explain:`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExplainMode {
+    /// `memgate check` reports a regression and stops there.
+    #[default]
+    Off,
+    /// `memgate check` runs `memgate explain` on each benchmark whose peak_memory
+    /// regressed.
+    Auto,
 }
 
 /// One benchmark over one dataset (or over none).
@@ -25,6 +38,8 @@ pub struct Plan {
 pub struct Job {
     pub benchmark: String,
     pub dataset: Option<Dataset>,
+    /// Datasets' placeholders filled; with a leak check, `{param}` is still there:
+    /// [`Leak::command_at`] fills it for each execution.
     pub command: CommandLine,
     pub cwd: PathBuf,
     /// Added to memgate's own environment.
@@ -36,6 +51,12 @@ pub struct Job {
     pub timeout: Duration,
     pub memory_limit: Option<Bytes>,
     pub sample_interval: Duration,
+    /// Whether `memgate explain` treats the benchmark as a Python program; `None` when
+    /// the config does not say, and explain finds out from the command.
+    pub python: Option<bool>,
+    /// Runs the command at several values of a parameter, each measured run, to fit
+    /// peak memory against it.
+    pub leak: Option<Leak>,
     /// This benchmark's thresholds over the project's and the built-in ones.
     pub thresholds: crate::compare::Thresholds,
 }
@@ -47,6 +68,58 @@ impl Job {
             &self.benchmark,
             self.dataset.as_ref().map(|d| d.name.as_str()),
         )
+    }
+}
+
+/// A benchmark's leak check: `command` holds `{param}`, and each measured run runs it
+/// once per value, the placeholder replaced by the value. Peak memory fitted against the
+/// values by least squares gives the `leak_slope` metric.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Leak {
+    /// A simple identifier, not one of memgate's own placeholders.
+    pub param: String,
+    /// From 2 to 20 finite numbers, at least 2 of them different, in the config's order.
+    pub values: Vec<f64>,
+}
+
+impl Leak {
+    /// `{iterations}`: what the command holds.
+    pub fn placeholder(&self) -> String {
+        format!("{{{}}}", self.param)
+    }
+
+    /// The largest value: warmups run at it, and the benchmark's other metrics come from
+    /// the run at it.
+    pub fn largest(&self) -> f64 {
+        self.values
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// `command` with the placeholder replaced by `value`, written as a person would
+    /// (`4`, not `4.0`); a number needs no quoting for `sh`.
+    pub fn command_at(&self, command: &CommandLine, value: f64) -> CommandLine {
+        let (placeholder, value) = (self.placeholder(), format_value(value));
+        match command {
+            CommandLine::Shell(script) => CommandLine::Shell(script.replace(&placeholder, &value)),
+            CommandLine::Argv(argv) => CommandLine::Argv(
+                argv.iter()
+                    .map(|arg| arg.replace(&placeholder, &value))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A value of a leak parameter as the command gets it: whole numbers without a
+/// fraction (`4`, `-2`), others as Rust writes them shortest (`0.5`, `2.25`).
+pub fn format_value(value: f64) -> String {
+    // Values are at most 2^53 in size (checked in the config), so a whole one fits i64.
+    if value.fract() == 0.0 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
     }
 }
 
@@ -139,5 +212,42 @@ impl Plan {
             job.repeat = repeat.unwrap_or(job.repeat);
             job.warmup = warmup.unwrap_or(job.warmup);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leak_values_are_written_as_people_write_them() {
+        assert_eq!(format_value(4.0), "4");
+        assert_eq!(format_value(-2.0), "-2");
+        assert_eq!(format_value(0.0), "0");
+        assert_eq!(format_value(-0.0), "0");
+        assert_eq!(format_value(0.5), "0.5");
+        assert_eq!(format_value(2.25), "2.25");
+        assert_eq!(format_value(1e3), "1000");
+        assert_eq!(format_value(9_007_199_254_740_992.0), "9007199254740992");
+    }
+
+    #[test]
+    fn the_placeholder_is_replaced_everywhere_in_the_command() {
+        let leak = Leak {
+            param: "n".into(),
+            values: vec![1.0, 8.0, 2.0],
+        };
+        assert_eq!(leak.largest(), 8.0);
+        assert_eq!(
+            leak.command_at(&CommandLine::Shell("run {n} --again {n} {m}".into()), 8.0),
+            CommandLine::Shell("run 8 --again 8 {m}".into())
+        );
+        assert_eq!(
+            leak.command_at(
+                &CommandLine::Argv(vec!["run".into(), "--n={n}".into(), "{n}".into()]),
+                0.5
+            ),
+            CommandLine::Argv(vec!["run".into(), "--n=0.5".into(), "0.5".into()])
+        );
     }
 }

@@ -22,6 +22,8 @@ mapping! {
         testbed: Option<TestbedName>,
         /// Per metric (and `default` for metrics not named).
         thresholds: Thresholds,
+        /// Whether `memgate check` runs `memgate explain` after a peak_memory regression.
+        explain: Option<Explain>,
     }
 }
 
@@ -36,6 +38,8 @@ mapping! {
         memory_limit: Option<Limit>,
         sample_interval: Option<Interval>,
         env: Env,
+        /// Whether `memgate explain` treats the benchmark as Python (else it looks).
+        python: Option<PythonFlag>,
     }
 }
 
@@ -54,19 +58,35 @@ mapping! {
         setup: Option<RawCommand>,
         /// Thresholds of this benchmark, over the project's.
         thresholds: Thresholds,
+        /// Runs the command at several values of a parameter to see whether its peak
+        /// grows with it.
+        leak: Option<RawLeak>,
     }
     flatten {
         /// This benchmark's own settings, to lay over the defaults.
         settings: RawSettings
     }
-    check placeholders_have_datasets
+    check placeholders_have_datasets, command_uses_leak_param
+}
+
+mapping! {
+    /// A benchmark's leak check: the parameter the command takes as `{param}`, and the
+    /// values it is run at.
+    RawLeak, "a mapping with param and values, like {param: iterations, values: [1, 2, 4, 8]}",
+    required { param: LeakParam, values: LeakValues }
+    optional {}
+}
+
+/// Whether `command` holds `text` anywhere.
+fn command_holds(command: &RawCommand, text: &str) -> bool {
+    match command {
+        RawCommand::Shell(s) => s.contains(text),
+        RawCommand::Argv(a) => a.iter().any(|s| s.contains(text)),
+    }
 }
 
 fn placeholders_have_datasets(bench: &RawBenchmark) -> Result<(), String> {
-    let uses = match &bench.command {
-        RawCommand::Shell(s) => s.contains("{dataset."),
-        RawCommand::Argv(a) => a.iter().any(|s| s.contains("{dataset.")),
-    };
+    let uses = command_holds(&bench.command, "{dataset.");
     if uses && bench.datasets.0.is_empty() {
         Err(
             "the command uses {dataset.…} but the benchmark has no datasets: add datasets: [NAME]"
@@ -75,6 +95,25 @@ fn placeholders_have_datasets(bench: &RawBenchmark) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// A leak check varies `{param}` in the command: the command must hold it.
+fn command_uses_leak_param(bench: &RawBenchmark) -> Result<(), String> {
+    let Some(leak) = &bench.leak else {
+        return Ok(());
+    };
+    let param = &leak.param.0;
+    // An empty name or command is a mistake already reported where it stands.
+    let empty = match &bench.command {
+        RawCommand::Shell(s) => s.is_empty(),
+        RawCommand::Argv(a) => a.is_empty(),
+    };
+    if param.is_empty() || empty || command_holds(&bench.command, &format!("{{{param}}}")) {
+        return Ok(());
+    }
+    Err(format!(
+        "leak varies {param}, but the command does not use {{{param}}}: put {{{param}}} in the command where the value goes, like python bench.py --{param} {{{param}}}"
+    ))
 }
 
 mapping! {

@@ -11,13 +11,15 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, EnumAccess, SeqAccess, Visitor};
 
+use super::plan::ExplainMode;
 use super::units::{parse_duration, parse_percent, parse_size};
 use super::visit::{
-    Node, checkpoint, context, drain_enum, leaf, name_leaf, refuse, refuse_mappings, wrong,
+    Node, checked_list, checkpoint, context, drain_enum, leaf, name_leaf, refuse, refuse_mappings,
+    wrong,
 };
 use crate::measure::units::Bytes;
 use crate::names::check_name;
-use crate::results::{CPU_TIME, MAX_RSS, PEAK_MEMORY, WALL_TIME};
+use crate::results::{CPU_TIME, LEAK_SLOPE, MAX_RSS, PEAK_MEMORY, WALL_TIME};
 
 /// The only config version this memgate reads.
 pub const CONFIG_VERSION: u64 = 1;
@@ -154,6 +156,178 @@ impl<'de> Deserialize<'de> for Limit {
     }
 }
 
+/// `python`: whether `memgate explain` treats the benchmark as a Python program. Left
+/// out, explain finds out from the command.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PythonFlag(pub bool);
+
+impl<'de> Deserialize<'de> for PythonFlag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expecting = "true or false";
+        leaf(d, expecting, |node| {
+            match node {
+            Node::Bool(b) => Ok(PythonFlag(b)),
+            Node::Str(s) if s == "auto" => Err(
+                "python: auto is what leaving it out means (explain looks at the command): remove the key, or write true or false".into(),
+            ),
+            Node::Str(s) if ["yes", "on"].contains(&s.as_str()) => {
+                Err(format!("{s:?} is not a boolean here: write python: true"))
+            }
+            Node::Str(s) if ["no", "off"].contains(&s.as_str()) => {
+                Err(format!("{s:?} is not a boolean here: write python: false"))
+            }
+            other => wrong(expecting, &other),
+        }
+        })
+    }
+}
+
+/// The top-level `explain`: `off` or `auto`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Explain(pub ExplainMode);
+
+impl<'de> Deserialize<'de> for Explain {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expecting = "off or auto";
+        leaf(d, expecting, |node| match node {
+            Node::Str(s) if s == "off" => Ok(Explain(ExplainMode::Off)),
+            Node::Str(s) if s == "auto" => Ok(Explain(ExplainMode::Auto)),
+            Node::Bool(b) => Err(format!(
+                "explain is not a boolean: write explain: {}",
+                if b { "auto" } else { "off" }
+            )),
+            Node::Str(s) => Err(match super::suggest(&s, ["off", "auto"]) {
+                Some(hint) => {
+                    format!("unknown explain mode {s:?} (did you mean {hint}?): write off or auto")
+                }
+                None => format!(
+                    "unknown explain mode {s:?}: write off (the default) or auto (check runs memgate explain after a peak_memory regression)"
+                ),
+            }),
+            other => wrong(expecting, &other),
+        })
+    }
+}
+
+/// The fewest values a leak check runs the command at: a line needs two points.
+pub const MIN_LEAK_VALUES: usize = 2;
+/// The most: each is one more execution of every measured run.
+pub const MAX_LEAK_VALUES: usize = 20;
+/// The longest name of a leak check's parameter.
+pub const MAX_PARAM_LEN: usize = 64;
+/// Placeholders memgate fills itself: no leak parameter may take their names.
+const RESERVED_PLACEHOLDERS: [&str; 2] = ["dataset", "path"];
+/// The largest magnitude of a leak value: beyond it, not every whole number is exact.
+const MAX_LEAK_VALUE: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// A leak check's `param`: a simple identifier, written `{param}` in the command.
+#[derive(Clone, Debug, Default)]
+pub struct LeakParam(pub String);
+
+impl<'de> Deserialize<'de> for LeakParam {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        name_leaf(d, "a parameter name like iterations", |name| {
+            let simple = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !simple || name.len() > MAX_PARAM_LEN {
+                return Err(format!(
+                    "leak param {name:?} is not a simple name: use letters, digits and '_', not starting with a digit, at most {MAX_PARAM_LEN} characters, like iterations (the command then holds {{iterations}})"
+                ));
+            }
+            if RESERVED_PLACEHOLDERS.contains(&name.as_str()) {
+                return Err(format!(
+                    "leak param {name:?} is taken by memgate's own placeholders ({{dataset.path}}, {{dataset.name}}, {{path}}): give the parameter another name, like iterations"
+                ));
+            }
+            Ok(LeakParam(name))
+        })
+    }
+}
+
+/// One value of a leak check's parameter: a finite number.
+#[derive(Clone, Copy, Debug)]
+struct LeakValue(f64);
+
+/// What a refused value reads as when the parse goes on past it: not a number, so the
+/// list's own check knows a mistake was reported already.
+impl Default for LeakValue {
+    fn default() -> Self {
+        LeakValue(f64::NAN)
+    }
+}
+
+impl<'de> Deserialize<'de> for LeakValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let expecting = "a number like 4 or 0.5";
+        leaf(d, expecting, |node| {
+            let value = match node {
+                Node::Unsigned(n) => n as f64,
+                Node::Signed(n) => n as f64,
+                Node::Float(f) if f.is_finite() => f,
+                Node::Float(f) => {
+                    return Err(format!(
+                        "{f} is not a finite number: give the values the parameter takes, like [1, 2, 4, 8]"
+                    ));
+                }
+                Node::Str(s) => {
+                    return Err(format!(
+                        "{s:?} is not a number: write the values as numbers, like [1, 2, 4, 8]"
+                    ));
+                }
+                other => return wrong(expecting, &other),
+            };
+            if value.abs() > MAX_LEAK_VALUE {
+                return Err(format!(
+                    "{value:e} is too large: give values of at most 2^53 (9007199254740992) in size, where every whole number is exact"
+                ));
+            }
+            Ok(LeakValue(value))
+        })
+    }
+}
+
+/// A leak check's `values`: from 2 to 20 numbers, at least 2 of them different.
+#[derive(Clone, Debug, Default)]
+pub struct LeakValues(pub Vec<f64>);
+
+impl<'de> Deserialize<'de> for LeakValues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let values: Vec<LeakValue> =
+            checked_list(d, "a list of numbers like [1, 2, 4, 8]", Some(leak_values))?;
+        Ok(LeakValues(values.into_iter().map(|v| v.0).collect()))
+    }
+}
+
+fn leak_values(values: &[LeakValue]) -> Result<(), String> {
+    // A value refused where it stands: counting the rest would only confuse.
+    if values.iter().any(|v| v.0.is_nan()) {
+        return Ok(());
+    }
+    if values.len() > MAX_LEAK_VALUES {
+        return Err(format!(
+            "{} values is too many: give at most {MAX_LEAK_VALUES} (each adds a run to every measured run)",
+            values.len()
+        ));
+    }
+    let mut distinct: Vec<f64> = values.iter().map(|v| v.0).collect();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    if distinct.len() >= MIN_LEAK_VALUES {
+        return Ok(());
+    }
+    let found = match values.len() {
+        0 => "no values".to_owned(),
+        1 => "only one value".to_owned(),
+        n => format!("{n} values, all the same"),
+    };
+    Err(format!(
+        "{found}: give at least {MIN_LEAK_VALUES} different ones, like [1, 2, 4, 8], so that memgate can fit a line through the peaks"
+    ))
+}
+
 /// A percentage such as `5%`, as a fraction.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fraction(pub f64);
@@ -175,10 +349,10 @@ fn fraction(node: Node) -> Result<Fraction, String> {
     }
 }
 
-/// The built-in metrics memgate measures, where lower is better: their unit.
+/// The metrics memgate measures itself, where lower is better: their unit.
 fn built_in_unit(metric: &str) -> Option<&'static str> {
     match metric {
-        PEAK_MEMORY | MAX_RSS => Some("bytes"),
+        PEAK_MEMORY | MAX_RSS | LEAK_SLOPE => Some("bytes"),
         WALL_TIME | CPU_TIME => Some("seconds"),
         _ => None,
     }
@@ -246,7 +420,7 @@ impl<'de> Deserialize<'de> for MinChange {
                         if parse_size(&s).is_ok() || parse_duration(&s).is_ok() =>
                     {
                         Err(format!(
-                            "{s:?}: a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, wall_time and cpu_time"
+                            "{s:?}: a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, leak_slope, wall_time and cpu_time"
                         ))
                     }
                     (None, other) => wrong("a number of at least 0", &other),

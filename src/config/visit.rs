@@ -422,9 +422,34 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
+    checked_list(d, expecting, None)
+}
+
+/// A rule over a whole list: what is wrong with it, if anything.
+pub(super) type ListCheck<T> = fn(&[T]) -> Result<(), String>;
+
+/// As [`list`], and `check` judges the list as a whole, as a checkpoint placed at the
+/// list (an empty one too).
+pub(super) fn checked_list<'de, D, T>(
+    d: D,
+    expecting: &'static str,
+    check: Option<ListCheck<T>>,
+) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
     struct ListVisitor<T> {
         expecting: &'static str,
-        item: std::marker::PhantomData<T>,
+        check: Option<ListCheck<T>>,
+    }
+    impl<T> ListVisitor<T> {
+        fn judge<E: de::Error>(&self, items: Vec<T>) -> Result<Vec<T>, E> {
+            if let Some(check) = self.check {
+                checkpoint(check(&items)).map_err(E::custom)?;
+            }
+            Ok(items)
+        }
     }
     impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
         type Value = Vec<T>;
@@ -436,22 +461,19 @@ where
             while let Some(item) = seq.next_element()? {
                 out.push(item);
             }
-            Ok(out)
+            self.judge(out)
         }
         fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
+            self.judge(Vec::new())
         }
         refuse_scalars!();
         refuse_mappings!();
     }
-    d.deserialize_any(ListVisitor {
-        expecting,
-        item: std::marker::PhantomData,
-    })
+    d.deserialize_any(ListVisitor { expecting, check })
 }
 
 /// Defines a struct read from a mapping with a fixed set of keys: an unknown or repeated
-/// key, a missing required one, and (with `check`) a rule across its keys are each a
+/// key, a missing required one, and (with `check`) each rule across its keys are each a
 /// checkpoint at the mapping's place, so the parse goes on past them. A `flatten` field
 /// is another such struct whose keys are read at this level, as if written here; it
 /// must have no required keys and no check of its own.
@@ -462,7 +484,7 @@ macro_rules! mapping {
         required { $($req:ident : $req_ty:ty),* $(,)? }
         optional { $($(#[$fmeta:meta])* $opt:ident : $opt_ty:ty),* $(,)? }
         $(flatten { $(#[$flat_meta:meta])* $flat:ident : $flat_ty:ty })?
-        $(check $check:path)?
+        $(check $($check:path),+)?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Default)]
@@ -529,7 +551,7 @@ macro_rules! mapping {
                                 $crate::config::visit::checkpoint($crate::config::visit::missing(stringify!($req))).map_err(serde::de::Error::custom)?;
                             }
                         )*
-                        $($crate::config::visit::checkpoint($check(&out)).map_err(serde::de::Error::custom)?;)?
+                        $($($crate::config::visit::checkpoint($check(&out)).map_err(serde::de::Error::custom)?;)+)?
                         Ok(out)
                     }
                     refuse_scalars!();

@@ -1,7 +1,9 @@
 //! Running a [`Plan`]: per benchmark × dataset, prepare the dataset if missing, run the
 //! benchmark's setup once, then warmups, then measured runs; collect [`RunResults`].
 //! A failing benchmark is recorded and the next one runs; only memgate's own trouble
-//! (or Ctrl-C) stops the plan.
+//! (or Ctrl-C) stops the plan. A benchmark with a leak check runs its command once per
+//! value of the parameter in each measured run ([`Session::measure`]) and records the
+//! slope of its peaks as `leak_slope`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom};
@@ -12,13 +14,15 @@ use serde::Deserialize;
 use super::execute::{Ending, Execution, Executor, Measured, Watch};
 use super::launcher::{Exit, StartStep};
 use super::progress::Progress;
-use crate::config::{CommandLine, Job, Plan};
+use crate::compare::fit::{LineFit, fit_line};
+use crate::compare::stats::median;
+use crate::config::{CommandLine, Job, Leak, Plan, format_value};
 use crate::error::Result;
 use crate::measure::quality::PeakQuality;
 use crate::report::units::{bytes, seconds};
 use crate::results::{
-    BUILT_IN_METRICS, BenchmarkResult, Better, CPU_TIME, Failure, MAX_RSS, Metric, PEAK_MEMORY,
-    RunRecord, RunResults, Status, Testbed, WALL_TIME,
+    BUILT_IN_METRICS, BenchmarkResult, Better, CPU_TIME, Failure, LEAK_SLOPE, MAX_RSS, Metric,
+    PEAK_MEMORY, RunRecord, RunResults, Status, Testbed, WALL_TIME,
 };
 
 /// How many lines of a failing benchmark's stderr the report keeps.
@@ -111,10 +115,14 @@ pub fn run_pair(
 }
 
 fn total_runs(plan: &Plan) -> u64 {
-    plan.jobs
-        .iter()
-        .map(|j| u64::from(j.warmup) + u64::from(j.repeat))
-        .sum()
+    plan.jobs.iter().map(executions).sum()
+}
+
+/// How many times a job's command runs: each warmup once; each measured run once, or
+/// once per value of its leak check.
+fn executions(job: &Job) -> u64 {
+    let per_run = job.leak.as_ref().map_or(1, |l| l.values.len() as u64);
+    u64::from(job.warmup) + u64::from(job.repeat) * per_run
 }
 
 fn results(testbed: Testbed, benchmarks: Vec<BenchmarkResult>) -> RunResults {
@@ -148,9 +156,11 @@ struct JobRun<'j> {
     side: Option<&'static str>,
     result: BenchmarkResult,
     log_dir: PathBuf,
-    /// Runs still to come; once the job has failed, none of them will run.
+    /// Executions still to come; once the job has failed, none of them will run.
     remaining: u64,
     failed: bool,
+    /// The leak check's line of each measured run that succeeded, in order.
+    fits: Vec<LineFit>,
 }
 
 impl JobRun<'_> {
@@ -197,8 +207,9 @@ impl<'a> Session<'a> {
                 failure: None,
             },
             log_dir,
-            remaining: u64::from(job.warmup) + u64::from(job.repeat),
+            remaining: executions(job),
             failed: false,
+            fits: Vec::new(),
         };
         let label = run.label();
 
@@ -224,7 +235,7 @@ impl<'a> Session<'a> {
             if let Some(parent) = dataset.path.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            let step = self.step(&run, prepare, &dataset.prepare_cwd, "prepare", 1)?;
+            let step = self.step(&run, prepare, &dataset.prepare_cwd, "prepare", 1, None)?;
             if let Step::Failed(failure, status) = step {
                 self.fail(&mut run, *failure, status);
                 return Ok(run);
@@ -250,7 +261,9 @@ impl<'a> Session<'a> {
             && !self.set_up.contains(&key)
         {
             self.progress.now(&format!("{label}: setup"));
-            if let Step::Failed(failure, status) = self.step(&run, setup, &job.cwd, "setup", 1)? {
+            if let Step::Failed(failure, status) =
+                self.step(&run, setup, &job.cwd, "setup", 1, None)?
+            {
                 self.fail(&mut run, *failure, status);
                 return Ok(run);
             }
@@ -259,17 +272,21 @@ impl<'a> Session<'a> {
         Ok(run)
     }
 
-    /// One unmeasured run.
+    /// One unmeasured run (with a leak check, at its largest value).
     fn warmup(&mut self, run: &mut JobRun, attempt: u32) -> Result<()> {
         if run.failed || attempt > run.job.warmup {
             return Ok(());
         }
+        let job = run.job;
+        let point = job.leak.as_ref().map(|l| (l, l.largest()));
         self.progress.now(&format!(
-            "{}: warmup {attempt}/{}",
+            "{}: warmup {attempt}/{}{}",
             run.label(),
-            run.job.warmup
+            job.warmup,
+            at(point)
         ));
-        let step = self.step(run, &run.job.command, &run.job.cwd, "warmup", attempt)?;
+        let command = command_at(job, point);
+        let step = self.step(run, &command, &job.cwd, "warmup", attempt, point)?;
         self.progress.advance(1);
         run.remaining -= 1;
         if let Step::Failed(failure, status) = step {
@@ -279,41 +296,105 @@ impl<'a> Session<'a> {
     }
 
     /// One measured run: its figures and custom metrics join the result.
+    ///
+    /// With a leak check, the measured run is one execution per value of the parameter,
+    /// in the config's order; the line through their peaks gives the run's `leak_slope`,
+    /// and the execution at the largest value gives every other figure (so that they
+    /// compare across runs and revisions as a benchmark without the check would). Any
+    /// execution that fails fails the run, as a failing run does.
     fn measure(&mut self, run: &mut JobRun, attempt: u32) -> Result<()> {
         if run.failed || attempt > run.job.repeat {
             return Ok(());
         }
+        let job = run.job;
+        let Some(leak) = &job.leak else {
+            if let Some((measured, custom)) = self.execute(run, attempt, None, true)? {
+                record(&mut run.result, measured, custom, None);
+            }
+            return Ok(());
+        };
+        let largest = leak.largest();
+        let mut peaks = Vec::with_capacity(leak.values.len());
+        let mut at_largest = None;
+        for &value in &leak.values {
+            // Custom metrics are read from the first execution at the largest value only.
+            let figures = at_largest.is_none() && value == largest;
+            let Some((measured, custom)) =
+                self.execute(run, attempt, Some((leak, value)), figures)?
+            else {
+                return Ok(());
+            };
+            peaks.push((value, measured.peak_memory.as_f64()));
+            if figures {
+                at_largest = Some((measured, custom));
+            }
+        }
+        // The config holds at least two different values, each run succeeded: a line.
+        let (Some(fit), Some((measured, custom))) = (fit_line(&peaks), at_largest) else {
+            let message = format!(
+                "run {attempt}: no line fits the peaks at {} = {}",
+                leak.param,
+                leak.values
+                    .iter()
+                    .map(|v| format_value(*v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            self.fail(run, Failure::plain("run", attempt, message), Status::Failed);
+            return Ok(());
+        };
+        record(&mut run.result, measured, custom, Some(fit.slope));
+        run.fits.push(fit);
+        Ok(())
+    }
+
+    /// One execution of a measured run (at `point`, the leak check's value, if any):
+    /// its figures, and its custom metrics if `figures` (else they are left unread).
+    /// `None` when it failed, which fails the job.
+    fn execute(
+        &mut self,
+        run: &mut JobRun,
+        attempt: u32,
+        point: Option<(&Leak, f64)>,
+        figures: bool,
+    ) -> Result<Option<(Measured, Vec<CustomLine>)>> {
+        let job = run.job;
         self.progress.now(&format!(
-            "{}: run {attempt}/{}",
+            "{}: run {attempt}/{}{}",
             run.label(),
-            run.job.repeat
+            job.repeat,
+            at(point)
         ));
         let metrics_file = run.log_dir.join("metrics.jsonl");
         if let Err(why) = clear(&metrics_file) {
             self.fail(run, Failure::plain("run", attempt, why), Status::Failed);
-            return Ok(());
+            return Ok(None);
         }
-        let step = self.step(run, &run.job.command, &run.job.cwd, "run", attempt)?;
+        let command = command_at(job, point);
+        let step = self.step(run, &command, &job.cwd, "run", attempt, point)?;
         self.progress.advance(1);
         run.remaining -= 1;
         let measured = match step {
             Step::Done(m) => m,
             Step::Failed(failure, status) => {
                 self.fail(run, *failure, status);
-                return Ok(());
+                return Ok(None);
             }
         };
+        if !figures {
+            return Ok(Some((measured, Vec::new())));
+        }
         match read_custom_metrics(&metrics_file) {
-            Ok(custom) => record(&mut run.result, measured, custom),
+            Ok(custom) => Ok(Some((measured, custom))),
             Err(message) => {
                 let mut failure = Failure::plain("run", attempt, message);
                 failure.exit_code = Some(0);
                 failure.after = measured.wall_time;
                 failure.peak_memory = measured.peak_memory;
                 self.fail(run, failure, Status::Failed);
+                Ok(None)
             }
         }
-        Ok(())
     }
 
     /// Records a failure: the job's remaining runs will not happen.
@@ -340,10 +421,20 @@ impl<'a> Session<'a> {
             ),
         };
         self.progress.finished(&line);
+        if let (None, Some(leak)) = (&run.result.failure, &run.job.leak) {
+            let peak = run
+                .result
+                .metrics
+                .get(PEAK_MEMORY)
+                .and_then(|m| median(&m.samples));
+            if let Some(growth) = peak.and_then(|peak| leak_growth(leak, &run.fits, peak)) {
+                self.progress.finished(&format!("{label}: {growth}"));
+            }
+        }
         run.result
     }
 
-    /// Runs one step of a job and judges it.
+    /// Runs one step of a job (at `point`, the leak check's value, if any) and judges it.
     fn step(
         &mut self,
         run: &JobRun,
@@ -351,10 +442,20 @@ impl<'a> Session<'a> {
         cwd: &Path,
         phase: &str,
         attempt: u32,
+        point: Option<(&Leak, f64)>,
     ) -> Result<Step> {
         let (job, log_dir) = (run.job, &run.log_dir);
-        let stdout = log_dir.join(format!("{phase}-{attempt}.stdout"));
-        let stderr = log_dir.join(format!("{phase}-{attempt}.stderr"));
+        // `run-2-iterations=4.stderr`: one pair of logs per execution.
+        let name = match point {
+            Some((leak, value)) => {
+                format!("{phase}-{attempt}-{}={}", leak.param, format_value(value))
+            }
+            None => format!("{phase}-{attempt}"),
+        };
+        let stdout = log_dir.join(format!("{name}.stdout"));
+        let stderr = log_dir.join(format!("{name}.stderr"));
+        // `run 2 at iterations=4`: how messages name the execution.
+        let what = format!("{phase} {attempt}{}", at(point));
         // An earlier run may have left anything here; the launcher creates them anew.
         // What cannot be cleared fails this benchmark, not the session.
         if let Err(why) = clear(&stdout).and_then(|()| clear(&stderr)) {
@@ -398,7 +499,7 @@ impl<'a> Session<'a> {
         };
         for (path, dropped) in &measured.dropped_logs {
             self.progress.finished(&format!(
-                "{}: {phase} {attempt} wrote more than memgate keeps: {} kept its last {} (the first {} dropped)",
+                "{}: {what} wrote more than memgate keeps: {} kept its last {} (the first {} dropped)",
                 run.label(),
                 path.display(),
                 bytes(super::logcap::KEEP as f64),
@@ -470,13 +571,13 @@ impl<'a> Session<'a> {
         // A command that never started has no time or memory to speak of.
         let (message, after, peak_memory) = match measured.ending {
             Ending::Exited(Exit::NotStarted { .. }) => (
-                format!("{phase} {attempt} {message}"),
+                format!("{what} {message}"),
                 Default::default(),
                 Default::default(),
             ),
             _ => (
                 format!(
-                    "{phase} {attempt} {message} after {} at peak memory {} (log: {})",
+                    "{what} {message} after {} at peak memory {} (log: {})",
                     seconds(measured.wall_time.0),
                     bytes(measured.peak_memory.as_f64()),
                     stderr.display()
@@ -517,8 +618,74 @@ impl Failure {
     }
 }
 
-/// Adds one good run to the result.
-fn record(result: &mut BenchmarkResult, m: Measured, custom: Vec<CustomLine>) {
+/// `command` at `point`: the leak check's placeholder replaced by the value.
+fn command_at(job: &Job, point: Option<(&Leak, f64)>) -> CommandLine {
+    match point {
+        Some((leak, value)) => leak.command_at(&job.command, value),
+        None => job.command.clone(),
+    }
+}
+
+/// ` at iterations=4`, or nothing: where an execution of a leak check stands.
+fn at(point: Option<(&Leak, f64)>) -> String {
+    match point {
+        Some((leak, value)) => format!(" at {}={}", leak.param, format_value(value)),
+        None => String::new(),
+    }
+}
+
+/// What the leak check found, said after the benchmark's line: `grows 20.1 MiB per
+/// iteration (R² 0.99)`, or `no growth with iterations`. The slope is the median of the
+/// runs' (the table's figure), R² that of the median run's line. `None` without a line.
+fn leak_growth(leak: &Leak, fits: &[LineFit], peak: f64) -> Option<String> {
+    let slope = median(&fits.iter().map(|f| f.slope).collect::<Vec<_>>())?;
+    let mut sorted: Vec<&LineFit> = fits.iter().collect();
+    sorted.sort_by(|a, b| a.slope.total_cmp(&b.slope));
+    let middle = sorted[(sorted.len() - 1) / 2];
+    // Growth over the whole range of values, against the peak: a judgement that does
+    // not depend on the parameter's unit (a slope per row is tiny, per batch large).
+    let low = leak.values.iter().copied().fold(f64::INFINITY, f64::min);
+    let growth = slope * (leak.largest() - low);
+    if slope <= 0.0 || (growth < 0.01 * peak && middle.r_squared < 0.5) {
+        return Some(format!("no growth with {}", leak.param));
+    }
+    Some(format!(
+        "grows {} per {} (R² {:.2})",
+        bytes(slope),
+        singular(&leak.param),
+        middle.r_squared
+    ))
+}
+
+/// `iterations` → `iteration`, `batches` → `batch`, `queries` → `query`: a parameter's
+/// name for one unit of it. Names that are not plain English plurals stay as they are.
+fn singular(name: &str) -> std::borrow::Cow<'_, str> {
+    let lower = name.to_ascii_lowercase();
+    let cut = |n: usize| std::borrow::Cow::Borrowed(&name[..name.len() - n]);
+    if name.len() < 3 || ["ss", "us", "is"].iter().any(|end| lower.ends_with(end)) {
+        name.into()
+    } else if lower.ends_with("ies") {
+        format!("{}y", &name[..name.len() - 3]).into()
+    } else if ["sses", "ches", "shes", "xes"]
+        .iter()
+        .any(|end| lower.ends_with(end))
+    {
+        cut(2)
+    } else if lower.ends_with('s') {
+        cut(1)
+    } else {
+        name.into()
+    }
+}
+
+/// Adds one good run to the result: its figures, its custom metrics, and with a leak
+/// check the slope of its peaks.
+fn record(
+    result: &mut BenchmarkResult,
+    m: Measured,
+    custom: Vec<CustomLine>,
+    leak_slope: Option<f64>,
+) {
     let mut push = |name: &str, unit: &str, better: Better, value: f64| {
         result
             .metrics
@@ -535,6 +702,9 @@ fn record(result: &mut BenchmarkResult, m: Measured, custom: Vec<CustomLine>) {
     push(MAX_RSS, "bytes", Better::Lower, m.max_rss.as_f64());
     push(WALL_TIME, "seconds", Better::Lower, m.wall_time.0);
     push(CPU_TIME, "seconds", Better::Lower, m.cpu_time.0);
+    if let Some(slope) = leak_slope {
+        push(LEAK_SLOPE, "bytes", Better::Lower, slope);
+    }
     for line in custom {
         push(
             &line.metric,
@@ -630,7 +800,7 @@ fn read_custom_metrics(path: &Path) -> Result<Vec<CustomLine>, String> {
         crate::names::check_name("metric name", &parsed.metric)
             .and_then(|()| crate::names::check_unit(&parsed.unit))
             .map_err(|e| format!("{at}: {e}"))?;
-        if BUILT_IN_METRICS.contains(&parsed.metric.as_str()) {
+        if BUILT_IN_METRICS.contains(&parsed.metric.as_str()) || parsed.metric == LEAK_SLOPE {
             return Err(format!(
                 "{at}: {:?} is measured by memgate itself: give the custom metric another name",
                 parsed.metric
@@ -746,6 +916,101 @@ mod tests {
             std::fs::write(&path, bad).unwrap();
             let error = read_custom_metrics(&path).unwrap_err();
             assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn leak_slope_is_memgates_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.jsonl");
+        std::fs::write(&path, "{\"metric\": \"leak_slope\", \"value\": 1}\n").unwrap();
+        let error = read_custom_metrics(&path).unwrap_err();
+        assert!(
+            error.contains("\"leak_slope\" is measured by memgate itself"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn progress_counts_every_execution_of_a_leak_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("memgate.yml");
+        std::fs::write(
+            &path,
+            "version: 1\nbenchmarks:\n  - {name: a, command: x, repeat: 3, warmup: 2}\n  - name: b\n    command: x {n}\n    repeat: 3\n    warmup: 2\n    leak: {param: n, values: [1, 2, 4, 8]}\n",
+        )
+        .unwrap();
+        let plan = crate::config::load(&path).unwrap();
+        assert_eq!(executions(&plan.jobs[0]), 2 + 3);
+        // Warmups at the largest value only; each measured run at every value.
+        assert_eq!(executions(&plan.jobs[1]), 2 + 3 * 4);
+        assert_eq!(total_runs(&plan), 5 + 14);
+    }
+
+    fn fit(slope: f64, r_squared: f64) -> LineFit {
+        LineFit {
+            slope,
+            intercept: 0.0,
+            r_squared,
+        }
+    }
+
+    #[test]
+    fn the_leak_line_says_how_the_peak_grows() {
+        const MIB: f64 = 1024.0 * 1024.0;
+        let leak = Leak {
+            param: "iterations".into(),
+            values: vec![1.0, 2.0, 4.0, 8.0],
+        };
+        let peak = 180.0 * MIB;
+        // The median run's slope, and its R²: the middle of three.
+        let fits = [
+            fit(20.3 * MIB, 0.97),
+            fit(20.1 * MIB, 0.99),
+            fit(19.0 * MIB, 0.90),
+        ];
+        assert_eq!(
+            leak_growth(&leak, &fits, peak).unwrap(),
+            "grows 20.1 MiB per iteration (R² 0.99)"
+        );
+        // Below 1% of the peak over the whole range, with a poor fit: noise.
+        assert_eq!(
+            leak_growth(&leak, &[fit(0.2 * MIB, 0.3)], peak).unwrap(),
+            "no growth with iterations"
+        );
+        // Small but steady: said.
+        assert_eq!(
+            leak_growth(&leak, &[fit(0.2 * MIB, 0.98)], peak).unwrap(),
+            "grows 205 KiB per iteration (R² 0.98)"
+        );
+        // Falling or flat: no growth, however well it fits.
+        assert_eq!(
+            leak_growth(&leak, &[fit(-3.0 * MIB, 0.99)], peak).unwrap(),
+            "no growth with iterations"
+        );
+        assert_eq!(
+            leak_growth(&leak, &[fit(0.0, 1.0)], peak).unwrap(),
+            "no growth with iterations"
+        );
+        assert_eq!(leak_growth(&leak, &[], peak), None);
+    }
+
+    #[test]
+    fn one_unit_of_a_parameter() {
+        for (name, one) in [
+            ("iterations", "iteration"),
+            ("rows", "row"),
+            ("batches", "batch"),
+            ("queries", "query"),
+            ("boxes", "box"),
+            ("classes", "class"),
+            ("status", "status"),
+            ("n", "n"),
+            ("size", "size"),
+            ("ms", "ms"),
+            ("Epochs", "Epoch"),
+        ] {
+            assert_eq!(singular(name), one, "{name}");
         }
     }
 

@@ -376,7 +376,7 @@ fn a_key_given_twice() {
 fn a_custom_metric_has_no_size_or_duration() {
     assert_config_error(
         "version: 1\nthresholds:\n  score: {min_change: 1MiB}\nbenchmarks:\n  - name: a\n    command: x\n",
-        r#"{file}:3:23: key "thresholds.score.min_change": "1MiB": a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, wall_time and cpu_time"#,
+        r#"{file}:3:23: key "thresholds.score.min_change": "1MiB": a custom metric's min_change is a plain number in the unit the benchmark reports (like 0.5); sizes and durations are for peak_memory, max_rss, leak_slope, wall_time and cpu_time"#,
     );
 }
 
@@ -513,5 +513,57 @@ fn a_character_that_is_not_one_is_placed() {
     assert_config_error(
         "version: 1\nbenchmarks:\n  - name: a\n    command: x\u{fffe}\n",
         "{file}:4:15: a character that is not one (U+FFFE): remove it, or write it as an escape in a quoted string",
+    );
+}
+
+#[test]
+fn python_is_true_or_false() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  python: yes\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:11: key "defaults.python": "yes" is not a boolean here: write python: true"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    python: auto\n",
+        r#"{file}:5:13: benchmark "a", key "python": python: auto is what leaving it out means (explain looks at the command): remove the key, or write true or false"#,
+    );
+}
+
+#[test]
+fn explain_is_off_or_auto() {
+    assert_config_error(
+        "version: 1\nexplain: true\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:2:10: key "explain": explain is not a boolean: write explain: auto"#,
+    );
+    assert_config_error(
+        "version: 1\nexplain: on\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:2:10: key "explain": unknown explain mode "on": write off (the default) or auto (check runs memgate explain after a peak_memory regression)"#,
+    );
+}
+
+#[test]
+fn a_leak_check_needs_its_placeholder_in_the_command() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py --iterations 4\n    leak: {param: iterations, values: [1, 2, 4, 8]}\n",
+        r#"{file}:3:5: benchmark "pipeline": leak varies iterations, but the command does not use {iterations}: put {iterations} in the command where the value goes, like python bench.py --iterations {iterations}"#,
+    );
+}
+
+#[test]
+fn a_leak_check_needs_two_different_values() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py {iterations}\n    leak:\n      param: iterations\n      values: [4]\n",
+        r#"{file}:7:15: benchmark "pipeline", key "leak.values": only one value: give at least 2 different ones, like [1, 2, 4, 8], so that memgate can fit a line through the peaks"#,
+    );
+}
+
+#[test]
+fn a_leak_parameter_is_a_simple_name_of_its_own() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py {n-iter}\n    leak: {param: n-iter, values: [1, 2]}\n",
+        r#"{file}:5:19: benchmark "pipeline", key "leak.param": leak param "n-iter" is not a simple name: use letters, digits and '_', not starting with a digit, at most 64 characters, like iterations (the command then holds {iterations})"#,
+    );
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline\n    command: python pipeline.py {dataset}\n    leak: {param: dataset, values: [1, 2]}\n",
+        r#"{file}:5:19: benchmark "pipeline", key "leak.param": leak param "dataset" is taken by memgate's own placeholders ({dataset.path}, {dataset.name}, {path}): give the parameter another name, like iterations"#,
     );
 }

@@ -5,6 +5,7 @@ mod config_errors;
 mod gate;
 mod github;
 mod hostile;
+mod leak;
 mod limits;
 mod measure;
 mod report;

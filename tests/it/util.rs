@@ -1,6 +1,8 @@
 //! The test builder: a temporary project with a `memgate.yml`, the real memgate binary run
 //! in it, and helpers to read its JSON. `{shapes}` in a config stands for the path of the
-//! helper program with known memory shapes (`tests/helper/shapes.c`), built once.
+//! helper program with known memory shapes (`tests/helper/shapes.c`), built once;
+//! `{leak_py}` for the Python helper whose peak grows with a count
+//! (`tests/helper/leak.py`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -33,7 +35,8 @@ pub struct Project {
 }
 
 impl Project {
-    /// A project whose `memgate.yml` is `config`, with `{shapes}` and `{dir}` filled in.
+    /// A project whose `memgate.yml` is `config`, with `{shapes}`, `{leak_py}` and `{dir}`
+    /// filled in.
     pub fn new(config: &str) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let project = Project { dir };
@@ -58,10 +61,12 @@ impl Project {
         self.dir.path().join(name)
     }
 
-    /// Writes a file, filling in `{shapes}` and `{dir}`.
+    /// Writes a file, filling in `{shapes}`, `{leak_py}` and `{dir}`.
     pub fn write(&self, name: &str, text: &str) {
+        let leak_py = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/helper/leak.py");
         let text = text
             .replace("{shapes}", &shapes().display().to_string())
+            .replace("{leak_py}", leak_py)
             .replace("{dir}", &self.dir().display().to_string());
         std::fs::write(self.path(name), text).expect("write file");
     }
