@@ -96,44 +96,6 @@ fn rank_sum_counts(ranks: &[u64], k: usize) -> Vec<f64> {
     dp.swap_remove(k)
 }
 
-/// A least-squares line through points, and how well it fits.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Fit {
-    pub slope: f64,
-    pub intercept: f64,
-    /// The share of the variance the line explains: 1 for points on a line; 1 also when
-    /// every y is the same (a flat line explains them all).
-    pub r_squared: f64,
-}
-
-/// The least-squares line through `points` (x, y); `None` with fewer than two distinct
-/// x or a figure that is not finite.
-pub fn linear_fit(points: &[(f64, f64)]) -> Option<Fit> {
-    if points.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
-        return None;
-    }
-    let n = points.len() as f64;
-    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
-    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
-    let syy: f64 = points.iter().map(|p| (p.1 - mean_y).powi(2)).sum();
-    if sxx <= 0.0 || !sxx.is_normal() {
-        return None;
-    }
-    let slope = sxy / sxx;
-    let r_squared = if syy > 0.0 {
-        (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0)
-    } else {
-        1.0
-    };
-    Some(Fit {
-        slope,
-        intercept: mean_y - slope * mean_x,
-        r_squared,
-    })
-}
-
 /// The one-sided p-value of the rank-sum test that `second` is shifted from `first` in
 /// the direction `tail`. `None` for an empty sample.
 pub fn rank_sum_p(first: &[f64], second: &[f64], tail: Tail) -> Option<f64> {
@@ -890,23 +852,5 @@ mod tests {
             }
         }
 
-    }
-
-    #[test]
-    fn linear_fit_against_known_values() {
-        let exact = linear_fit(&[(1.0, 3.0), (2.0, 5.0), (4.0, 9.0)]).unwrap();
-        assert!((exact.slope - 2.0).abs() < 1e-12 && (exact.intercept - 1.0).abs() < 1e-12);
-        assert!((exact.r_squared - 1.0).abs() < 1e-12);
-        // By hand: mean x 2.5, mean y 3.5; sxy 7, sxx 5, syy 11: slope 1.4,
-        // intercept 0, R² 49/55.
-        let noisy = linear_fit(&[(1.0, 2.0), (2.0, 2.0), (3.0, 4.0), (4.0, 6.0)]).unwrap();
-        assert!((noisy.slope - 1.4).abs() < 1e-12);
-        assert!(noisy.intercept.abs() < 1e-12);
-        assert!((noisy.r_squared - 49.0 / 55.0).abs() < 1e-12);
-        let flat = linear_fit(&[(1.0, 7.0), (2.0, 7.0)]).unwrap();
-        assert_eq!((flat.slope, flat.r_squared), (0.0, 1.0));
-        assert!(linear_fit(&[(1.0, 1.0), (1.0, 2.0)]).is_none());
-        assert!(linear_fit(&[(1.0, f64::NAN), (2.0, 2.0)]).is_none());
-        assert!(linear_fit(&[]).is_none());
     }
 }
