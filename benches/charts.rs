@@ -173,6 +173,7 @@ fn main() {
         testbed: "bench".into(),
         comparisons,
         timelines: vec![],
+        explain: None,
     };
     let input = Input {
         testbed: "bench",

@@ -44,6 +44,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Compare(args) => commands::compare(&ctx, cli.config.as_deref(), args),
         Command::Check(args) => commands::check(&ctx, cli.config.as_deref(), args),
         Command::Report(args) => commands::report(&ctx, cli.config.as_deref(), args),
+        Command::Explain(args) => commands::explain(&ctx, cli.config.as_deref(), args),
         Command::Comment(args) => commands::comment(args),
         Command::Notes(command) => commands::notes(&ctx, command),
     }

@@ -46,6 +46,12 @@ pub enum Command {
     /// Draw the HTML report of stored results: one revision's run (default HEAD), or
     /// BASE against HEAD; each chart also as SVG and PNG.
     Report(ReportArgs),
+    /// Run benchmarks once more under diagnosis, on head and on the base, and say what
+    /// grew and why: the process tree and memory kinds at the peak, the trend at the end,
+    /// and for Python the allocation sites alive at the peak and the objects kept alive by
+    /// reference cycles (with the cycle's attribute names). Nothing it measures is stored
+    /// or gated.
+    Explain(ExplainArgs),
     /// Post a saved report (`check` writes .memgate/report.json in GitHub Actions) on the
     /// pull request, editing memgate's earlier comment. Runs nothing: the step that holds
     /// the token need not run any benchmark code.
@@ -69,6 +75,50 @@ pub struct ReportArgs {
     /// Only these benchmarks (default: all), after `--`.
     #[arg(last = true, value_name = "BENCH")]
     pub benchmarks: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Only these benchmarks (default: all).
+    #[arg(value_name = "BENCH")]
+    pub benchmarks: Vec<String>,
+
+    /// Also diagnose this revision, in a temporary worktree, and show what changed from it
+    /// (default: the pull request's base in GitHub Actions, else the merge-base with the
+    /// default branch, when there is one and it is not HEAD).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Diagnose head only.
+    #[arg(long, conflicts_with = "base")]
+    pub no_base: bool,
+
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
+    pub format: ExplainFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Python: the cycle report alone, without tracemalloc's allocation sites (which cost
+    /// more: see the README).
+    #[arg(long)]
+    pub no_sites: bool,
+
+    /// Python: native allocation sites with memray, where the benchmark's Python has it.
+    #[arg(long)]
+    pub native: bool,
+
+    /// No progress on the terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]

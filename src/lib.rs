@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod exit;
 pub mod files;

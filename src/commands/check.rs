@@ -8,7 +8,9 @@ use super::context::Context;
 use super::gate::{ThresholdSource, base_revision, finish, judge, stored};
 use super::report::after_run;
 use crate::cli::CheckArgs;
-use crate::compare::{Report, Rev};
+use crate::compare::{Report, Rev, Verdict};
+use crate::config::{ExplainMode, Plan};
+use crate::diagnose::Explained;
 use crate::error::{Error, Result};
 use crate::git::TempWorktree;
 use crate::github::Actions;
@@ -16,6 +18,7 @@ use crate::github::workflow;
 use crate::report::bundle::Sided;
 use crate::report::comparison;
 use crate::report::text::printable;
+use crate::results::PEAK_MEMORY;
 use crate::store::Record;
 use crate::{measure, runner};
 
@@ -109,6 +112,29 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
             )
         }
     };
+    let base_rev = Rev {
+        rev: base,
+        note: match (how, base_note) {
+            (Some(how), Some(note)) => Some(format!("{how}; {note}")),
+            (how, note) => how.or(note),
+        },
+    };
+    let head_rev = Rev {
+        rev: head.clone(),
+        note: dirty.then(|| "the working tree, with uncommitted changes".to_owned()),
+    };
+    let mut report = judge(
+        Some(&base_results),
+        &head_results,
+        &ThresholdSource::new(Some(&plan))?,
+        base_rev,
+        head_rev,
+        &testbed.id,
+    );
+    // Before the command files are checked: the diagnosis runs benchmark code too.
+    if plan.explain == ExplainMode::Auto {
+        report.explain = explain_regressions(ctx, &plan, &mut executor, &report, args.quiet)?;
+    }
     workflow::runs_ended(
         args.output.output.is_some() || args.output.format != crate::cli::GateFormat::Junit,
     );
@@ -119,25 +145,6 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
             &Record::new(&head, &head_results, &plan.config_digest, dirty),
         )?;
     }
-    let base_rev = Rev {
-        rev: base,
-        note: match (how, base_note) {
-            (Some(how), Some(note)) => Some(format!("{how}; {note}")),
-            (how, note) => how.or(note),
-        },
-    };
-    let head_rev = Rev {
-        rev: head,
-        note: dirty.then(|| "the working tree, with uncommitted changes".to_owned()),
-    };
-    let report = judge(
-        Some(&base_results),
-        &head_results,
-        &ThresholdSource::new(Some(&plan))?,
-        base_rev,
-        head_rev,
-        &testbed.id,
-    );
     let html = if args.no_report {
         None
     } else {
@@ -174,6 +181,46 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
         &actions,
         "the base has no figures of these benchmarks (its runs failed, or it does not have them: see above)",
     )
+}
+
+/// `explain: auto`: after a peak-memory regression, each regressed benchmark diagnosed on
+/// head and base (in a worktree of its own). Its runs are never gated.
+fn explain_regressions(
+    ctx: &Context,
+    plan: &Plan,
+    executor: &mut runner::Executor,
+    report: &Report,
+    quiet: bool,
+) -> Result<Option<Explained>> {
+    let mut regressed: Vec<String> = report
+        .comparisons
+        .iter()
+        .filter(|c| c.metric == PEAK_MEMORY && c.verdict == Verdict::Regression)
+        .map(|c| c.benchmark.clone())
+        .collect();
+    regressed.dedup();
+    if regressed.is_empty() {
+        return Ok(None);
+    }
+    if !quiet {
+        eprintln!(
+            "memgate: peak memory regressed; explaining {} (explain: auto)",
+            regressed.join(", ")
+        );
+    }
+    let mut plan = plan.clone();
+    plan.select(&regressed)?;
+    let options = crate::diagnose::Options { sites: true };
+    let explained = super::explain::explain_plan(
+        ctx,
+        &plan,
+        executor,
+        &report.head.rev,
+        Some(&report.base.rev),
+        options,
+        quiet,
+    )?;
+    Ok(Some(explained))
 }
 
 /// The last lines of stderr of every benchmark that failed, to follow the table.

@@ -130,6 +130,7 @@ pub fn judge(
         testbed: testbed.to_owned(),
         comparisons,
         timelines,
+        explain: None,
     }
 }
 

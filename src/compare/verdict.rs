@@ -520,6 +520,9 @@ pub struct Report {
     /// runs: what the markdown's charts are drawn from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timelines: Vec<super::display::ReportTimeline>,
+    /// What `memgate explain` found after a peak-memory regression (`explain: auto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<crate::diagnose::Explained>,
 }
 
 #[cfg(test)]

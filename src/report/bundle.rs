@@ -365,6 +365,10 @@ fn page(input: &Input, sections: Vec<Section>) -> Page {
         table,
         overview: Vec::new(),
         sections,
+        explain: input
+            .report
+            .and_then(|r| r.explain.as_ref())
+            .map(crate::report::explain::html),
         notes,
     }
 }

@@ -20,6 +20,8 @@ pub struct Page {
     /// `(caption, svg)`: charts of every benchmark together, after the table.
     pub overview: Vec<(String, String)>,
     pub sections: Vec<Section>,
+    /// What `memgate explain` found, as an HTML fragment escaped where it was made.
+    pub explain: Option<String>,
     /// Said once at the end: charts left out, timelines missing.
     pub notes: Vec<String>,
 }
@@ -153,6 +155,9 @@ pub fn render(page: &Page) -> Vec<u8> {
 
     for (caption, svg) in &page.overview {
         figure(&mut out, caption, svg);
+    }
+    if let Some(explain) = &page.explain {
+        out.push_str(explain);
     }
     if page.sections.len() > 1 {
         out.push_str("<nav><ul>\n");

@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod chart;
 pub mod comparison;
+pub mod explain;
 pub mod html;
 pub mod sparkline;
 pub mod stored;

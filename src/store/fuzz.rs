@@ -668,6 +668,7 @@ fn compared(base: Option<&Record>, head: &Record, bench: &Bench) -> Result<(), T
         testbed: head.testbed_id().to_owned(),
         comparisons,
         timelines: vec![],
+        explain: None,
     };
     let table = utf8(comparison::table::render(&report), "the comparison table")?;
     let (plain, spans) = without_table_styles(&table);
@@ -962,6 +963,7 @@ fn the_control_checks_bite() {
         testbed: "ci-large".into(),
         comparisons,
         timelines: vec![],
+        explain: None,
     };
     let table = String::from_utf8(comparison::table::render(&report)).unwrap();
     assert!(table.contains('\u{1b}'));

@@ -2,6 +2,7 @@
 //! its own temporary project.
 
 mod config_errors;
+mod explain;
 mod gate;
 mod github;
 mod hostile;

@@ -82,6 +82,7 @@ fn comparison(base: &RunResults, head: &RunResults) -> Report {
         testbed: "ci-large".into(),
         comparisons,
         timelines: vec![],
+        explain: None,
     }
 }
 

@@ -25,7 +25,7 @@ fn chart_room(report: &Report) -> usize {
 /// it one table cell and plain text, so it can neither break the table nor inject
 /// markup: HTML (a fold's end, an image), a link or image (`[`, `]`), code or emphasis,
 /// or a mention that would notify people (`@`, kept from a name by a word joiner).
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -57,7 +57,7 @@ fn mark(verdict: Verdict) -> &'static str {
 
 /// Text in a line of HTML (a fold's summary), where markdown is not read: HTML's
 /// specials as entities, no mention, no control character.
-fn html_text(text: &str) -> String {
+pub(crate) fn html_text(text: &str) -> String {
     crate::report::html::escape(text)
         .replace('`', "&#96;")
         .replace('@', "@\u{2060}")
@@ -167,6 +167,16 @@ pub fn render(report: &Report) -> Vec<u8> {
     }
     out.push_str("\nA change counts when it is beyond its threshold and the one-sided Mann-Whitney test finds it significant; runs = base/head samples.\n\n</details>\n");
 
+    if let Some(explained) = &report.explain {
+        let md = crate::report::explain::markdown(explained);
+        // The charts give way to the explanation: it says why.
+        if out.len() + md.len() < chart_room(report) {
+            out.push('\n');
+            out.push_str(&String::from_utf8_lossy(&md));
+        } else {
+            out.push_str("\nWhat `memgate explain` found does not fit in this comment: it is in report.json and the HTML report.\n");
+        }
+    }
     let charts = memory_charts(report, chart_room(report).saturating_sub(out.len()));
     out.insert_str(charts_at, &charts);
     out.into_bytes()

@@ -120,6 +120,12 @@ pub fn render(report: &Report) -> Vec<u8> {
         summary(report.verdict, &report.comparisons),
         verdict_style.render_reset()
     );
+    if let Some(explained) = &report.explain {
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(&crate::report::explain::text(
+            explained,
+        )));
+    }
     out.into_bytes()
 }
 

@@ -159,6 +159,7 @@ pub fn fixture() -> Report {
         testbed: "ci-large".into(),
         comparisons,
         timelines: vec![],
+        explain: None,
     }
 }
 
