@@ -100,10 +100,11 @@ pub struct ExplainArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Python: the cycle report alone, without tracemalloc's allocation sites (which cost
-    /// more: see the README).
+    /// Python: also the allocation sites alive at the peak (tracemalloc). It slows
+    /// allocation-heavy Python many times over and adds its own memory to the figures:
+    /// see the README.
     #[arg(long)]
-    pub no_sites: bool,
+    pub sites: bool,
 
     /// Python: native allocation sites with memray, where the benchmark's Python has it.
     #[arg(long)]

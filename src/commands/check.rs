@@ -210,7 +210,8 @@ fn explain_regressions(
     }
     let mut plan = plan.clone();
     plan.select(&regressed)?;
-    let options = crate::diagnose::Options { sites: true };
+    // The cycle report alone: allocation sites cost too much to run unasked in CI.
+    let options = crate::diagnose::Options { sites: false };
     let explained = super::explain::explain_plan(
         ctx,
         &plan,

@@ -41,9 +41,7 @@ pub fn explain(ctx: &Context, config_path: Option<&Path>, args: ExplainArgs) -> 
     let cgroup = measure::probe::choose().map_err(Error::Usage)?;
     let mut executor = Executor::new(cgroup)?;
     let mut command_files = crate::github::workflow::CommandFiles::snapshot();
-    let options = Options {
-        sites: !args.no_sites,
-    };
+    let options = Options { sites: args.sites };
     let explained = explain_plan(
         ctx,
         &plan,

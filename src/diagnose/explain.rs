@@ -301,6 +301,9 @@ impl crate::runner::Instrument for Diagnoser {
             notes.push("the run ended before its tree could be read: no process breakdown".into());
         }
         let python_findings = python::read(&reports);
+        if python && self.options.sites {
+            notes.push("allocation sites were traced: tracemalloc's own time and memory are in this run's figures".into());
+        }
         if python && python_findings.is_none() {
             notes.push("no Python process reported: the helper did not load (is it CPython 3.8 or later, and does the command keep PYTHONPATH?)".into());
         }

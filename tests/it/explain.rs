@@ -153,7 +153,7 @@ benchmarks:
 #[test]
 fn the_example_s_cycle_is_named_with_its_edges_and_the_fix_has_none() {
     let project = refcycle(50_000);
-    let x = explain(&project, &[]);
+    let x = explain(&project, &["--sites"]);
     let cycle = &of(&x, "pipeline-cycle[trips]")["head"]["python"];
     let frame = cycle["cycles"]
         .as_array()
@@ -230,7 +230,7 @@ fn a_run_killed_at_its_memory_limit_keeps_its_python_report() {
         "oom.py",
         "import time\nblocks = []\ndef grow():\n    blocks.append(bytearray(4 << 20))\nwhile True:\n    grow()\n    time.sleep(0.01)\n",
     );
-    let x = explain(&project, &[]);
+    let x = explain(&project, &["--sites"]);
     let head = &of(&x, "oom")["head"];
     assert_eq!(head["ending"], "memory_limit", "{head:#}");
     assert!(head["limit_reached_at"].is_number(), "{head:#}");
@@ -281,7 +281,9 @@ benchmarks:
 "#,
         20,
     );
-    let base = crate::util::git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
+    let base = crate::util::git(project.dir(), &["rev-parse", "HEAD"])
+        .trim()
+        .to_owned();
     project.write("size.txt", "60\n");
     project.commit("hold 40 MiB more");
     let out = project
@@ -293,7 +295,11 @@ benchmarks:
     let explained = &report["explain"];
     assert_eq!(explained["base"], base.as_str(), "{explained:#}");
     let explanations = explained["explanations"].as_array().unwrap();
-    assert_eq!(explanations.len(), 1, "only the regressed benchmark: {explained:#}");
+    assert_eq!(
+        explanations.len(),
+        1,
+        "only the regressed benchmark: {explained:#}"
+    );
     let e = &explanations[0];
     assert_eq!(e["benchmark"], "grows");
     let process = e["differences"]
@@ -302,7 +308,12 @@ benchmarks:
         .iter()
         .find(|d| d["topic"] == "process")
         .unwrap_or_else(|| panic!("{e:#}"));
-    assert_close("the process's growth", bytes(&process["change"]), 40.0 * MIB, 0.1);
+    assert_close(
+        "the process's growth",
+        bytes(&process["change"]),
+        40.0 * MIB,
+        0.1,
+    );
     // The table on the terminal says it too.
     let out = project.memgate().args(["check", "--base", &base]).run();
     out.code(1);
