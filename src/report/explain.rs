@@ -208,6 +208,12 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
                 bytes(py.snapshot_traced.as_f64()),
                 bytes(py.peak_traced.as_f64())
             );
+            if let Some(share) = early_snapshot(py) {
+                let _ = writeln!(
+                    out,
+                    "      (the snapshot holds {share:.0}% of the traced peak: these lines are from before the peak)"
+                );
+            }
             for s in py.sites.iter().take(ROWS) {
                 let _ = writeln!(
                     out,
@@ -226,6 +232,14 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
     for n in &d.notes {
         let _ = writeln!(out, "    note: {}", safe(n));
     }
+}
+
+/// The share of the traced peak the kept snapshot holds, in percent, when it is under
+/// 80%: a snapshot that could not be taken near the peak (each waits on the cost of the
+/// last) names the lines of an earlier moment, and the reader must know.
+fn early_snapshot(py: &crate::diagnose::python::PythonFindings) -> Option<f64> {
+    let share = 100.0 * py.snapshot_traced.as_f64() / py.peak_traced.as_f64();
+    (py.peak_traced.0 > 0 && share < 80.0).then_some(share)
 }
 
 fn growth(g: &crate::diagnose::growth::Growth) -> String {
@@ -326,6 +340,12 @@ fn side_markdown(out: &mut String, name: &str, d: &Diagnosis) {
             out.push('\n');
         }
         if !py.sites.is_empty() {
+            if let Some(share) = early_snapshot(py) {
+                let _ = writeln!(
+                    out,
+                    "The snapshot of allocation sites holds {share:.0}% of the traced peak: its lines are from before the peak.\n"
+                );
+            }
             out.push_str("| alive at the peak | line | code |\n|---:|---|---|\n");
             for s in py.sites.iter().take(ROWS) {
                 let _ = writeln!(

@@ -146,6 +146,27 @@ fn hostile_names_are_escaped_everywhere() {
 }
 
 #[test]
+fn a_snapshot_far_below_the_peak_is_called_early() {
+    let mut x = explained();
+    let py = x.explanations[0].head.python.as_mut().unwrap();
+    py.snapshot_traced = Bytes(60 * MIB);
+    py.peak_traced = Bytes(500 * MIB);
+    let text = String::from_utf8(text(&x)).unwrap();
+    assert!(
+        text.contains("the snapshot holds 12% of the traced peak"),
+        "{text}"
+    );
+    assert!(
+        String::from_utf8(markdown(&x))
+            .unwrap()
+            .contains("holds 12% of the traced peak")
+    );
+    // Near the peak: nothing to say.
+    let text = String::from_utf8(super::text(&explained())).unwrap();
+    assert!(!text.contains("of the traced peak:"), "{text}");
+}
+
+#[test]
 fn json_round_trips() {
     let x = explained();
     let back: Explained = serde_json::from_slice(&json(&x)).unwrap();
