@@ -133,7 +133,15 @@ pub fn check(ctx: &Context, config_path: Option<&Path>, args: CheckArgs) -> Resu
     );
     // Before the command files are checked: the diagnosis runs benchmark code too.
     if plan.explain == ExplainMode::Auto {
-        report.explain = explain_regressions(ctx, &plan, &mut executor, &report, args.quiet)?;
+        // The explanation serves the verdict; trouble with it never replaces it.
+        report.explain = match explain_regressions(ctx, &plan, &mut executor, &report, args.quiet) {
+            Ok(explained) => explained,
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(e) => {
+                eprintln!("memgate: warning: explain: auto could not explain the regression: {e}");
+                None
+            }
+        };
     }
     workflow::runs_ended(
         args.output.output.is_some() || args.output.format != crate::cli::GateFormat::Junit,

@@ -26,6 +26,9 @@ pub fn comment(args: CommentArgs) -> Result<i32> {
     // The headline follows the comparisons, whatever the file says it is.
     let mut report = report;
     report.verdict = crate::compare::overall(&report.comparisons);
+    if let Some(explained) = &mut report.explain {
+        explained.bound();
+    }
     crate::runner::interrupt::install();
     crate::github::post::comment(&report, &Actions::from_env(), args.pr)?;
     Ok(exit::SUCCESS)

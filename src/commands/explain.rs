@@ -70,7 +70,17 @@ pub fn explain(ctx: &Context, config_path: Option<&Path>, args: ExplainArgs) -> 
         crate::cli::Format::Json,
         args.output.as_deref(),
     )?;
-    Ok(exit::SUCCESS)
+    // Explained, but a benchmark failed (at its memory limit, say): as `run` says it.
+    let failed = explained.explanations.iter().any(|e| {
+        std::iter::once(&e.head)
+            .chain(&e.base)
+            .any(|d| d.ending != "ok")
+    });
+    Ok(if failed {
+        exit::BENCHMARK_FAILED
+    } else {
+        exit::SUCCESS
+    })
 }
 
 /// Diagnoses every job of `plan` on head (as checked out) and, with `base`, on the base in
@@ -93,7 +103,7 @@ pub fn explain_plan(
         executor,
         testbed.clone(),
         quiet,
-        Some(&mut head_diagnoser),
+        Some(("explain-head", &mut head_diagnoser)),
     )?;
     let mut base_diagnoses = match base {
         Some(base) => {
@@ -108,7 +118,13 @@ pub fn explain_plan(
             let mut base_plan = plan.clone();
             base_plan.move_code(&top, &checkout.path());
             let mut diagnoser = Diagnoser::new(options)?;
-            runner::run_instrumented(&base_plan, executor, testbed, quiet, Some(&mut diagnoser))?;
+            runner::run_instrumented(
+                &base_plan,
+                executor,
+                testbed,
+                quiet,
+                Some(("explain-base", &mut diagnoser)),
+            )?;
             diagnoser.diagnoses
         }
         None => Default::default(),

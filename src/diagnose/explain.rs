@@ -94,6 +94,31 @@ pub struct Explained {
     pub explanations: Vec<Explanation>,
 }
 
+impl Explained {
+    /// Cut to what memgate itself writes, for one read from a file (the comment step's
+    /// report comes from a job that ran a pull request's code): the renderers show no
+    /// more, and a crafted file makes no longer comment.
+    pub fn bound(&mut self) {
+        self.explanations
+            .truncate(crate::compare::display::MAX_REPORT_TIMELINES);
+        for e in &mut self.explanations {
+            e.differences.truncate(64);
+            for d in [Some(&mut e.head), e.base.as_mut()].into_iter().flatten() {
+                d.notes.truncate(10);
+                if let Some(p) = &mut d.at_peak {
+                    p.processes.truncate(super::tree::MAX_PROCESSES);
+                }
+                if let Some(py) = &mut d.python {
+                    py.processes.truncate(50);
+                    py.cycles.truncate(20);
+                    py.sites.truncate(25);
+                    py.problems.truncate(20);
+                }
+            }
+        }
+    }
+}
+
 impl Explanation {
     pub fn new(benchmark: String, head: Diagnosis, base: Option<Diagnosis>) -> Self {
         let differences = base
@@ -236,7 +261,8 @@ pub struct Options {
 pub struct Diagnoser {
     options: Options,
     folder: tempfile::TempDir,
-    count: u32,
+    /// The helper's files, written once before any benchmark runs.
+    helper: PathBuf,
     /// The current run's watch and reports folder.
     current: Option<(PeakWatch, PathBuf, bool)>,
     /// Diagnoses by job label.
@@ -245,14 +271,17 @@ pub struct Diagnoser {
 
 impl Diagnoser {
     pub fn new(options: Options) -> Result<Self> {
+        let cannot = |e| Error::io("cannot create a folder for the diagnosis", e);
         let folder = tempfile::Builder::new()
             .prefix("memgate-explain-")
             .tempdir()
-            .map_err(|e| Error::io("cannot create a folder for the diagnosis", e))?;
+            .map_err(cannot)?;
+        let helper = folder.path().join("helper");
+        python::install(&helper).map_err(cannot)?;
         Ok(Diagnoser {
             options,
             folder,
-            count: 0,
+            helper,
             current: None,
             diagnoses: BTreeMap::new(),
         })
@@ -261,15 +290,16 @@ impl Diagnoser {
 
 impl crate::runner::Instrument for Diagnoser {
     fn prepare(&mut self, job: &Job) -> Result<Vec<(String, String)>> {
-        self.count += 1;
-        let run = self.folder.path().join(self.count.to_string());
-        let reports = run.join("reports");
-        let cannot = |e| Error::io(format!("cannot prepare {}", run.display()), e);
-        std::fs::create_dir_all(&reports).map_err(cannot)?;
+        // A folder of a name no benchmark can guess (an earlier one knew its own): none
+        // can have put a link or a FIFO where memgate reads or writes.
+        let reports = tempfile::Builder::new()
+            .prefix("run-")
+            .tempdir_in(self.folder.path())
+            .map_err(|e| Error::io("cannot create a folder for the diagnosis", e))?
+            .keep();
         let python = python::is_python(&job.command.argv(), &job.cwd, job.python);
         let env = if python {
-            python::install(&run.join("helper"), &reports, self.options.sites, &job.env)
-                .map_err(cannot)?
+            python::environment(&self.helper, &reports, self.options.sites, &job.env)
         } else {
             Vec::new()
         };
@@ -300,7 +330,7 @@ impl crate::runner::Instrument for Diagnoser {
         if at_peak.is_none() {
             notes.push("the run ended before its tree could be read: no process breakdown".into());
         }
-        let python_findings = python::read(&reports);
+        let python_findings = python::read(&reports, measured.ending == Ending::MemoryLimit);
         if python && self.options.sites {
             notes.push("allocation sites were traced: tracemalloc's own time and memory are in this run's figures".into());
         }

@@ -21,8 +21,8 @@ pub const SITECUSTOMIZE: &str = include_str!("python/sitecustomize.py");
 pub const HELPER: &str = include_str!("python/memgate_diag.py");
 /// The report format the helper writes (its `memgate_diag` key).
 const FORMAT: u32 = 1;
-/// A report larger than this is not read: the helper's own stay far below.
-const MAX_REPORT: u64 = 4 << 20;
+/// A report larger than this is not read: the helper's own are a few KiB.
+const MAX_REPORT: u64 = 256 << 10;
 /// At most this many reports are read per run (one per Python process).
 const MAX_REPORTS: usize = 500;
 /// Kept per side after merging.
@@ -74,16 +74,21 @@ fn shebang_names_python(program: &str, cwd: &Path) -> bool {
     line.starts_with(b"#!") && line.windows(6).any(|w| w == b"python")
 }
 
-/// Writes the helper into `dir` and returns the environment that injects it.
-pub fn install(
+/// Writes the helper into a new folder `dir` (of memgate's, before any benchmark runs).
+pub fn install(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir(dir)?;
+    std::fs::write(dir.join("sitecustomize.py"), SITECUSTOMIZE)?;
+    std::fs::write(dir.join("memgate_diag.py"), HELPER)
+}
+
+/// The environment that injects the helper in `dir` into a run whose reports go to
+/// `reports`.
+pub fn environment(
     dir: &Path,
     reports: &Path,
     sites: bool,
     env: &[(String, String)],
-) -> std::io::Result<Vec<(String, String)>> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("sitecustomize.py"), SITECUSTOMIZE)?;
-    std::fs::write(dir.join("memgate_diag.py"), HELPER)?;
+) -> Vec<(String, String)> {
     // The benchmark's own PYTHONPATH (its env, else memgate's) follows the helper's.
     let previous = env
         .iter()
@@ -96,14 +101,14 @@ pub fn install(
         Some(p) => format!("{}:{p}", dir.display()),
         None => dir.display().to_string(),
     };
-    Ok(vec![
+    vec![
         ("PYTHONPATH".into(), path),
         ("MEMGATE_DIAG_DIR".into(), reports.display().to_string()),
         (
             "MEMGATE_DIAG_SITES".into(),
             if sites { "1" } else { "0" }.into(),
         ),
-    ])
+    ]
 }
 
 /// One Python process's report, as the helper writes it.
@@ -119,6 +124,21 @@ struct Report {
     cycles: Cycles,
     sites: Option<Sites>,
     errors: Vec<String>,
+}
+
+impl Report {
+    /// Cut to what is merged, as soon as read: 500 reports of long lists are never held.
+    fn bound(&mut self) {
+        self.argv.truncate(20);
+        self.errors.truncate(5);
+        self.cycles.types.truncate(MAX_TYPES);
+        if let Some(sites) = &mut self.sites {
+            sites.top.truncate(MAX_SITES);
+            for site in &mut sites.top {
+                site.traceback.truncate(5);
+            }
+        }
+    }
 }
 
 /// What the cyclic garbage collector did, summed over the processes.
@@ -224,9 +244,10 @@ pub struct PythonFindings {
     pub problems: Vec<String>,
 }
 
-/// Reads the reports in `dir`: for each process its report at the limit when there is
-/// one, else its last. `None` when no Python process reported.
-pub fn read(dir: &Path) -> Option<PythonFindings> {
+/// Reads the reports in `dir`: for each process its last, or, when the run was killed at
+/// its memory limit (`killed`), the one taken at 90% of the limit where there is one.
+/// `None` when no Python process reported.
+pub fn read(dir: &Path, killed: bool) -> Option<PythonFindings> {
     let mut problems = Vec::new();
     let mut by_pid: BTreeMap<i64, Report> = BTreeMap::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -250,10 +271,12 @@ pub fn read(dir: &Path) -> Option<PythonFindings> {
             .map_err(|e| e.to_string())
             .and_then(|bytes| serde_json::from_slice::<Report>(&bytes).map_err(|e| e.to_string()));
         match report {
-            Ok(r) if r.memgate_diag == FORMAT => {
-                let limit = r.event == "limit";
+            Ok(mut r) if r.memgate_diag == FORMAT => {
+                r.bound();
+                // Which of a process's two reports wins.
+                let wanted = |event: &str| (event == "limit") == killed;
                 match by_pid.get(&r.pid) {
-                    Some(kept) if kept.event == "limit" && !limit => {}
+                    Some(kept) if wanted(&kept.event) && !wanted(&r.event) => {}
                     _ => {
                         by_pid.insert(r.pid, r);
                     }
@@ -439,9 +462,13 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("py-12.json"), "not json").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("py-13.json")).unwrap();
-        let f = read(dir.path()).unwrap();
+        let f = read(dir.path(), true).unwrap();
         assert_eq!(f.processes.len(), 2);
         assert!(f.at_limit);
+        // A run that ended on its own: its processes' last reports.
+        let survived = read(dir.path(), false).unwrap();
+        assert!(!survived.at_limit);
+        assert_eq!(survived.cycles[0].bytes, Bytes(1010));
         assert_eq!(f.cycles.len(), 1);
         assert_eq!(f.cycles[0].bytes, Bytes(1500));
         assert_eq!(f.cycles[0].count, 4);
@@ -454,13 +481,13 @@ mod tests {
     #[test]
     fn no_reports_is_none_and_hostile_text_is_clamped() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(read(dir.path()).is_none());
+        assert!(read(dir.path(), false).is_none());
         let long = "x".repeat(10_000);
         let text = format!(
             r#"{{"memgate_diag": 1, "pid": 1, "argv": ["{long}"], "cycles": {{"types": [{{"type": "{long}", "count": 1, "bytes": 18446744073709551615}}, {{"type": "b", "count": 1, "bytes": 18446744073709551615}}]}}}}"#
         );
         std::fs::write(dir.path().join("py-1.json"), text).unwrap();
-        let f = read(dir.path()).unwrap();
+        let f = read(dir.path(), false).unwrap();
         assert!(f.processes[0].command.chars().count() <= MAX_TEXT + 1);
         assert!(f.cycles[0].type_name.chars().count() <= MAX_TEXT + 1);
     }

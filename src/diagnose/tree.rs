@@ -183,8 +183,20 @@ impl Watch for PeakWatch {
             && total >= *at_share
         {
             self.limit_reached_at = Some(at);
-            if let Err(e) = std::fs::write(path, b"") {
-                self.trigger_error = Some(format!("cannot create {}: {e}", path.display()));
+            // A new file, or the one a benchmark put there: never through a link, never
+            // waiting on a FIFO (the sampler must go on).
+            use std::os::unix::fs::OpenOptionsExt;
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(path);
+            match created {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    self.trigger_error = Some(format!("cannot create {}: {e}", path.display()))
+                }
             }
         }
     }

@@ -175,19 +175,20 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
             seconds(py.gc.time_s),
             py.gc.uncollectable
         );
-        if py.cycles.is_empty() {
-            let _ = writeln!(
-                out,
-                "    freed only by the cyclic garbage collector: nothing"
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "    freed only by the cyclic garbage collector: {} objects, {} in all; by type:",
-                py.cycle_objects,
-                bytes(py.cycle_bytes.as_f64())
-            );
-            for t in py.cycles.iter().take(ROWS) {
+        let (shown, rest) = cycles_shown(py);
+        let _ = writeln!(
+            out,
+            "    freed only by the cyclic garbage collector: {} objects, {} in all{}",
+            py.cycle_objects,
+            bytes(py.cycle_bytes.as_f64()),
+            if shown.is_empty() {
+                format!("; no cycle held {}", bytes(NOTABLE_CYCLE as f64))
+            } else {
+                "; by type:".to_owned()
+            }
+        );
+        {
+            for t in &shown {
                 let _ = writeln!(
                     out,
                     "      {:>10}  ×{:<6} {}{}",
@@ -198,6 +199,13 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
                         .as_deref()
                         .map(|c| format!("  cycle: {}", safe(c)))
                         .unwrap_or_default()
+                );
+            }
+            if rest > 0 && !shown.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "      … and {rest} types under {}",
+                    bytes(NOTABLE_CYCLE as f64)
                 );
             }
         }
@@ -232,6 +240,25 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
     for n in &d.notes {
         let _ = writeln!(out, "    note: {}", safe(n));
     }
+}
+
+/// A cycle that held less is not worth a reader's line: interpreters and libraries leave
+/// kilobytes of cyclic garbage (argparse, dead classes) in every run.
+const NOTABLE_CYCLE: u64 = 1 << 20;
+
+/// The types whose cycles held at least [`NOTABLE_CYCLE`] (at most [`ROWS`]), and how
+/// many others there are.
+fn cycles_shown(
+    py: &crate::diagnose::python::PythonFindings,
+) -> (Vec<&crate::diagnose::python::CycleType>, usize) {
+    let shown: Vec<_> = py
+        .cycles
+        .iter()
+        .filter(|t| t.bytes.0 >= NOTABLE_CYCLE)
+        .take(ROWS)
+        .collect();
+    let rest = py.cycles.len() - shown.len();
+    (shown, rest)
 }
 
 /// The share of the traced peak the kept snapshot holds, in percent, when it is under
@@ -325,9 +352,10 @@ fn side_markdown(out: &mut String, name: &str, d: &Diagnosis) {
         let _ = writeln!(out, "End of the run: {}.\n", growth(g));
     }
     if let Some(py) = &d.python {
-        if !py.cycles.is_empty() {
+        let (shown, _) = cycles_shown(py);
+        if !shown.is_empty() {
             out.push_str("| held | objects | freed only by the cyclic GC | shortest cycle |\n|---:|---:|---|---|\n");
-            for t in py.cycles.iter().take(ROWS) {
+            for t in shown {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} |",

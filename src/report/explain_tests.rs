@@ -129,7 +129,7 @@ fn hostile_names_are_escaped_everywhere() {
     let mut x = explained();
     let e = &mut x.explanations[0];
     e.benchmark = "<img src=x>|@team".into();
-    let evil = "</details><script>alert(1)</script>|[x](http://e)\u{1b}[2J##[warning]";
+    let evil = "</details><script>alert(1)</script>|[x](http://e)\u{1b}[2J##[warning] fixes #12, o/r#3 https://evil";
     if let Some(py) = e.head.python.as_mut() {
         py.cycles[0].type_name = evil.into();
         py.sites[0].code = evil.into();
@@ -138,6 +138,11 @@ fn hostile_names_are_escaped_everywhere() {
     *e = Explanation::new(e.benchmark.clone(), e.head.clone(), e.base.clone());
     let md = String::from_utf8(markdown(&x)).unwrap();
     assert!(!md.contains("<script>") && !md.contains("<img") && !md.contains("@team"));
+    // No reference into another issue's timeline, no link.
+    assert!(
+        !md.contains("#12") && !md.contains("r#3") && !md.contains("://"),
+        "{md}"
+    );
     assert_eq!(md.matches("</details>").count(), 1);
     let html = html(&x);
     assert!(!html.contains("<script>") && !html.contains("<img"));

@@ -266,13 +266,13 @@ impl Executor {
                 most_processes = most_processes.max(sample.processes);
                 timeline.push(at, sample.total);
                 sampled_peak = sampled_peak.max(sample.total);
-                watch.sampled(at, sample.total, &mut || probe.pids());
                 if spec.memory_limit.is_some_and(|limit| sample.total > limit) {
                     stopped = Some(Ending::MemoryLimit);
                     killing_since = Some(Instant::now());
                     probe.kill();
                     continue;
                 }
+                watch.sampled(at, sample.total, &mut || probe.pids());
             }
             if Instant::now() >= deadline {
                 stopped = Some(Ending::Timeout);

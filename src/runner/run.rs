@@ -49,20 +49,23 @@ pub fn run_plan(
     run_instrumented(plan, executor, testbed, quiet, None)
 }
 
-/// [`run_plan`], with `instrument` looking on at every measured run.
+/// [`run_plan`], with an instrument looking on at every measured run (with a leak
+/// check, at the largest value: the run whose figures are the benchmark's). The runs are
+/// named, and logged, as `side` (`explain-head`), apart from the gated runs.
 pub fn run_instrumented(
     plan: &Plan,
     executor: &mut Executor,
     testbed: Testbed,
     quiet: bool,
-    instrument: Option<&mut (dyn Instrument + 'static)>,
+    instrument: Option<(&'static str, &mut (dyn Instrument + 'static))>,
 ) -> Result<RunResults> {
     let progress = Progress::new(total_runs(plan), quiet);
     let mut session = Session::new(plan, executor, &progress);
-    session.instrument = instrument.map(|i| i as &mut dyn Instrument);
+    let side = instrument.as_ref().map(|(side, _)| *side);
+    session.instrument = instrument.map(|(_, i)| i as &mut dyn Instrument);
     let mut benchmarks = Vec::new();
     for job in &plan.jobs {
-        let mut run = session.begin(job, None)?;
+        let mut run = session.begin(job, side)?;
         for attempt in 1..=job.warmup {
             session.warmup(&mut run, attempt)?;
         }
@@ -475,7 +478,10 @@ impl<'a> Session<'a> {
             log_dir.join("metrics.jsonl").display().to_string(),
         ));
         let argv = command.argv();
-        let instrument = self.instrument.as_deref_mut().filter(|_| phase == "run");
+        let instrument = self
+            .instrument
+            .as_deref_mut()
+            .filter(|_| phase == "run" && point.is_none_or(|(leak, v)| v == leak.largest()));
         let execution = |env| Execution {
             argv: &argv,
             cwd,

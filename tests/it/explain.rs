@@ -9,12 +9,18 @@ use crate::util::{MIB, Project, assert_close};
 /// `memgate explain --format json` in `project` with `args`; asserts exit 0.
 #[track_caller]
 fn explain(project: &Project, args: &[&str]) -> Value {
+    explain_exiting(project, args, 0)
+}
+
+/// As [`explain`], asserting exit `code` (3 when a benchmark failed, explained).
+#[track_caller]
+fn explain_exiting(project: &Project, args: &[&str], code: i32) -> Value {
     let out = project
         .memgate()
         .args(["explain", "--format", "json", "-q"])
         .args(args)
         .run();
-    out.code(0);
+    out.code(code);
     out.json()
 }
 
@@ -228,9 +234,11 @@ fn a_run_killed_at_its_memory_limit_keeps_its_python_report() {
     );
     project.write(
         "oom.py",
-        "import time\nblocks = []\ndef grow():\n    blocks.append(bytearray(4 << 20))\nwhile True:\n    grow()\n    time.sleep(0.01)\n",
+        // 2 MiB every 20 ms: the 20 MiB between 90% of the limit and the limit take
+        // 200 ms, for the helper's poller (every 10 ms) to see the file and report.
+        "import time\nblocks = []\ndef grow():\n    blocks.append(bytearray(2 << 20))\nwhile True:\n    grow()\n    time.sleep(0.02)\n",
     );
-    let x = explain(&project, &["--sites"]);
+    let x = explain_exiting(&project, &["--sites"], 3);
     let head = &of(&x, "oom")["head"];
     assert_eq!(head["ending"], "memory_limit", "{head:#}");
     assert!(head["limit_reached_at"].is_number(), "{head:#}");
@@ -318,4 +326,27 @@ benchmarks:
     let out = project.memgate().args(["check", "--base", &base]).run();
     out.code(1);
     assert!(out.stdout().contains("grows: peak"), "{}", out.stdout());
+}
+
+/// A benchmark that puts a FIFO (or a link) where memgate asks the helpers to report at
+/// the limit neither hangs memgate nor gets it to write through it.
+#[test]
+fn a_fifo_planted_at_the_limit_file_does_not_hang_the_diagnosis() {
+    let project = Project::new(
+        "version: 1\nbenchmarks:\n  - name: plant\n    command: [python3, plant.py]\n    memory_limit: 200MiB\n    timeout: 30s\n",
+    );
+    project.write(
+        "plant.py",
+        "import os, time\nos.mkfifo(os.path.join(os.environ['MEMGATE_DIAG_DIR'], 'limit'))\nblocks = [bytearray(10 << 20) for _ in range(17)]\ntime.sleep(0.5)\n",
+    );
+    let (out, ended) = project
+        .memgate()
+        .args(["explain", "--format", "json", "-q"])
+        .spawn()
+        .finish(std::time::Duration::from_secs(25));
+    assert!(ended, "memgate hung on the FIFO");
+    out.code(0);
+    let x = out.json();
+    let head = &of(&x, "plant")["head"];
+    assert!(head["limit_reached_at"].is_number(), "{head:#}");
 }

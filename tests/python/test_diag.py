@@ -349,6 +349,32 @@ class BehaviourUnchanged(unittest.TestCase):
             self.assertGreaterEqual(g["released_late"], 1, g)
             self.assertGreaterEqual(g["not_analysed"], 1, g)
 
+    def test_garbage_a_release_cannot_free_is_freed_by_the_next_collection(self):
+        # A defaultdict whose factory holds it: neither can be weakly referenced, and
+        # clearing the dict leaves the factory. Without care it would be saved, counted
+        # and kept again at every collection, and the program's memory would grow.
+        child = Child(self)
+        script = child.write("opaque.py", """
+            import gc, json, resource
+            from collections import defaultdict
+            gc.disable()
+            for _ in range(10):
+                d = defaultdict()
+                d.default_factory = (bytearray(20 << 20), d).__len__
+                del d
+                gc.collect()
+            gc.collect()
+            gc.collect()
+            print(json.dumps({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+        """)
+        out = json.loads(ok(self, child.run(script)))
+        # Each 20 MiB is freed by the next collection at the latest: never all ten.
+        self.assertLess(out["maxrss_kib"], 80 * 1024, out)
+        report = child.only_report(self)
+        counted = sum(t["count"] for t in report["cycles"]["types"]
+                      if t["type"] == "collections.defaultdict")
+        self.assertLessEqual(counted, 10, report["cycles"]["types"])
+
     def test_a_dropped_class_does_not_cost_the_next_collection_its_analysis(self):
         # A class is always in a cycle with its __mro__, which only the collector can
         # break: it outlives the release, and waits aside rather than make the next

@@ -91,6 +91,9 @@ FULL_ANALYSIS_OBJECTS = 300000
 # their generation frees them; below, they wait, up to this many objects.
 LEFTOVER_BYTES = MIB
 GRAVEYARD_OBJECTS = 2000
+# Released objects of unknown fate remembered at most (then a full collection runs
+# without DEBUG_SAVEALL, freeing whichever outlived its release).
+OPAQUE_IDS = 100000
 # The census at exit reads every tracked object: not above this many.
 CENSUS_OBJECTS = 1500000
 CENSUS_CHUNK = 5000
@@ -848,10 +851,18 @@ def clear_object(o, plans=None):
             pass
 
 
-def release(objects, errors):
+# Types that cannot be weakly referenced but cannot outlive a release either: emptied by
+# it, or holding nothing but what is emptied (a tuple's items go with it).
+_SURELY_EMPTIED = frozenset([dict, list, set, frozenset, deque, tuple, _CellType])
+
+
+def release(objects, errors, opaque):
     """Clears every object of `objects` (a list, emptied here) and drops them; returns
     the weak-referenceable ones still alive after that (held in cycles that could not be
-    cleared: a class and its __mro__, a C object's own fields)."""
+    cleared: a class and its __mro__, a C object's own fields). Those that can be neither
+    weakly referenced nor surely emptied (a `defaultdict`'s factory, a C extension's
+    object) go into `opaque` by id, with their type: if one is found in a later
+    collection's garbage, it outlived its release."""
     plans = {}
     for o in objects:
         try:
@@ -860,13 +871,24 @@ def release(objects, errors):
             _note(errors, "release: %s: %s" % (type(e).__name__, e))
     o = plans = None
     refs = []
+    suspects = []
     for o in objects:
         try:
             refs.append(_weakref(o))
         except TypeError:
-            pass
+            if type(o) not in _SURELY_EMPTIED:
+                suspects.append(o)
     o = None
     del objects[:]
+    # Held by anything but `suspects`, `o` and getrefcount's argument: it outlives the
+    # release (an id kept only for those, so a new object that reuses a freed one's id
+    # is not taken for it).
+    getrefcount = sys.getrefcount
+    for o in suspects:
+        if getrefcount(o) > 3:
+            opaque[id(o)] = type(o)
+    o = None
+    del suspects[:]
     return [o for o in map(_call, refs) if o is not None]
 
 
@@ -1236,6 +1258,8 @@ class _Diag(object):
         self.released_late = 0
         self.skip_gen = None
         self.graveyard = []
+        # id -> type of released objects that may have outlived their release.
+        self.opaque = {}
         self.c_mode = None
         self.c_own = False
         self.own_stats = [[0, 0, 0] for _ in range(3)]
@@ -1420,15 +1444,33 @@ class _Diag(object):
         objects = garbage[n0:n0 + m]
         if mode == _OURS:
             del garbage[n0:n0 + m]
+        generation = int(info.get("generation", 2))
+        opaque = self.opaque
+        if opaque and mode == _OURS and any(opaque.get(id(o)) is type(o) for o in objects):
+            # Something an earlier release could not free is back: not counted again,
+            # not saved again. The next collection of its generation frees it all.
+            back = [o for o in objects if opaque.pop(id(o), None) is type(o)]
+            self.released_late += len(back)
+            back = None
+            if not own:
+                self.analysed -= 1
+                self.not_analysed += 1
+            self.skip_gen = min(generation + 1, 2)
+            del objects[:]
+            self.analysis_time += time.perf_counter() - now
+            return
         try:
             self._analyse(objects, now)
         except Exception as e:
             self.error("analysis", e)
         if mode == _OURS:
             members = set(map(id, objects))
-            late = release(objects, self.errors)
+            if len(opaque) > OPAQUE_IDS:
+                opaque.clear()
+                self.skip_gen = 2
+            late = release(objects, self.errors, opaque)
             if late:
-                self._left_over(late, members, int(info.get("generation", 2)))
+                self._left_over(late, members, generation)
             late = None
         del objects[:]
         self.analysis_time += time.perf_counter() - now

@@ -27,7 +27,7 @@ fn chart_room(report: &Report) -> usize {
 /// or a mention that would notify people (`@`, kept from a name by a word joiner).
 pub(crate) fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for (i, c) in text.char_indices() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -36,7 +36,11 @@ pub(crate) fn cell(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            // A mention notifies people; `#12`, `owner/repo#12` and `GH-12` link the
+            // comment into another issue's timeline; `://` makes a link.
             '@' => out.push_str("@\u{2060}"),
+            '#' => out.push_str("#\u{2060}"),
+            ':' if text[i..].starts_with("://") => out.push_str(":\u{2060}"),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -58,9 +62,11 @@ fn mark(verdict: Verdict) -> &'static str {
 /// Text in a line of HTML (a fold's summary), where markdown is not read: HTML's
 /// specials as entities, no mention, no control character.
 pub(crate) fn html_text(text: &str) -> String {
-    crate::report::html::escape(text)
+    // `#` first: the entities made after it hold one.
+    crate::report::html::escape(&text.replace('#', "#\u{2060}"))
         .replace('`', "&#96;")
         .replace('@', "@\u{2060}")
+        .replace("://", ":\u{2060}//")
         .replace(['\n', '\t'], " ")
 }
 
