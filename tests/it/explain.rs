@@ -27,12 +27,18 @@ fn explain_exiting(project: &Project, args: &[&str], code: i32) -> Value {
 /// The explanation of `benchmark`.
 #[track_caller]
 fn of<'a>(explained: &'a Value, benchmark: &str) -> &'a Value {
-    explained["explanations"]
+    find(&explained["explanations"], "benchmark", benchmark)
+}
+
+/// The first item of the list `items` whose `key` is `value`.
+#[track_caller]
+fn find<'a>(items: &'a Value, key: &str, value: &str) -> &'a Value {
+    items
         .as_array()
-        .expect("explanations")
+        .unwrap_or_else(|| panic!("not a list: {items:#}"))
         .iter()
-        .find(|e| e["benchmark"] == benchmark)
-        .unwrap_or_else(|| panic!("no explanation of {benchmark}: {explained:#}"))
+        .find(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("no {key} {value:?} in {items:#}"))
 }
 
 fn bytes(v: &Value) -> f64 {
@@ -95,12 +101,8 @@ fn the_base_is_diagnosed_in_its_worktree_and_the_growth_named() {
     assert_eq!(x["base"].as_str().unwrap().len(), 40);
     let first = &e["differences"][0];
     assert!(first["change"].as_f64().unwrap() > 35.0 * MIB, "{e:#}");
-    let process = e["differences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["topic"] == "process" && d["name"] == "shapes hold")
-        .unwrap_or_else(|| panic!("no process difference: {e:#}"));
+    let process = find(&e["differences"], "name", "shapes hold");
+    assert_eq!(process["topic"], "process");
     assert_close(
         "the process's growth",
         bytes(&process["change"]),
@@ -161,12 +163,7 @@ fn the_example_s_cycle_is_named_with_its_edges_and_the_fix_has_none() {
     let project = refcycle(50_000);
     let x = explain(&project, &["--sites"]);
     let cycle = &of(&x, "pipeline-cycle[trips]")["head"]["python"];
-    let frame = cycle["cycles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["type"] == "__main__.Frame")
-        .unwrap_or_else(|| panic!("no Frame among the cyclic garbage: {cycle:#}"));
+    let frame = find(&cycle["cycles"], "type", "__main__.Frame");
     assert_eq!(
         frame["cycle_text"], "Frame.ww -> StrongWW._frame_ref -> Frame",
         "{frame:#}"
@@ -214,12 +211,7 @@ fn a_python_tree_is_explained_across_its_processes() {
         3,
         "{python:#}"
     );
-    let node = python["cycles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["type"] == "__main__.Node")
-        .unwrap_or_else(|| panic!("{python:#}"));
+    let node = find(&python["cycles"], "type", "__main__.Node");
     // Two children, four pairs each.
     assert_eq!(node["count"], 16, "{node:#}");
     assert_eq!(node["cycle_text"], "Node.other -> Node.other -> Node");
@@ -294,12 +286,7 @@ benchmarks:
         .to_owned();
     project.write("size.txt", "60\n");
     project.commit("hold 40 MiB more");
-    let out = project
-        .memgate()
-        .args(["check", "--base", &base, "--format", "json", "-q"])
-        .run();
-    out.code(1);
-    let report = out.json();
+    let report = project.check_json(&base, 1);
     let explained = &report["explain"];
     assert_eq!(explained["base"], base.as_str(), "{explained:#}");
     let explanations = explained["explanations"].as_array().unwrap();
@@ -310,12 +297,7 @@ benchmarks:
     );
     let e = &explanations[0];
     assert_eq!(e["benchmark"], "grows");
-    let process = e["differences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["topic"] == "process")
-        .unwrap_or_else(|| panic!("{e:#}"));
+    let process = find(&e["differences"], "topic", "process");
     assert_close(
         "the process's growth",
         bytes(&process["change"]),

@@ -43,12 +43,7 @@ fn check_fails_on_30_percent_more_memory() {
     let (project, base) = project(60);
     project.write("size.txt", "78\n");
     project.commit("hold 30% more");
-    let out = project
-        .memgate()
-        .args(["check", "--base", &base, "--format", "json", "-q"])
-        .run();
-    out.code(1);
-    let report = out.json();
+    let report = project.check_json(&base, 1);
     assert_eq!(report["verdict"], "regression");
     assert_eq!(report["base"]["rev"], base);
     let peak = &report["comparisons"][0];
@@ -68,12 +63,7 @@ fn check_passes_a_readme_change() {
     let (project, base) = project(60);
     project.write("README.md", "# Only words changed\n");
     project.commit("docs");
-    let out = project
-        .memgate()
-        .args(["check", "--base", &base, "--format", "json", "-q"])
-        .run();
-    out.code(0);
-    let report = out.json();
+    let report = project.check_json(&base, 0);
     assert_eq!(report["verdict"], "pass");
     let pass = |metric: &str| (metric.to_owned(), "pass".to_owned());
     assert_eq!(
@@ -130,12 +120,7 @@ fn check_takes_the_stored_base_when_there_is_one() {
 fn check_reports_a_failing_benchmark_with_exit_3() {
     let (project, base) = project(60);
     project.write("size.txt", "lots\n");
-    let out = project
-        .memgate()
-        .args(["check", "--base", &base, "--format", "json", "-q"])
-        .run();
-    out.code(3);
-    let report = out.json();
+    let report = project.check_json(&base, 3);
     assert_eq!(report["verdict"], "failure");
     let first = &report["comparisons"][0];
     assert_eq!(first["verdict"], "failure");

@@ -148,12 +148,7 @@ benchmarks:
     let base = git(project.dir(), &["rev-parse", "HEAD"]).trim().to_owned();
     project.write("size.txt", "24\n");
     project.commit("leak three times as much");
-    let out = project
-        .memgate()
-        .args(["check", "--base", &base, "--format", "json", "-q"])
-        .run();
-    out.code(1);
-    let report = out.json();
+    let report = project.check_json(&base, 1);
     let leak = report["comparisons"]
         .as_array()
         .unwrap()

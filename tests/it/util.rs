@@ -136,6 +136,18 @@ impl Project {
         out.json()
     }
 
+    /// `memgate check --base BASE --format json -q`; asserts the exit code and returns the
+    /// report.
+    #[track_caller]
+    pub fn check_json(&self, base: &str, code: i32) -> Value {
+        let out = self
+            .memgate()
+            .args(["check", "--base", base, "--format", "json", "-q"])
+            .run();
+        out.code(code);
+        out.json()
+    }
+
     /// The truth file the helper writes, in bytes.
     #[track_caller]
     pub fn truth(&self, name: &str) -> f64 {

@@ -439,14 +439,7 @@ def _sampled_bytes(sample, n, seen):
     objects already counted (by id) count nothing."""
     if not sample:
         return 0
-    total = 0
-    for r in filterfalse(gc.is_tracked, sample):
-        k = id(r)
-        if k in seen:
-            continue
-        seen.add(k)
-        total += _held(r, seen)
-    return total * n // len(sample)
+    return _new_bytes(sample, seen, False) * n // len(sample)
 
 
 def _untracked_bytes(refs, seen):
@@ -455,14 +448,20 @@ def _untracked_bytes(refs, seen):
     n = len(refs)
     if n > BIG_CONTAINER:
         return _sampled_bytes(refs[::n // SIZE_SAMPLE], n, seen)
+    return _new_bytes(refs, seen, True)
+
+
+def _new_bytes(items, seen, inside):
+    """Bytes the untracked objects among `items` hold that `seen` has not counted yet
+    (and, with `inside`, of what untracked tuples and dicts among them hold)."""
     total = 0
-    for r in filterfalse(gc.is_tracked, refs):
+    for r in filterfalse(gc.is_tracked, items):
         k = id(r)
         if k in seen:
             continue
         seen.add(k)
         total += _held(r, seen)
-        if type(r) is tuple or type(r) is dict:
+        if inside and (type(r) is tuple or type(r) is dict):
             inner = gc.get_referents(r)
             if inner:
                 total += _untracked_bytes(inner, seen)
