@@ -165,10 +165,15 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
     if let Some(py) = &d.python {
         let _ = writeln!(
             out,
-            "    Python: {} process{}; collector: {} collections (generations 0/1/2: {}/{}/{}), {} in the collector, {} uncollectable",
+            "    Python: {} process{}; collector: {} collection{} (generations 0/1/2: {}/{}/{}), {} in the collector, {} uncollectable",
             py.processes.len(),
             if py.processes.len() == 1 { "" } else { "es" },
             py.gc.collections.iter().sum::<u64>(),
+            if py.gc.collections.iter().sum::<u64>() == 1 {
+                ""
+            } else {
+                "s"
+            },
             py.gc.collections[0],
             py.gc.collections[1],
             py.gc.collections[2],
