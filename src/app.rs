@@ -34,6 +34,12 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
+    // These print what the command line is; they need no project.
+    match &cli.command {
+        Command::Completions(args) => return commands::completions(args.shell),
+        Command::Man => return commands::man(),
+        _ => {}
+    }
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
     let ctx = Context::new(cwd, cli.store.as_deref(), cli.testbed.as_deref())?;
@@ -47,5 +53,6 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Explain(args) => commands::explain(&ctx, cli.config.as_deref(), args),
         Command::Comment(args) => commands::comment(args),
         Command::Notes(command) => commands::notes(&ctx, command),
+        Command::Completions(_) | Command::Man => unreachable!("handled before the context"),
     }
 }

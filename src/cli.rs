@@ -59,6 +59,11 @@ pub enum Command {
     /// Share results through a git remote.
     #[command(subcommand)]
     Notes(NotesCommand),
+    /// Print the completions of memgate's commands and options for a shell, e.g.
+    /// `memgate completions bash > ~/.local/share/bash-completion/completions/memgate`.
+    Completions(CompletionsArgs),
+    /// Print memgate's man page (roff), e.g. `memgate man > ~/.local/share/man/man1/memgate.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +80,13 @@ pub struct ReportArgs {
     /// Only these benchmarks (default: all), after `--`.
     #[arg(last = true, value_name = "BENCH")]
     pub benchmarks: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod check;
 mod comment;
 mod compare;
+mod completions;
 mod context;
 mod explain;
 mod gate;
@@ -16,6 +17,7 @@ mod show;
 pub use check::check;
 pub use comment::comment;
 pub use compare::compare;
+pub use completions::{completions, man};
 pub use context::Context;
 pub use explain::explain;
 pub use log::log;

@@ -1,6 +1,7 @@
 //! memgate's integration tests: the real binary, real processes, real files, each test in
 //! its own temporary project.
 
+mod completions;
 mod config_errors;
 mod explain;
 mod gate;
