@@ -1,7 +1,7 @@
 //! Dispatch: each command gets its checked arguments and the context it runs in, and
 //! returns the exit code. Errors go back to `main`, which prints them.
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, ColorWhen, Command};
 use crate::commands::{self, Context};
 use crate::error::{Error, Result};
 use crate::github::workflow;
@@ -10,6 +10,12 @@ use crate::github::workflow;
 /// to one here, and every error printed here. Under GitHub Actions, workflow commands
 /// are stopped for the whole run, errors included (see `github::workflow`).
 pub fn run(cli: Cli) -> i32 {
+    // Every styled stream (`anstream`) follows the choice; auto leaves it to each.
+    match cli.color {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+    }
     let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     if actions {
         workflow::stop_commands();

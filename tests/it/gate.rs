@@ -352,3 +352,26 @@ fn a_peak_that_is_only_a_lower_bound_is_inconclusive_not_a_pass() {
         "{peak:#}"
     );
 }
+
+/// `--color`: always styles the verdicts even into a pipe; never keeps them out even when
+/// the environment forces colour; the default writes none into a pipe.
+#[test]
+fn color_always_and_never_override_the_terminal_test() {
+    let (project, base) = project(60);
+    project.write("size.txt", "78\n");
+    let styled = |args: &[&str], force: bool| {
+        let mut memgate = project
+            .memgate()
+            .args(["check", "--base", &base, "-q"])
+            .args(args);
+        if force {
+            memgate = memgate.env("CLICOLOR_FORCE", "1");
+        }
+        let out = memgate.run();
+        out.code(1);
+        out.stdout().contains('\u{1b}')
+    };
+    assert!(styled(&["--color", "always"], false));
+    assert!(!styled(&["--color", "never"], true));
+    assert!(!styled(&[], false));
+}
