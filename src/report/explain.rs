@@ -409,7 +409,7 @@ pub fn html(explained: &Explained) -> String {
             escape(&headline(e))
         );
         if !e.differences.is_empty() {
-            out.push_str("<table><thead><tr><th>change</th><th>what</th><th>base</th><th>head</th><th>detail</th></tr></thead><tbody>\n");
+            out.push_str("<div class=\"scroll\"><table><thead><tr><th>change</th><th>what</th><th>base</th><th>head</th><th>detail</th></tr></thead><tbody>\n");
             for d in e.differences.iter().take(ROWS * 2) {
                 let _ = writeln!(
                     out,
@@ -421,7 +421,7 @@ pub fn html(explained: &Explained) -> String {
                     escape(d.detail.as_deref().unwrap_or(""))
                 );
             }
-            out.push_str("</tbody></table>\n");
+            out.push_str("</tbody></table></div>\n");
         }
         let mut text = String::new();
         side_text(&mut text, "head", &e.head);
