@@ -7,6 +7,7 @@ mod explain;
 mod gate;
 mod github;
 mod hostile;
+mod init;
 mod leak;
 mod limits;
 mod measure;
