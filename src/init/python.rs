@@ -383,13 +383,11 @@ mod tests {
     use super::*;
 
     fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (rel, text) in files {
-            let path = dir.path().join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        dir
+        let files: Vec<_> = files
+            .iter()
+            .map(|&(rel, text)| (rel, text, 0o644))
+            .collect();
+        crate::testing::folder(&files)
     }
 
     #[test]

@@ -110,18 +110,8 @@ fn rule_targets(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
-    fn repo(files: &[(&str, &str, u32)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (rel, text, mode) in files {
-            let path = dir.path().join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, text).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).unwrap();
-        }
-        dir
-    }
+    use crate::testing::folder as repo;
 
     #[test]
     fn bench_scripts_by_program_or_interpreter() {

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// How deep below the root the scan goes (`a/b/c/d/e/f/g/h/file` at most).
+/// How many folder levels below the root the scan goes into (`a/b/c/d/e/f/g/h/file` at
+/// most).
 pub const MAX_DEPTH: usize = 8;
 /// How many entries (files and folders) the scan looks at before it stops.
 pub const MAX_ENTRIES: usize = 20_000;
@@ -68,7 +69,7 @@ impl Tree {
                     format!("{dir}/{name}")
                 };
                 if kind.is_dir() {
-                    if depth + 1 < MAX_DEPTH && !skipped(&name) {
+                    if depth < MAX_DEPTH && !skipped(&name) {
                         subdirs.push(rel);
                     }
                 } else if kind.is_file()
@@ -149,20 +150,12 @@ fn inside(real_root: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(root: &Path, rel: &str) {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, "x").unwrap();
-    }
+    use crate::testing::folder;
 
     #[test]
     fn skips_tool_folders_and_links_out_of_the_repository() {
-        let outside = tempfile::tempdir().unwrap();
-        write(outside.path(), "secret/test_x.py");
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for rel in [
+        let outside = folder(&[("secret/test_x.py", "x", 0o644)]);
+        let files: Vec<_> = [
             "pyproject.toml",
             "tests/test_a.py",
             "my dir/it's.py",
@@ -172,9 +165,12 @@ mod tests {
             "target/debug/x.rs",
             "venv/test_v.py",
             "lib/site-packages/test_s.py",
-        ] {
-            write(root, rel);
-        }
+        ]
+        .into_iter()
+        .map(|rel| (rel, "x", 0o644))
+        .collect();
+        let dir = folder(&files);
+        let root = dir.path();
         std::os::unix::fs::symlink(outside.path().join("secret"), root.join("linked")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret/test_x.py"), root.join("out.py"))
             .unwrap();
@@ -201,15 +197,16 @@ mod tests {
 
     #[test]
     fn bounded_in_depth_and_count() {
-        let dir = tempfile::tempdir().unwrap();
-        let deep = (0..MAX_DEPTH + 2)
+        let deep = (0..=MAX_DEPTH)
             .map(|i| format!("d{i}"))
             .collect::<Vec<_>>()
             .join("/");
-        write(dir.path(), &format!("{deep}/test_deep.py"));
-        write(dir.path(), "d0/d1/test_shallow.py");
+        let dir = folder(&[
+            (&format!("{deep}/test_deep.py"), "", 0o644),
+            ("d0/d1/d2/d3/d4/d5/d6/d7/test_deepest.py", "", 0o644),
+        ]);
         let tree = Tree::scan(dir.path());
-        assert!(tree.has("d0/d1/test_shallow.py"));
+        assert!(tree.has("d0/d1/d2/d3/d4/d5/d6/d7/test_deepest.py"));
         assert!(!tree.files().any(|f| f.ends_with("test_deep.py")));
 
         let many = tempfile::tempdir().unwrap();
