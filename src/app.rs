@@ -48,6 +48,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
     }
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("cannot read the current directory", e))?;
+    // It writes the config the others read, and needs no store.
+    if let Command::Init(args) = cli.command {
+        return commands::init(&cwd, cli.config.as_deref(), args);
+    }
     let ctx = Context::new(cwd, cli.store.as_deref(), cli.testbed.as_deref())?;
     match cli.command {
         Command::Run(args) => commands::run(&ctx, cli.config.as_deref(), args),
@@ -59,6 +63,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Explain(args) => commands::explain(&ctx, cli.config.as_deref(), args),
         Command::Comment(args) => commands::comment(args),
         Command::Notes(command) => commands::notes(&ctx, command),
-        Command::Completions(_) | Command::Man => unreachable!("handled before the context"),
+        Command::Init(_) | Command::Completions(_) | Command::Man => {
+            unreachable!("handled before the context")
+        }
     }
 }

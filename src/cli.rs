@@ -45,6 +45,10 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Look at the repository and write a commented memgate.yml of the benchmarks it
+    /// already has: pytest-benchmark suites, asv, cargo bench targets, scripts/bench*, a
+    /// Makefile bench target (console scripts as commented-out suggestions).
+    Init(InitArgs),
     /// Run the configured benchmarks and save their figures under the revision.
     Run(RunArgs),
     /// Show what is stored for a revision (default HEAD).
@@ -76,6 +80,24 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print memgate's man page (roff), e.g. `memgate man > ~/.local/share/man/man1/memgate.1`.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write over an existing memgate.yml (and, with --github, existing workflows).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also write GitHub Actions workflows into .github/workflows/: one gates each pull
+    /// request, one keeps the default branch's baselines. With a memgate.yml already
+    /// there (and no --force), only the workflows are written.
+    #[arg(long)]
+    pub github: bool,
+
+    /// The project folder to look at and write memgate.yml in (default: the root of the
+    /// git repository, else the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ pub mod exit;
 pub mod files;
 pub mod git;
 pub mod github;
+pub mod init;
 pub mod measure;
 pub mod names;
 pub mod report;

@@ -1,5 +1,6 @@
-//! What the crate's own tests share: the pieces fixture results are built from, how many
-//! cases a fuzz property runs, and the byte edits the fuzz tests damage valid text with.
+//! What the crate's own tests share: the pieces fixture results are built from, folders of
+//! fixture files, how many cases a fuzz property runs, and the byte edits the fuzz tests
+//! damage valid text with.
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -7,6 +8,19 @@ use proptest::sample::Index;
 use crate::measure::probe::ProbeKind;
 use crate::measure::units::Bytes;
 use crate::results::{Better, Metric, RunRecord, Status, Testbed};
+
+/// A temporary folder holding `files`: (path relative to it, text, mode).
+pub(crate) fn folder(files: &[(&str, &str, u32)]) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (rel, text, mode) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("a file in the folder")).unwrap();
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode)).unwrap();
+    }
+    dir
+}
 
 pub(crate) fn metric(unit: &str, samples: &[f64], better: Better) -> Metric {
     Metric {

@@ -306,7 +306,7 @@ fn expand(command: &RawCommand, values: &[(&str, &str)]) -> CommandLine {
 }
 
 /// Quotes `value` for `sh` when it holds anything but plainly safe characters.
-fn shell_quote(value: &str) -> String {
+pub fn shell_quote(value: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
     if !value.is_empty() && value.chars().all(safe) {
         value.to_owned()

@@ -12,6 +12,6 @@ pub mod units;
 mod values;
 mod visit;
 
-pub use load::{CONFIG_FILE, built_in_thresholds, find, load};
+pub use load::{CONFIG_FILE, built_in_thresholds, find, load, shell_quote};
 pub use plan::{CommandLine, Dataset, ExplainMode, Job, Leak, Plan, format_value};
 pub use suggest::suggest;

@@ -112,6 +112,12 @@ impl Repo {
         .map(str::to_owned)
     }
 
+    /// The branch HEAD is on (its full ref name), even before the branch's first commit.
+    pub fn head_branch(&self) -> Option<String> {
+        let head = self.inner.find_reference("HEAD").ok()?;
+        head.symbolic_target().ok().flatten().map(str::to_owned)
+    }
+
     /// The default base for `head` (a full id): the merge-base of head and the default
     /// branch, or head's first parent when head is on that branch already. With a
     /// sentence saying how it was chosen.

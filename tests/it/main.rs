@@ -7,6 +7,7 @@ mod explain;
 mod gate;
 mod github;
 mod hostile;
+mod init;
 mod install;
 mod leak;
 mod limits;

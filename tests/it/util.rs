@@ -31,7 +31,10 @@ pub fn shapes() -> &'static Path {
 
 /// A temporary project directory holding a config.
 pub struct Project {
-    dir: tempfile::TempDir,
+    /// The temporary directory, removed with the project.
+    _temp: tempfile::TempDir,
+    /// The project's folder: the temporary directory, or a folder in it.
+    root: PathBuf,
 }
 
 impl Project {
@@ -39,9 +42,19 @@ impl Project {
     /// filled in.
     pub fn new(config: &str) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let project = Project { dir };
+        let root = dir.path().to_path_buf();
+        let project = Project { _temp: dir, root };
         project.write("memgate.yml", config);
         project
+    }
+
+    /// A project with no config yet, in a folder whose name holds a space and a quote
+    /// (`it's a repo`), as paths in commands must survive.
+    pub fn bare() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = dir.path().join("it's a repo");
+        std::fs::create_dir(&root).expect("project folder");
+        Project { _temp: dir, root }
     }
 
     /// A git project of `config` whose benchmarks read how many MiB to hold from
@@ -54,11 +67,11 @@ impl Project {
     }
 
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.root.join(name)
     }
 
     /// Writes a file, filling in `{shapes}`, `{leak_py}` and `{dir}`.
