@@ -83,6 +83,7 @@ impl IssueComment {
 
 impl GithubApi {
     pub fn new(api_url: &str, token: &str, repository: &str) -> Result<GithubApi> {
+        check_api_url(api_url)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         // The process-wide default as well, for anything that asks for one.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -403,9 +404,50 @@ fn next_link(headers: &HeaderMap, base: &str) -> std::result::Result<Option<Stri
     }
 }
 
+/// `GITHUB_API_URL` as the client can take it: an http(s) URL whose host is ASCII. memgate
+/// is built without Unicode domain names (url's IDNA without ICU4X), so a host such as
+/// `bücher.example` gets its punycode form named instead of an obscure request error.
+fn check_api_url(api_url: &str) -> Result<()> {
+    let bad = |why: &str| Error::Usage(format!("GITHUB_API_URL={api_url:?}: {why}"));
+    if !api_url.is_ascii() {
+        return Err(bad(
+            "memgate takes ASCII URLs only; write an international host name in its \
+             punycode form (xn--...)",
+        ));
+    }
+    let url = reqwest::Url::parse(api_url).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(bad("not an http(s) URL with a host"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_url_must_be_an_ascii_http_url() {
+        for good in [
+            "https://api.github.com",
+            "https://ghe.example.com/api/v3/",
+            "http://127.0.0.1:8080",
+            "https://xn--bcher-kva.example/api/v3",
+        ] {
+            assert!(check_api_url(good).is_ok(), "{good}");
+        }
+        for (bad, says) in [
+            ("https://bücher.example/api/v3", "punycode form"),
+            ("api.github.com", "not a URL"),
+            ("ftp://example.com", "not an http(s) URL"),
+        ] {
+            let message = check_api_url(bad).unwrap_err().to_string();
+            assert!(
+                message.contains("GITHUB_API_URL=") && message.contains(says),
+                "{message}"
+            );
+        }
+    }
 
     #[test]
     fn next_links_stay_on_the_api() {
