@@ -538,9 +538,10 @@ fn reply_ready(replies: &BufReader<ChildStdout>, timeout: Duration) -> bool {
         events: libc::POLLIN,
         revents: 0,
     };
-    // Saturated: a wait too long for a time_t must not wrap into an invalid one.
+    // Saturated at 68 years, which fits every libc's time_t (musl deprecates naming the
+    // type), so a long wait cannot wrap into an invalid one.
     let ts = libc::timespec {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
     // SAFETY: one valid pollfd and a valid timespec; EINTR just returns early. POLLHUP
