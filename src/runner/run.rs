@@ -220,6 +220,7 @@ impl<'a> Session<'a> {
             result: BenchmarkResult {
                 benchmark: job.benchmark.clone(),
                 dataset: job.dataset.as_ref().map(|d| d.name.clone()),
+                group: job.group.clone(),
                 status: Status::Ok,
                 command: job.command.to_string(),
                 metrics: BTreeMap::new(),
