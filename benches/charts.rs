@@ -71,6 +71,7 @@ fn benchmark(name: &str, runs: Vec<RunRecord>) -> BenchmarkResult {
     BenchmarkResult {
         benchmark: name.into(),
         dataset: None,
+        group: None,
         status: Status::Ok,
         command: "c".into(),
         metrics,

@@ -124,6 +124,7 @@ fn compare_speed(tied: bool) {
             .map(|b| BenchmarkResult {
                 benchmark: format!("bench-{b}"),
                 dataset: None,
+                group: None,
                 status: Status::Ok,
                 command: "true".into(),
                 metrics: ["peak_memory", "max_rss", "wall_time", "cpu_time"]

@@ -195,6 +195,7 @@ fn benchmark(
     BenchmarkResult {
         benchmark: name.into(),
         dataset: None,
+        group: None,
         status: Status::Ok,
         command: "true".into(),
         metrics,

@@ -70,6 +70,10 @@ pub struct Testbed {
 pub struct BenchmarkResult {
     pub benchmark: String,
     pub dataset: Option<String>,
+    /// The config's `group:`: benchmarks of one group are compared with each other in
+    /// the run's table. Absent from records of memgates before it, and when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub status: Status,
     pub command: String,
     /// Metric name → unit and one sample per measured run that succeeded.

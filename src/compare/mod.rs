@@ -3,6 +3,7 @@
 
 pub mod display;
 pub mod fit;
+pub mod group;
 pub mod stats;
 pub mod threshold;
 pub mod verdict;

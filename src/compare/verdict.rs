@@ -552,6 +552,7 @@ mod tests {
         BenchmarkResult {
             benchmark: "b".into(),
             dataset: None,
+            group: None,
             status: Status::Ok,
             command: "c".into(),
             metrics,

@@ -941,6 +941,13 @@ impl Gen {
         )
     }
 
+    fn group(&self) -> BoxedStrategy<Yaml> {
+        self.scalar(
+            &["pipeline", "io", "v1.0", "7", "true"],
+            &["\"\"", ".g", "a/b", "\"a b\"", "[pipeline]", "{a: 1}"],
+        )
+    }
+
     fn testbed(&self) -> BoxedStrategy<Yaml> {
         self.scalar(
             &["ci-large", "laptop", "7", "true"],
@@ -1215,6 +1222,7 @@ fn config(noise: u32) -> BoxedStrategy<String> {
         ("thresholds", 0.15, thresholds.clone()),
         // Mostly with a command that does not hold its placeholder: refused.
         ("leak", 0.05, g.leak(&["iterations", "n", "_rows2"])),
+        ("group", 0.2, g.group()),
     ];
     fields.extend(settings(0.1));
     let benchmark = g.mapping(fields);
@@ -1302,6 +1310,7 @@ benchmarks:
     cwd: sub
     setup: pip install -q -e .
     repeat: 3
+    group: models
     env:
       MODE: fast
   - name: parse
@@ -1311,6 +1320,7 @@ benchmarks:
     timeout: 30s
     memory_limit: none
     python: false
+    group: "models"
     thresholds:
       peak_memory: {max_increase: 10%}
   - name: "quick"

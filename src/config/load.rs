@@ -270,6 +270,7 @@ fn build(path: &Path, base: &Path, built_in: RawConfig, raw: RawConfig) -> Resul
                 python: settings.python,
                 leak: leak.clone(),
                 thresholds: bench_thresholds.clone(),
+                group: bench.group.as_ref().map(|g| g.0.clone()),
             });
         }
     }
@@ -603,6 +604,55 @@ mod tests {
             ));
             assert!(errors.contains(says), "{threshold}: {errors}");
         }
+    }
+
+    #[test]
+    fn a_group_is_carried_to_every_job_of_its_benchmark() {
+        let plan = plan_of(
+            "version: 1\ndatasets:\n  d: {path: d.csv}\n  e: {path: e.csv}\nbenchmarks:\n  - {name: a, command: x, datasets: [d, e], group: pipeline}\n  - {name: b, command: y, group: pipeline}\n  - {name: c, command: z}\n",
+        )
+        .unwrap();
+        let groups: Vec<_> = plan.jobs.iter().map(|j| j.group.as_deref()).collect();
+        assert_eq!(
+            groups,
+            [Some("pipeline"), Some("pipeline"), Some("pipeline"), None]
+        );
+    }
+
+    #[test]
+    fn a_group_is_a_name_given_on_a_benchmark() {
+        for (group, says) in [
+            (
+                "\"a b\"",
+                "3:34: benchmark \"a\", key \"group\": group name \"a b\" is not allowed: use letters, digits, '_', '-' and '.'",
+            ),
+            ("../up", "group name \"../up\" is not allowed"),
+            ("\"\"", "group name \"\" is not allowed"),
+            ("[a, b]", "invalid type: sequence, expected a group name"),
+        ] {
+            let errors = errors_of(&format!(
+                "version: 1\nbenchmarks:\n  - {{name: a, command: x, group: {group}}}\n"
+            ));
+            assert!(errors.contains(says), "{group}: {errors}");
+            assert_eq!(errors.lines().count(), 1, "{group}: {errors}");
+        }
+        // Names as written, like every name: `7` and `true` are names too.
+        for group in ["7", "true", "v1.0", "io_bound-2"] {
+            let text =
+                format!("version: 1\nbenchmarks:\n  - {{name: a, command: x, group: {group}}}\n");
+            assert_eq!(
+                plan_of(&text).unwrap().jobs[0].group.as_deref(),
+                Some(group)
+            );
+        }
+        // Not a setting: a group names what a benchmark is, not how it runs.
+        let errors = errors_of(
+            "version: 1\ndefaults: {group: pipeline}\nbenchmarks:\n  - {name: a, command: x}\n",
+        );
+        assert!(
+            errors.contains("2:12: key \"defaults\": unknown key \"group\""),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub struct Job {
     pub leak: Option<Leak>,
     /// This benchmark's thresholds over the project's and the built-in ones.
     pub thresholds: crate::compare::Thresholds,
+    /// The group it is compared within, in the run's table (`group:`).
+    pub group: Option<String>,
 }
 
 impl Job {

@@ -61,6 +61,8 @@ mapping! {
         /// Runs the command at several values of a parameter to see whether its peak
         /// grows with it.
         leak: Option<RawLeak>,
+        /// Benchmarks of one group are compared with each other in the run's table.
+        group: Option<GroupName>,
     }
     flatten {
         /// This benchmark's own settings, to lay over the defaults.

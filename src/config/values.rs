@@ -470,6 +470,19 @@ impl<'de> Deserialize<'de> for TestbedName {
     }
 }
 
+/// A benchmark's group: benchmarks that do the same work in different ways, which the
+/// run's table compares with each other. A name like any other (it shows in reports).
+#[derive(Clone, Debug, Default)]
+pub struct GroupName(pub String);
+
+impl<'de> Deserialize<'de> for GroupName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        name_leaf(d, "a group name", |s| {
+            check_name("group name", &s).map(|()| GroupName(s))
+        })
+    }
+}
+
 /// A benchmark's name: unique in the file, and safe in paths and on a command line.
 #[derive(Clone, Debug, Default)]
 pub struct BenchmarkName(pub String);

@@ -311,7 +311,7 @@ fn page(input: &Input, sections: Vec<Section>) -> Page {
         "measured by".to_owned(),
         format!("memgate {}", printable(&input.head.results.memgate_version)),
     ));
-    let (title, verdict, summary_text, table) = match (input.report, &input.base) {
+    let (title, verdict, summary_text, table, groups) = match (input.report, &input.base) {
         (Some(report), Some(base)) => (
             format!(
                 "memgate: {} → {}",
@@ -321,6 +321,7 @@ fn page(input: &Input, sections: Vec<Section>) -> Page {
             report.verdict.as_str().to_owned(),
             summary(report.verdict, &report.comparisons),
             comparison_table(report),
+            Vec::new(),
         ),
         _ => {
             let results = input.head.results;
@@ -338,6 +339,7 @@ fn page(input: &Input, sections: Vec<Section>) -> Page {
                     if n == 1 { "" } else { "s" }
                 ),
                 run_table(results),
+                super::table::group_lines(results),
             )
         }
     };
@@ -363,6 +365,7 @@ fn page(input: &Input, sections: Vec<Section>) -> Page {
         summary: summary_text,
         facts,
         table,
+        groups,
         overview: Vec::new(),
         sections,
         explain: input

@@ -17,6 +17,8 @@ pub struct Page {
     /// Name → value lines: testbed, revisions, memgate's version.
     pub facts: Vec<(String, String)>,
     pub table: Table,
+    /// Sentences under the table: how far apart the members of a group are.
+    pub groups: Vec<String>,
     /// `(caption, svg)`: charts of every benchmark together, after the table.
     pub overview: Vec<(String, String)>,
     pub sections: Vec<Section>,
@@ -151,6 +153,13 @@ pub fn render(page: &Page) -> Vec<u8> {
             out.push_str("</tr>\n");
         }
         out.push_str("</tbody>\n</table></div>\n");
+    }
+    if !page.groups.is_empty() {
+        out.push_str("<ul class=\"groups\">\n");
+        for sentence in &page.groups {
+            let _ = writeln!(out, "<li>{}</li>", escape(sentence));
+        }
+        out.push_str("</ul>\n");
     }
 
     for (caption, svg) in &page.overview {

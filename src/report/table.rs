@@ -1,13 +1,15 @@
 //! The terminal table of a run: per benchmark × dataset × metric, the median and the
 //! range of the measured runs, with the memory timeline of the median run as a sparkline
-//! on each benchmark's peak memory row, then what went wrong for any benchmark that failed.
+//! on each benchmark's peak memory row; then how far apart the members of each group
+//! are ([`group_lines`]), and what went wrong for any benchmark that failed.
 
 use std::fmt::Write;
 
 use super::sparkline::{WIDTH, sparkline};
 use super::text::printable;
-use super::units::figure;
+use super::units::{figure, ratio};
 use crate::compare::display::{median_run, timeline_points};
+use crate::compare::group::{GroupRatio, group_ratios};
 use crate::compare::stats::median;
 use crate::results::PEAK_MEMORY;
 use crate::results::{BenchmarkResult, RunResults};
@@ -121,6 +123,13 @@ pub fn render(results: &RunResults) -> Vec<u8> {
     for row in &rows {
         line(&mut out, row);
     }
+    let groups = group_lines(results);
+    if !groups.is_empty() {
+        out.push('\n');
+    }
+    for sentence in groups {
+        let _ = writeln!(out, "{sentence}");
+    }
     for b in &results.benchmarks {
         if let Some(f) = &b.failure {
             let _ = writeln!(
@@ -153,6 +162,28 @@ pub fn render(results: &RunResults) -> Vec<u8> {
         results.testbed.probe.describe()
     );
     out.into_bytes()
+}
+
+/// How far apart the members of each group are, where that is a lot (see
+/// [`group_ratios`]): `pipeline-cycle uses 1.82× the memory of pipeline-weakref`.
+pub fn group_lines(results: &RunResults) -> Vec<String> {
+    group_ratios(results).iter().map(group_sentence).collect()
+}
+
+fn group_sentence(r: &GroupRatio) -> String {
+    let name = |benchmark: &str| {
+        printable(&crate::results::label(benchmark, r.dataset.as_deref())).into_owned()
+    };
+    let (verb, what) = match r.metric {
+        PEAK_MEMORY => ("uses", "memory"),
+        _ => ("takes", "time"),
+    };
+    format!(
+        "{} {verb} {} the {what} of {}",
+        name(&r.benchmark),
+        ratio(r.ratio),
+        name(&r.reference)
+    )
 }
 
 /// The median run's memory over time, scaled to that run's own peak; `-` without one.
@@ -215,6 +246,7 @@ mod tests {
         BenchmarkResult {
             benchmark: name.into(),
             dataset: dataset.map(str::to_owned),
+            group: None,
             status: Status::Ok,
             command: "true".into(),
             metrics,
@@ -250,5 +282,30 @@ mod tests {
         };
         let table = String::from_utf8(render(&results)).unwrap();
         insta::assert_snapshot!(table);
+    }
+
+    #[test]
+    fn members_of_a_group_far_apart_are_said_under_the_table() {
+        let grouped = |name: &str, peaks: [u64; 3]| {
+            let mut b = bench(name, Some("trips"), peaks.map(run).to_vec());
+            b.group = Some("pipeline".into());
+            b
+        };
+        let results = RunResults {
+            memgate_version: "0.1.0".into(),
+            testbed: testing::testbed(),
+            benchmarks: vec![
+                grouped("pipeline-cycle", [181, 183, 182]),
+                grouped("pipeline-weakref", [100, 101, 99]),
+                // Twice as large, but in no group: nothing said of it.
+                bench("loader", Some("trips"), vec![run(200), run(201), run(199)]),
+            ],
+        };
+        let table = String::from_utf8(render(&results)).unwrap();
+        insta::assert_snapshot!(table);
+        assert_eq!(
+            group_lines(&results),
+            ["pipeline-cycle[trips] uses 1.82× the memory of pipeline-weakref[trips]"]
+        );
     }
 }

@@ -40,6 +40,26 @@ pub fn seconds(value: f64) -> String {
     }
 }
 
+/// An estimate of time left, as approximate as it is: `~45s`, `~1m20s`, `~2h05m`.
+/// Rounded to whole seconds (whole minutes from an hour on), never below `~1s`.
+pub fn time_left(seconds: f64) -> String {
+    let s = if seconds.is_finite() { seconds } else { 0.0 };
+    let whole = (s.round() as u64).max(1);
+    if whole < 60 {
+        format!("~{whole}s")
+    } else if whole < 3600 {
+        format!("~{}m{:02}s", whole / 60, whole % 60)
+    } else {
+        let minutes = (s / 60.0).round() as u64;
+        format!("~{}h{:02}m", minutes / 60, minutes % 60)
+    }
+}
+
+/// A ratio of two figures: `1.82×`.
+pub fn ratio(value: f64) -> String {
+    format!("{value:.2}×")
+}
+
 /// A revision as people read it: 12 digits of a full commit id, a label whole.
 pub fn short_rev(rev: &str) -> &str {
     if rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -90,5 +110,25 @@ mod tests {
         assert_eq!(seconds(125.0), "2m 05s");
         assert_eq!(figure(0.93, ""), "0.9300");
         assert_eq!(figure(152345.0, "rows/s"), "152345 rows/s");
+        assert_eq!(ratio(1.8249), "1.82×");
+        assert_eq!(ratio(1.0), "1.00×");
+    }
+
+    #[test]
+    fn time_left_is_as_rough_as_an_estimate() {
+        for (seconds, text) in [
+            (0.0, "~1s"),
+            (0.4, "~1s"),
+            (44.6, "~45s"),
+            (59.4, "~59s"),
+            (59.6, "~1m00s"),
+            (80.0, "~1m20s"),
+            (3599.0, "~59m59s"),
+            (3600.0, "~1h00m"),
+            (7500.0, "~2h05m"),
+            (f64::NAN, "~1s"),
+        ] {
+            assert_eq!(time_left(seconds), text, "{seconds}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Executing the plan: the launcher process, one measured execution, the plan loop,
-//! progress, and Ctrl-C.
+//! progress (with its estimate of the time left), and Ctrl-C.
 
+mod estimate;
 pub mod execute;
 pub mod interrupt;
 pub mod launcher;

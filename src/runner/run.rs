@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::execute::{Ending, Execution, Executor, Measured, Watch};
 use super::launcher::{Exit, StartStep};
-use super::progress::Progress;
+use super::progress::{JobCount, Progress};
 use crate::compare::fit::{LineFit, fit_line};
 use crate::compare::stats::median;
 use crate::config::{CommandLine, Job, Leak, Plan, format_value};
@@ -59,13 +59,13 @@ pub fn run_instrumented(
     quiet: bool,
     instrument: Option<(&'static str, &mut (dyn Instrument + 'static))>,
 ) -> Result<RunResults> {
-    let progress = Progress::new(total_runs(plan), quiet);
+    let progress = Progress::new(&counts(&plan.jobs), quiet);
     let mut session = Session::new(plan, executor, &progress);
     let side = instrument.as_ref().map(|(side, _)| *side);
     session.instrument = instrument.map(|(_, i)| i as &mut dyn Instrument);
     let mut benchmarks = Vec::new();
-    for job in &plan.jobs {
-        let mut run = session.begin(job, side)?;
+    for (index, job) in plan.jobs.iter().enumerate() {
+        let mut run = session.begin(job, side, index)?;
         for attempt in 1..=job.warmup {
             session.warmup(&mut run, attempt)?;
         }
@@ -88,13 +88,17 @@ pub fn run_pair(
     testbed: Testbed,
     quiet: bool,
 ) -> Result<(RunResults, RunResults)> {
-    let progress = Progress::new(total_runs(base) + total_runs(head), quiet);
+    // The pairs' base jobs numbered first, then their head jobs.
+    let pairs = base.jobs.len().min(head.jobs.len());
+    let mut jobs = counts(&base.jobs[..pairs]);
+    jobs.extend(counts(&head.jobs[..pairs]));
+    let progress = Progress::new(&jobs, quiet);
     let mut session = Session::new(head, executor, &progress);
     let (mut base_results, mut head_results) = (Vec::new(), Vec::new());
-    for (b, h) in base.jobs.iter().zip(&head.jobs) {
+    for (index, (b, h)) in base.jobs.iter().zip(&head.jobs).enumerate() {
         let mut runs = [
-            session.begin(b, Some("base"))?,
-            session.begin(h, Some("head"))?,
+            session.begin(b, Some("base"), index)?,
+            session.begin(h, Some("head"), pairs + index)?,
         ];
         for attempt in 1..=h.warmup.max(b.warmup) {
             for run in &mut runs {
@@ -117,15 +121,21 @@ pub fn run_pair(
     ))
 }
 
-fn total_runs(plan: &Plan) -> u64 {
-    plan.jobs.iter().map(executions).sum()
+/// How many times each job's command runs, in all and measured.
+fn counts(jobs: &[Job]) -> Vec<JobCount> {
+    jobs.iter()
+        .map(|job| JobCount {
+            executions: u64::from(job.warmup) + measured_executions(job),
+            measured: measured_executions(job),
+        })
+        .collect()
 }
 
-/// How many times a job's command runs: each warmup once; each measured run once, or
-/// once per value of its leak check.
-fn executions(job: &Job) -> u64 {
+/// How many times a job's measured runs execute its command: once each, or once per
+/// value of its leak check. (Each warmup runs it once more, unmeasured.)
+fn measured_executions(job: &Job) -> u64 {
     let per_run = job.leak.as_ref().map_or(1, |l| l.values.len() as u64);
-    u64::from(job.warmup) + u64::from(job.repeat) * per_run
+    u64::from(job.repeat) * per_run
 }
 
 fn results(testbed: Testbed, benchmarks: Vec<BenchmarkResult>) -> RunResults {
@@ -157,10 +167,12 @@ struct JobRun<'j> {
     job: &'j Job,
     /// `base` or `head` when two revisions run together.
     side: Option<&'static str>,
+    /// The job's number in the progress.
+    index: usize,
     result: BenchmarkResult,
     log_dir: PathBuf,
-    /// Executions still to come; once the job has failed, none of them will run.
-    remaining: u64,
+    /// Measured executions still to come; once the job has failed, none of them will run.
+    measured_left: u64,
     failed: bool,
     /// The leak check's line of each measured run that succeeded, in order.
     fits: Vec<LineFit>,
@@ -188,7 +200,12 @@ impl<'a> Session<'a> {
     }
 
     /// Starts a job: its dataset prepared if missing, its setup run once per side.
-    fn begin<'j>(&mut self, job: &'j Job, side: Option<&'static str>) -> Result<JobRun<'j>> {
+    fn begin<'j>(
+        &mut self,
+        job: &'j Job,
+        side: Option<&'static str>,
+        index: usize,
+    ) -> Result<JobRun<'j>> {
         let log_dir = match side {
             // '@' cannot start a benchmark name: no clash with a benchmark's logs.
             Some(side) => self.logs.join(format!("@{side}")).join(job.label()),
@@ -199,9 +216,11 @@ impl<'a> Session<'a> {
         let mut run = JobRun {
             job,
             side,
+            index,
             result: BenchmarkResult {
                 benchmark: job.benchmark.clone(),
                 dataset: job.dataset.as_ref().map(|d| d.name.clone()),
+                group: job.group.clone(),
                 status: Status::Ok,
                 command: job.command.to_string(),
                 metrics: BTreeMap::new(),
@@ -210,7 +229,7 @@ impl<'a> Session<'a> {
                 failure: None,
             },
             log_dir,
-            remaining: executions(job),
+            measured_left: measured_executions(job),
             failed: false,
             fits: Vec::new(),
         };
@@ -289,9 +308,9 @@ impl<'a> Session<'a> {
             at(point)
         ));
         let command = command_at(job, point);
-        let step = self.step(run, &command, &job.cwd, "warmup", attempt, point)?;
-        self.progress.advance(1);
-        run.remaining -= 1;
+        let step = self.timed(run, false, |s, run| {
+            s.step(run, &command, &job.cwd, "warmup", attempt, point)
+        })?;
         if let Step::Failed(failure, status) = step {
             self.fail(run, *failure, status);
         }
@@ -374,9 +393,10 @@ impl<'a> Session<'a> {
             return Ok(None);
         }
         let command = command_at(job, point);
-        let step = self.step(run, &command, &job.cwd, "run", attempt, point)?;
-        self.progress.advance(1);
-        run.remaining -= 1;
+        let step = self.timed(run, true, |s, run| {
+            s.step(run, &command, &job.cwd, "run", attempt, point)
+        })?;
+        run.measured_left -= 1;
         let measured = match step {
             Step::Done(m) => m,
             Step::Failed(failure, status) => {
@@ -400,13 +420,28 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Runs `step`, an execution of `run`'s command (`measured` or a warmup), timed for
+    /// the progress's estimate of the time left.
+    fn timed(
+        &mut self,
+        run: &JobRun,
+        measured: bool,
+        step: impl FnOnce(&mut Self, &JobRun) -> Result<Step>,
+    ) -> Result<Step> {
+        self.progress.started(run.index);
+        let start = std::time::Instant::now();
+        let outcome = step(self, run);
+        self.progress.ended(run.index, start.elapsed(), measured);
+        outcome
+    }
+
     /// Records a failure: the job's remaining runs will not happen.
     fn fail(&self, run: &mut JobRun, failure: Failure, status: Status) {
         run.result.status = status;
         run.result.failure = Some(failure);
         run.failed = true;
-        self.progress.advance(run.remaining);
-        run.remaining = 0;
+        self.progress.dropped(run.index, run.measured_left);
+        run.measured_left = 0;
     }
 
     /// Ends a job, saying how it went.
@@ -431,7 +466,7 @@ impl<'a> Session<'a> {
                 .get(PEAK_MEMORY)
                 .and_then(|m| median(&m.samples));
             if let Some(growth) = peak.and_then(|peak| leak_growth(leak, &run.fits, peak)) {
-                self.progress.finished(&format!("{label}: {growth}"));
+                self.progress.say(&format!("{label}: {growth}"));
             }
         }
         run.result
@@ -504,7 +539,7 @@ impl<'a> Session<'a> {
             None => self.executor.execute(&execution(&env))?,
         };
         for (path, dropped) in &measured.dropped_logs {
-            self.progress.finished(&format!(
+            self.progress.say(&format!(
                 "{}: {what} wrote more than memgate keeps: {} kept its last {} (the first {} dropped)",
                 run.label(),
                 path.display(),
@@ -938,19 +973,27 @@ mod tests {
     }
 
     #[test]
-    fn progress_counts_every_execution_of_a_leak_check() {
+    fn progress_counts_measured_executions_and_times_every_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("memgate.yml");
         std::fs::write(
             &path,
-            "version: 1\nbenchmarks:\n  - {name: a, command: x, repeat: 3, warmup: 2}\n  - name: b\n    command: x {n}\n    repeat: 3\n    warmup: 2\n    leak: {param: n, values: [1, 2, 4, 8]}\n",
+            "version: 1\nbenchmarks:\n  - {name: a, command: x, repeat: 3, warmup: 2}\n  - name: b\n    command: x {n}\n    repeat: 3\n    warmup: 2\n    leak: {param: n, values: [1, 2, 4, 8]}\n  - {name: c, command: x, repeat: 1, warmup: 0}\n",
         )
         .unwrap();
         let plan = crate::config::load(&path).unwrap();
-        assert_eq!(executions(&plan.jobs[0]), 2 + 3);
-        // Warmups at the largest value only; each measured run at every value.
-        assert_eq!(executions(&plan.jobs[1]), 2 + 3 * 4);
-        assert_eq!(total_runs(&plan), 5 + 14);
+        let count = |executions, measured| JobCount {
+            executions,
+            measured,
+        };
+        // The bar counts measured executions; warmups (at a leak check's largest value
+        // only) are timed for the estimate but not counted.
+        assert_eq!(
+            counts(&plan.jobs),
+            [count(2 + 3, 3), count(2 + 3 * 4, 3 * 4), count(1, 1)]
+        );
+        let measured: u64 = counts(&plan.jobs).iter().map(|c| c.measured).sum();
+        assert_eq!(measured, 3 + 12 + 1);
     }
 
     fn fit(slope: f64, r_squared: f64) -> LineFit {

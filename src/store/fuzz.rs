@@ -102,6 +102,7 @@ fn results() -> RunResults {
     let fit = BenchmarkResult {
         benchmark: "automl".into(),
         dataset: Some("taxi".into()),
+        group: Some("automl".into()),
         status: Status::Ok,
         command: "python automl.py --data data/taxi.csv".into(),
         metrics,
@@ -116,6 +117,7 @@ fn results() -> RunResults {
     let crashed = BenchmarkResult {
         benchmark: "export".into(),
         dataset: None,
+        group: None,
         status: Status::Failed,
         command: "python export.py".into(),
         metrics: BTreeMap::new(),

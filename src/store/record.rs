@@ -76,6 +76,8 @@ struct Wire<B> {
 struct Figures {
     benchmark: String,
     dataset: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
     status: Status,
     command: String,
     metrics: BTreeMap<String, Metric>,
@@ -91,6 +93,7 @@ impl From<Figures> for BenchmarkResult {
         BenchmarkResult {
             benchmark: f.benchmark,
             dataset: f.dataset,
+            group: f.group,
             status: f.status,
             command: f.command,
             metrics: f.metrics,
@@ -279,6 +282,9 @@ impl Record {
             if let Some(d) = &b.dataset {
                 check_name("dataset name", d)?;
             }
+            if let Some(g) = &b.group {
+                check_name("group name", g)?;
+            }
             for (name, metric) in &b.metrics {
                 check_name("metric name", name)?;
                 check_unit(&metric.unit)?;
@@ -379,6 +385,7 @@ mod tests {
             benchmarks: vec![crate::results::BenchmarkResult {
                 benchmark: "b".into(),
                 dataset: None,
+                group: None,
                 status: crate::results::Status::Ok,
                 command: "x".into(),
                 metrics: Default::default(),

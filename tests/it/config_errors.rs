@@ -567,3 +567,27 @@ fn a_leak_parameter_is_a_simple_name_of_its_own() {
         r#"{file}:5:19: benchmark "pipeline", key "leak.param": leak param "dataset" is taken by memgate's own placeholders ({dataset.path}, {dataset.name}, {path}): give the parameter another name, like iterations"#,
     );
 }
+
+#[test]
+fn a_group_is_a_name() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: pipeline-cycle\n    command: x\n    group: \"pipe line\"\n",
+        r#"{file}:5:12: benchmark "pipeline-cycle", key "group": group name "pipe line" is not allowed: use letters, digits, '_', '-' and '.', not starting with '-' or '.', at most 100 characters"#,
+    );
+}
+
+#[test]
+fn a_group_is_given_per_benchmark_not_in_defaults() {
+    assert_config_error(
+        "version: 1\ndefaults:\n  group: pipeline\nbenchmarks:\n  - name: a\n    command: x\n",
+        r#"{file}:3:3: key "defaults": unknown key "group": the keys here are repeat, warmup, timeout, memory_limit, sample_interval, env, python"#,
+    );
+}
+
+#[test]
+fn a_misspelt_group_key_is_suggested() {
+    assert_config_error(
+        "version: 1\nbenchmarks:\n  - name: a\n    command: x\n    groups: pipeline\n",
+        r#"{file}:5:5: benchmark "a": unknown key "groups" (did you mean "group"?)"#,
+    );
+}

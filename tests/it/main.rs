@@ -6,6 +6,7 @@ mod config_errors;
 mod explain;
 mod gate;
 mod github;
+mod group;
 mod hostile;
 mod init;
 mod install;

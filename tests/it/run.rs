@@ -406,3 +406,30 @@ fn memgates_folder_never_shows_as_untracked() {
     );
     assert!(project.read(".memgate/.gitignore").ends_with("\n*\n"));
 }
+
+#[test]
+fn a_log_says_the_time_left_after_each_benchmark_but_the_last() {
+    let project = Project::new(
+        "version: 1\ndefaults: {repeat: 2, warmup: 1}\nbenchmarks:\n  - name: a\n    command: [/bin/true]\n  - name: b\n    command: [/bin/true]\n",
+    );
+    let out = project
+        .memgate()
+        .args(["run", "--no-save", "--no-report"])
+        .run();
+    out.code(0);
+    let stderr = out.stderr();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    // The first benchmark's runs predict the second's: some time is left, however
+    // little (the figure itself depends on the machine).
+    let left = lines[0]
+        .strip_prefix("a: ok (2 runs); ~")
+        .and_then(|rest| rest.strip_suffix(" left"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        left.ends_with('s') && left.chars().next().unwrap().is_ascii_digit(),
+        "{stderr}"
+    );
+    // Nothing is left after the last one.
+    assert_eq!(lines[1], "b: ok (2 runs)");
+}

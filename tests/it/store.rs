@@ -847,6 +847,7 @@ fn records_that_are_not_what_they_claim_are_refused() {
         variant(&|r| r["revision"] = other.clone().into()),
         variant(&|r| r["benchmarks"][0]["metrics"]["peak_memory"]["unit"] = "<img src=x>".into()),
         variant(&|r| r["benchmarks"][0]["benchmark"] = "../x".into()),
+        variant(&|r| r["benchmarks"][0]["group"] = "<b>".into()),
     ];
     set_note(&project, RECORDS, lines.join("\n").as_bytes());
     let out = project.memgate().args(["show"]).run();
@@ -872,6 +873,7 @@ fn records_that_are_not_what_they_claim_are_refused() {
         ),
         format!("{}unit \"<img src=x>\" is not allowed: ", at(4)),
         format!("{}benchmark name \"../x\" is not allowed: ", at(5)),
+        format!("{}group name \"<b>\" is not allowed: ", at(6)),
     ];
     for (warning, expected) in warnings.iter().zip(&expected) {
         assert!(
@@ -879,7 +881,7 @@ fn records_that_are_not_what_they_claim_are_refused() {
             "{warning}\nnot\n{expected}"
         );
     }
-    assert_eq!(warnings.len(), 6, "{warnings:?}");
+    assert_eq!(warnings.len(), 7, "{warnings:?}");
 }
 
 #[test]

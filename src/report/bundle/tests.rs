@@ -49,6 +49,7 @@ fn benchmark(name: &str, dataset: Option<&str>, top: f64, runs: usize) -> Benchm
     BenchmarkResult {
         benchmark: name.into(),
         dataset: dataset.map(str::to_owned),
+        group: None,
         status: Status::Ok,
         command: "c".into(),
         metrics,
@@ -253,6 +254,30 @@ fn a_run_of_several_benchmarks_has_an_overview_and_one_has_none() {
     let one = results(vec![benchmark("cycle", None, 260.0 * MIB, 3)]);
     let files = build(&input(None, None, &one)).unwrap();
     assert!(!files.iter().any(|f| f.name.starts_with("00-")));
+}
+
+#[test]
+fn a_run_page_says_how_far_apart_a_groups_members_are() {
+    let grouped = |name: &str, top: f64| {
+        let mut b = benchmark(name, Some("trips"), top, 3);
+        b.group = Some("pipeline".into());
+        b
+    };
+    let run = results(vec![
+        grouped("cycle", 260.0 * MIB),
+        grouped("weakref", 140.0 * MIB),
+    ]);
+    let html = page(&build(&input(None, None, &run)).unwrap());
+    assert!(
+        html.contains(
+            "<ul class=\"groups\">\n<li>cycle[trips] uses 1.86× the memory of weakref[trips]</li>\n</ul>"
+        ),
+        "{html}"
+    );
+    // A comparison's page is about base against head: no group sentences there.
+    let report = comparison(&run, &run);
+    let html = page(&build(&input(Some(&report), Some(&run), &run)).unwrap());
+    assert!(!html.contains("class=\"groups\""), "{html}");
 }
 
 #[test]

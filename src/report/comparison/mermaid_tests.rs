@@ -35,6 +35,7 @@ fn results(benchmarks: Vec<(&str, Option<&str>, Vec<RunRecord>)>) -> RunResults 
             .map(|(name, dataset, runs)| BenchmarkResult {
                 benchmark: name.into(),
                 dataset: dataset.map(str::to_owned),
+                group: None,
                 status: Status::Ok,
                 command: "true".into(),
                 metrics: BTreeMap::new(),

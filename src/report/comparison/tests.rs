@@ -12,6 +12,7 @@ fn bench(name: &str, dataset: Option<&str>, metrics: Vec<(&str, Metric)>) -> Ben
     BenchmarkResult {
         benchmark: name.into(),
         dataset: dataset.map(str::to_owned),
+        group: None,
         status: Status::Ok,
         command: "true".into(),
         metrics: metrics
