@@ -5,14 +5,14 @@
 //!
 //! "Large and beyond the noise" is the gate's own rule, [`judge`], with the smallest
 //! member as the base and each other one as the head: its median more than
-//! [`MIN_RATIO`] times the smallest's, by at least the built-in thresholds' absolute
-//! floor (1 MiB, 20 ms), and significant by the one-sided rank test at their alpha
-//! (0.05 for memory, 0.01 for time; full separation where the runs are too few for the
+//! [`MIN_RATIO`] times the smallest's, by at least the thresholds' absolute floor (the
+//! built-in ones: 1 MiB, 20 ms), and significant by the one-sided rank test at their
+//! alpha (0.05 for memory, 0.01 for time; full separation where the runs are too few for the
 //! test to reach it). Below 3 runs a side the gate goes by the threshold alone; so does
 //! this for memory, which is steady run to run, but not for time, which varies by 15%
 //! on a loaded machine: a time ratio of one or two runs is not said.
 
-use super::threshold::Threshold;
+use super::threshold::{Threshold, Thresholds};
 use super::verdict::{MIN_SAMPLES_FOR_TEST, Verdict, judge};
 use crate::compare::stats::median;
 use crate::results::{BenchmarkResult, Better, PEAK_MEMORY, RunResults, Status, WALL_TIME};
@@ -20,13 +20,9 @@ use crate::results::{BenchmarkResult, Better, PEAK_MEMORY, RunResults, Status, W
 /// How many times the smallest member's median a member's must be, at least, to be said.
 pub const MIN_RATIO: f64 = 1.10;
 
-/// The metrics compared within a group, each with the absolute floor and the alpha of
-/// the built-in thresholds (`config/default.yml`), and the fewest runs a side it is
-/// compared on.
-const METRICS: [(&str, f64, f64, usize); 2] = [
-    (PEAK_MEMORY, 1024.0 * 1024.0, 0.05, 1),
-    (WALL_TIME, 0.020, 0.01, MIN_SAMPLES_FOR_TEST),
-];
+/// The metrics compared within a group, each with the fewest runs a side it is compared
+/// on.
+const METRICS: [(&str, usize); 2] = [(PEAK_MEMORY, 1), (WALL_TIME, MIN_SAMPLES_FOR_TEST)];
 
 /// One member of a group that is far above the group's smallest in one metric.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +44,9 @@ type GroupKey<'a> = (&'a str, Option<&'a str>);
 /// Every member far above its group's smallest: groups in the order of the results,
 /// each dataset apart (a benchmark is compared only with others on the same dataset),
 /// peak memory before wall time, the biggest ratios first.
-pub fn group_ratios(results: &RunResults) -> Vec<GroupRatio> {
+/// `thresholds` give each metric's absolute floor and alpha (the ratio is
+/// [`MIN_RATIO`]'s).
+pub fn group_ratios(results: &RunResults, thresholds: &Thresholds) -> Vec<GroupRatio> {
     // (group, dataset) in order of first appearance, with their members.
     let mut groups: Vec<(GroupKey, Vec<&BenchmarkResult>)> = Vec::new();
     for b in results.benchmarks.iter().filter(|b| b.status == Status::Ok) {
@@ -63,7 +61,7 @@ pub fn group_ratios(results: &RunResults) -> Vec<GroupRatio> {
     }
     let mut out = Vec::new();
     for ((group, dataset), members) in groups.iter().filter(|(_, m)| m.len() > 1) {
-        for (metric, min_change, alpha, min_runs) in METRICS {
+        for (metric, min_runs) in METRICS {
             // A peak that is only a lower bound is no figure to compare (as in the gate).
             let figures: Vec<(&BenchmarkResult, &[f64], f64)> = members
                 .iter()
@@ -84,8 +82,7 @@ pub fn group_ratios(results: &RunResults) -> Vec<GroupRatio> {
             }
             let threshold = Threshold {
                 max_worse: MIN_RATIO - 1.0,
-                min_change,
-                alpha,
+                ..thresholds.resolve(metric, Better::Lower)
             };
             let mut found: Vec<GroupRatio> = figures
                 .iter()
@@ -150,7 +147,8 @@ mod tests {
             testbed: testbed(),
             benchmarks,
         };
-        group_ratios(&results)
+        let built_in = crate::config::built_in_thresholds().unwrap();
+        group_ratios(&results, &built_in)
             .into_iter()
             .map(|r| {
                 let ratio = (r.ratio * 1000.0).round() / 1000.0;

@@ -166,8 +166,14 @@ pub fn render(results: &RunResults) -> Vec<u8> {
 
 /// How far apart the members of each group are, where that is a lot (see
 /// [`group_ratios`]): `pipeline-cycle uses 1.82× the memory of pipeline-weakref`.
+/// Judged by the built-in thresholds (the results do not carry the project's); the
+/// compiled-in file they come from is tested to parse.
 pub fn group_lines(results: &RunResults) -> Vec<String> {
-    group_ratios(results).iter().map(group_sentence).collect()
+    let thresholds = crate::config::built_in_thresholds().unwrap_or_default();
+    group_ratios(results, &thresholds)
+        .iter()
+        .map(group_sentence)
+        .collect()
 }
 
 fn group_sentence(r: &GroupRatio) -> String {
