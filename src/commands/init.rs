@@ -178,6 +178,18 @@ fn plan_workflows(dir: &Path, force: bool) -> Result<(String, Vec<(&'static Work
                 .to_owned()
         })
         .unwrap_or_else(|| "main".into());
+    // Every folder on the way is a real one: a linked `.github` would have the
+    // workflows written (and with --force, files replaced) wherever it points.
+    let mut folder = dir.to_path_buf();
+    for part in Path::new(WORKFLOWS_DIR).components() {
+        folder.push(part);
+        if std::fs::symlink_metadata(&folder).is_ok_and(|m| !m.is_dir()) {
+            return Err(Error::Usage(format!(
+                "{} is not a folder (a link, or a file): memgate init writes the workflows only into a real {WORKFLOWS_DIR}/; make it one, or copy them from memgate's examples/github/",
+                folder.display()
+            )));
+        }
+    }
     let mut planned = Vec::new();
     for workflow in &WORKFLOWS {
         let path = dir.join(WORKFLOWS_DIR).join(workflow.file);
@@ -193,11 +205,24 @@ fn plan_workflows(dir: &Path, force: bool) -> Result<(String, Vec<(&'static Work
 }
 
 /// The `.gitignore` beside memgate.yml and its text with `.memgate/` added; `None` when
-/// it ignores `.memgate/` already, or is not UTF-8 (then it is left alone, with a word).
+/// it ignores `.memgate/` already, or is a link or not UTF-8 (then it is left alone,
+/// with a word). A link is never read: the repository may point it at any file, whose
+/// text would then be written into the repository.
 fn plan_gitignore(dir: &Path) -> Result<Option<(PathBuf, String)>> {
     let path = dir.join(".gitignore");
+    let leave = |why: &str| {
+        eprintln!(
+            "memgate: left {} alone ({why}): add the line {} to it",
+            path.display(),
+            init::GITIGNORE_LINE
+        );
+    };
     let existing = if exists(&path) {
-        let bytes = crate::files::read_bounded(&path, MAX_GITIGNORE).map_err(|e| {
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            leave("it is a link");
+            return Ok(None);
+        }
+        let bytes = crate::files::read_own(&path, MAX_GITIGNORE).map_err(|e| {
             Error::Usage(format!(
                 "cannot read {}: {e}: make it a text file, or move it away",
                 path.display()
@@ -206,11 +231,7 @@ fn plan_gitignore(dir: &Path) -> Result<Option<(PathBuf, String)>> {
         match String::from_utf8(bytes) {
             Ok(text) => Some(text),
             Err(_) => {
-                eprintln!(
-                    "memgate: left {} alone (it is not UTF-8): add the line {} to it",
-                    path.display(),
-                    init::GITIGNORE_LINE
-                );
+                leave("it is not UTF-8");
                 return Ok(None);
             }
         }

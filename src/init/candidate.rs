@@ -40,7 +40,8 @@ pub fn shell_words<S: AsRef<str>>(words: &[S]) -> String {
 /// where it can: `bench it's.sh` → `bench-it-s`, a second `parse` → `parse-2`. Commented-
 /// out ones count too, so that uncommenting one never makes the file invalid.
 pub fn name_all(candidates: &mut [Candidate]) {
-    let mut taken = BTreeSet::new();
+    // The example the file holds when nothing runnable is found is one more name.
+    let mut taken = BTreeSet::from([super::EXAMPLE_NAME.to_owned()]);
     for candidate in candidates {
         let base = sanitize(&candidate.name);
         let mut name = base.clone();

@@ -34,6 +34,19 @@ pub fn detect(root: &Path, python: &str) -> Found {
     said.extend(asv_said);
     said.extend(cargo_said);
     said.extend(scripts_said);
+    // A file named with memgate's placeholder would make the config refuse its command.
+    candidates.retain(|c| {
+        let clashes = std::iter::once(&c.command)
+            .chain(&c.setup)
+            .any(|text| text.contains("{dataset."));
+        if clashes {
+            said.push(format!(
+                "{}: left out: its command would hold \"{{dataset.\", which memgate reads as a dataset's placeholder (rename the file)",
+                c.found
+            ));
+        }
+        !clashes
+    });
     name_all(&mut candidates);
     Found { candidates, said }
 }

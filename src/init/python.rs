@@ -76,13 +76,15 @@ pub fn pytest(tree: &Tree, python: &str) -> Vec<Candidate> {
 }
 
 fn pytest_command(python: &str, dir: Option<&str>) -> String {
-    let mut words = vec![python, "-m", "pytest"];
+    let mut words = vec![python.to_owned(), "-m".into(), "pytest".into()];
     // `-p no:cacheprovider`: the runs leave no .pytest_cache behind.
     match dir {
         Some("") | None => {}
-        Some(dir) => words.push(dir),
+        // A folder named like an option is still a folder to pytest.
+        Some(dir) if dir.starts_with('-') => words.push(format!("./{dir}")),
+        Some(dir) => words.push(dir.to_owned()),
     }
-    words.extend(["--benchmark-only", "-q", "-p", "no:cacheprovider"]);
+    words.extend(["--benchmark-only", "-q", "-p", "no:cacheprovider"].map(String::from));
     shell_words(&words)
 }
 

@@ -523,3 +523,91 @@ fn dir_chooses_the_folder_and_config_is_refused() {
         out.stderr()
     );
 }
+
+/// Found in review: a repository is someone else's text. Its links are not followed out
+/// (a `.gitignore` pointing at a secret is left alone, not copied into the repository; a
+/// linked `.github` gets no workflows), a file named with memgate's placeholder is left
+/// out rather than written into a config memgate then refuses, and a console script
+/// named like the example cannot clash with it.
+#[test]
+fn a_hostile_repository_gets_nothing_written_through_its_links() {
+    let project = Project::bare();
+    let outside = project.dir().parent().unwrap();
+    std::fs::write(outside.join("secret"), "TOKEN=ghp_secret\n").unwrap();
+    std::os::unix::fs::symlink("../secret", project.path(".gitignore")).unwrap();
+    std::fs::create_dir(outside.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink("../elsewhere", project.path(".github")).unwrap();
+    put(&project, "scripts/bench.sh", "true\n");
+    put(&project, "scripts/bench{dataset.path}.sh", "true\n");
+    put(
+        &project,
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[project.scripts]\nexample = \"x.cli:main\"\n",
+    );
+    git(project.dir(), &["init", "-q", "-b", "main"]);
+
+    let out = init(&project, &["--github"], 2);
+    assert!(
+        out.stderr()
+            .contains(".github is not a folder (a link, or a file)"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        std::fs::read_dir(outside.join("elsewhere"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    assert!(
+        !project.path("memgate.yml").exists(),
+        "nothing written on a refusal"
+    );
+
+    let out = init(&project, &[], 0);
+    assert!(
+        out.stderr().contains("left ") && out.stderr().contains("alone (it is a link)"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr()
+            .contains("left out: its command would hold \"{dataset.\""),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).unwrap(),
+        "TOKEN=ghp_secret\n"
+    );
+    assert!(
+        std::fs::symlink_metadata(project.path(".gitignore"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is still a link"
+    );
+    let config = project.read("memgate.yml");
+    assert!(
+        !config.contains("ghp_secret") && !config.contains("{dataset."),
+        "{config}"
+    );
+    // The console script is suggested under a name of its own: uncommented, it loads.
+    assert!(config.contains("  # - name: \"example-2\"\n"), "{config}");
+    std::fs::write(
+        project.path("memgate.yml"),
+        config.replace(
+            "  # - name: \"example-2\"\n  #   command:",
+            "  - name: \"example-2\"\n    command:",
+        ),
+    )
+    .unwrap();
+    // Accepted (not exit 2): `bench` runs, and the uninstalled console script fails.
+    let results = run_once(project.memgate(), 3);
+    assert_ok(&results, "bench");
+    assert_eq!(
+        benchmark(&results, "example-2")["status"],
+        "failed",
+        "{results:#}"
+    );
+}
