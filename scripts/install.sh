@@ -51,11 +51,13 @@ if [ "${1:-}" = plan ]; then
     output "source-build=false"
   else
     output "source-build=true"
-    # The cache key: the action's own source, which hashFiles() cannot read (it sees only
-    # the workspace). A cached binary is then always this source's build.
-    key=$(cd "$action_dir" && find Cargo.toml Cargo.lock src -type f -print0 | LC_ALL=C sort -z |
-      xargs -0 sha256sum | sha256sum | cut -c1-32)
-    output "cache-key=memgate-$(uname -s)-$(uname -m)-$source_version-$key"
+    # The cache key: every file the binary is built from (the package's include list in
+    # Cargo.toml), which hashFiles() cannot read (it sees only the workspace), and the
+    # runner's image, whose C library the binary links against.
+    key=$(cd "$action_dir" && find Cargo.toml Cargo.lock src config examples/github -type f -print0 |
+      LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-32)
+    image="${ImageOS:-$(uname -s)}-${ImageVersion:-unknown}"
+    output "cache-key=memgate-$image-$(uname -m)-$source_version-$key"
   fi
   exit 0
 fi
@@ -112,7 +114,8 @@ fi
 # A gate job builds into cargo's own bin, which the action caches; a comment job into
 # its own folder.
 [ -n "$fresh" ] || root="${CARGO_HOME:-$HOME/.cargo}"
-cargo install --locked --quiet --path "$action_dir" --root "$root"
+# --force: a binary restored from the cache is not in cargo's records of what it installed.
+cargo install --locked --force --quiet --path "$action_dir" --root "$root"
 echo "memgate $source_version built from source: $root/bin/memgate${fresh:+, for this job alone}"
 [ -n "$fresh" ] || echo "$root/bin" >> "${GITHUB_PATH:-/dev/null}"
 record "$root/bin/memgate"

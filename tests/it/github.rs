@@ -788,6 +788,23 @@ fn the_action_gates_a_regression_and_comments_once() {
     assert_eq!(api.marked().len(), 1);
 }
 
+/// `install-only`: memgate on the PATH for the job's own steps, nothing else run.
+#[test]
+fn install_only_installs_and_runs_nothing_else() {
+    let workflow = Workflow::new(60);
+    let api = FakeGithub::start(Behaviour::default());
+    let steps = run_action(&workflow, &api, &[("install-only", "true")]);
+    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Plan the install", "Install memgate"]);
+    assert!(steps.iter().all(|(_, out)| out.status.success()));
+    assert!(outputs(&workflow.read("output.txt")).contains_key("bin"));
+    assert!(api.seen().is_empty());
+    assert!(
+        !workflow.project.path(".memgate").exists(),
+        "no benchmark ran"
+    );
+}
+
 #[test]
 fn the_action_passes_inputs_through_the_environment_only() {
     let workflow = Workflow::new(60);

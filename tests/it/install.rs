@@ -63,6 +63,8 @@ impl Drop for Releases {
 /// memgate.
 struct Job {
     dir: tempfile::TempDir,
+    /// The action's folder (default this repository).
+    action: PathBuf,
     checksums: PathBuf,
     releases: String,
     env: Vec<(String, String)>,
@@ -76,6 +78,7 @@ impl Job {
         std::fs::create_dir(dir.path().join("runner-temp")).unwrap();
         std::fs::create_dir(dir.path().join("bin")).unwrap();
         Job {
+            action: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
             checksums,
             releases: releases.url(),
             env: Vec::new(),
@@ -100,9 +103,8 @@ impl Job {
     }
 
     fn install(&self, args: &[&str]) -> Output {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         Command::new("bash")
-            .arg(root.join("scripts/install.sh"))
+            .arg(self.action.join("scripts/install.sh"))
             .args(args)
             .env_clear()
             .env(
@@ -111,7 +113,7 @@ impl Job {
             )
             .env("HOME", self.dir.path())
             .env("CARGO_HOME", self.file("cargo-home"))
-            .env("GITHUB_ACTION_PATH", root)
+            .env("GITHUB_ACTION_PATH", &self.action)
             .env("GITHUB_OUTPUT", self.file("output.txt"))
             .env("GITHUB_PATH", self.file("path.txt"))
             .env("RUNNER_TEMP", self.file("runner-temp"))
@@ -260,7 +262,7 @@ fn a_failed_download_falls_back_to_the_source_build() {
     assert_eq!(
         job.read("cargo-args.txt").trim(),
         format!(
-            "install --locked --quiet --path {} --root {}",
+            "install --locked --force --quiet --path {} --root {}",
             root.display(),
             job.file("cargo-home").display()
         )
@@ -284,7 +286,7 @@ fn without_a_table_line_the_source_is_built_under_a_key_of_the_source() {
     let key = &outputs["cache-key"];
     assert!(
         key.starts_with(&format!(
-            "memgate-Linux-{}-{VERSION}-",
+            "memgate-Linux-unknown-{}-{VERSION}-",
             std::env::consts::ARCH
         )),
         "{key}"
@@ -342,4 +344,53 @@ fn a_version_with_neither_a_binary_nor_its_source_is_an_error() {
         text(&out)
     );
     assert!(!job.file("cargo-args.txt").exists());
+}
+
+/// The cache key follows every file the binary is built from, the compiled-in config
+/// among them, and the runner's image.
+#[test]
+fn the_cache_key_changes_with_a_compiled_in_file_and_the_image() {
+    let releases = Releases::serve(asset_path(), None);
+    let mut job = Job::new(&releases, "");
+    let copy = job.file("action");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir(&copy).unwrap();
+    for part in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src",
+        "config",
+        "examples",
+        "scripts",
+    ] {
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(root.join(part))
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    job.action = copy.clone();
+    let key = |job: &Job| {
+        std::fs::write(job.file("output.txt"), "").unwrap();
+        let out = job.install(&["plan"]);
+        assert!(out.status.success(), "{}", text(&out));
+        job.outputs()["cache-key"].clone()
+    };
+    let first = key(&job);
+    assert_eq!(key(&job), first, "the same files, the same key");
+    let default = copy.join("config/default.yml");
+    let text = std::fs::read_to_string(&default).unwrap();
+    std::fs::write(&default, format!("{text}# changed\n")).unwrap();
+    let changed = key(&job);
+    assert_ne!(changed, first);
+    job.env.push(("ImageOS".into(), "ubuntu24".into()));
+    job.env.push(("ImageVersion".into(), "20261124.1".into()));
+    let imaged = key(&job);
+    assert!(
+        imaged.starts_with("memgate-ubuntu24-20261124.1-"),
+        "{imaged}"
+    );
+    assert_ne!(imaged, changed);
 }
