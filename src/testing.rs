@@ -22,6 +22,15 @@ pub(crate) fn folder(files: &[(&str, &str, u32)]) -> tempfile::TempDir {
     dir
 }
 
+/// A temporary folder holding `files` of text: (path relative to it, text), mode 0644.
+pub(crate) fn text_folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let files: Vec<_> = files
+        .iter()
+        .map(|&(rel, text)| (rel, text, 0o644))
+        .collect();
+    folder(&files)
+}
+
 pub(crate) fn metric(unit: &str, samples: &[f64], better: Better) -> Metric {
     Metric {
         unit: unit.into(),

@@ -194,13 +194,7 @@ fn package_benches(
 mod tests {
     use super::*;
 
-    fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let files: Vec<_> = files
-            .iter()
-            .map(|&(rel, text)| (rel, text, 0o644))
-            .collect();
-        crate::testing::folder(&files)
-    }
+    use crate::testing::text_folder as repo;
 
     fn summary(found: &[Candidate]) -> Vec<(String, String, String)> {
         found

@@ -384,13 +384,7 @@ fn entry_name(entry: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let files: Vec<_> = files
-            .iter()
-            .map(|&(rel, text)| (rel, text, 0o644))
-            .collect();
-        crate::testing::folder(&files)
-    }
+    use crate::testing::text_folder as repo;
 
     #[test]
     fn the_benchmark_fixture() {
