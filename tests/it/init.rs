@@ -29,6 +29,12 @@ fn init(project: &Project, args: &[&str], code: i32) -> Outcome {
     out
 }
 
+/// Asserts that memgate said `text` on stderr, showing all it said when not.
+#[track_caller]
+fn assert_said(out: &Outcome, text: &str) {
+    assert!(out.stderr().contains(text), "{}", out.stderr());
+}
+
 /// One quick run of what init wrote, not saved; the exit code asserted, the JSON returned.
 #[track_caller]
 fn run_once(memgate: Memgate, code: i32) -> Value {
@@ -125,12 +131,9 @@ fn a_pytest_benchmark_suite_runs_with_its_folder_quoted() {
     );
     project.git_init();
     let out = init(&project, &[], 0);
-    assert!(
-        out.stderr().contains(
-            "pytest-my-benches  my benches/test_parse.py uses pytest-benchmark's benchmark fixture"
-        ),
-        "{}",
-        out.stderr()
+    assert_said(
+        &out,
+        "pytest-my-benches  my benches/test_parse.py uses pytest-benchmark's benchmark fixture",
     );
     let config = project.read("memgate.yml");
     assert!(
@@ -222,12 +225,7 @@ fn cargo_bench_targets_build_in_setup_and_run() {
         &format!("#[allow(dead_code)]\n{}", bench("ran-found.txt")),
     );
     let out = init(&project, &[], 0);
-    assert!(
-        out.stderr()
-            .contains("cargo-listed  Cargo.toml [[bench]] \"listed\""),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "cargo-listed  Cargo.toml [[bench]] \"listed\"");
     let config = project.read("memgate.yml");
     assert!(
         config.contains("    setup: \"cargo bench --no-run --bench listed\"\n    command: \"cargo bench --bench listed\"\n"),
@@ -282,11 +280,7 @@ fn bench_scripts_run_as_programs_or_by_their_interpreter() {
         config.contains("    command: \"./scripts/bench-exec\"\n"),
         "{config}"
     );
-    assert!(
-        out.stderr().contains("memgate: next: memgate run\n"),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "memgate: next: memgate run\n");
 
     let results = run_once(project.memgate(), 0);
     for name in ["bench", "bench-it-s", "bench_parse", "bench-exec"] {
@@ -330,17 +324,8 @@ fn console_scripts_are_commented_out_beside_a_runnable_example() {
         "[project]\nname = \"x\"\n\n[project.scripts]\nxtool = \"x.cli:main\"\n",
     );
     let out = init(&project, &[], 0);
-    assert!(
-        out.stderr().contains("found nothing to run"),
-        "{}",
-        out.stderr()
-    );
-    assert!(
-        out.stderr()
-            .contains("xtool  pyproject.toml [project.scripts]"),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "found nothing to run");
+    assert_said(&out, "xtool  pyproject.toml [project.scripts]");
     let config = project.read("memgate.yml");
     assert!(
         config.contains("  # found: pyproject.toml [project.scripts]\n"),
@@ -362,11 +347,7 @@ fn an_empty_repository_gets_a_template_memgate_runs() {
     let project = Project::bare();
     project.git_init();
     let out = init(&project, &[], 0);
-    assert!(
-        out.stderr().contains("found nothing to run"),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "found nothing to run");
     assert!(
         out.stderr()
             .contains("memgate init --github writes the workflows"),
@@ -417,11 +398,7 @@ fn gitignore_gets_its_line_once() {
     let project = Project::bare();
     put(&project, ".gitignore", "/target");
     let out = init(&project, &[], 0);
-    assert!(
-        out.stderr().contains("memgate: added .memgate/ to "),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "memgate: added .memgate/ to ");
     assert_eq!(project.read(".gitignore"), "/target\n.memgate/\n");
     let out = init(&project, &["--force"], 0);
     assert!(
@@ -461,31 +438,26 @@ fn github_writes_the_workflows_and_never_over_one() {
         baselines.contains("    branches: [\"trunk\"]\n"),
         "{baselines}"
     );
-    assert!(
-        out.stderr().contains("runs on pushes to trunk"),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "runs on pushes to trunk");
     assert!(project.read("memgate.yml").contains("\"bench\""));
 
     // A workflow is there: nothing is written, memgate.yml included.
     put(&project, "memgate.yml", "version: 1\n# mine\n");
     let out = init(&project, &["--github"], 2);
     let workflow = project.path(".github/workflows/memgate-pull-request.yml");
-    assert!(
-        out.stderr().contains(&format!(
+    assert_said(
+        &out,
+        &format!(
             "{} exists already, and memgate init does not write over it: remove it, or pass --force",
             workflow.display()
-        )),
-        "{}",
-        out.stderr()
+        ),
     );
     assert_eq!(project.read("memgate.yml"), "version: 1\n# mine\n");
 
     // memgate.yml is there, the workflows are not: only they are written.
     std::fs::remove_dir_all(project.path(".github")).unwrap();
     let out = init(&project, &["--github"], 0);
-    assert!(out.stderr().contains("kept "), "{}", out.stderr());
+    assert_said(&out, "kept ");
     assert_eq!(project.read("memgate.yml"), "version: 1\n# mine\n");
     assert_eq!(
         project.read(".github/workflows/memgate-baselines.yml"),
@@ -507,21 +479,15 @@ fn dir_chooses_the_folder_and_config_is_refused() {
     // memgate run would not find it from here by itself.
     let config = project.path("sub/memgate.yml").display().to_string();
     let quoted = format!("'{}'", config.replace('\'', r"'\''"));
-    assert!(
-        out.stderr()
-            .contains(&format!("memgate: next: memgate --config {quoted} run\n")),
-        "{}",
-        out.stderr()
+    assert_said(
+        &out,
+        &format!("memgate: next: memgate --config {quoted} run\n"),
     );
     let results = run_once(project.memgate().args(["--config", &config]), 0);
     assert_ok(&results, "make-bench");
 
     let out = init(&project, &["--config", "other.yml"], 2);
-    assert!(
-        out.stderr().contains("takes no --config"),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "takes no --config");
 }
 
 /// Found in review: a repository is someone else's text. Its links are not followed out
@@ -547,12 +513,7 @@ fn a_hostile_repository_gets_nothing_written_through_its_links() {
     git(project.dir(), &["init", "-q", "-b", "main"]);
 
     let out = init(&project, &["--github"], 2);
-    assert!(
-        out.stderr()
-            .contains(".github is not a folder (a link, or a file)"),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, ".github is not a folder (a link, or a file)");
     assert!(
         std::fs::read_dir(outside.join("elsewhere"))
             .unwrap()
@@ -565,17 +526,9 @@ fn a_hostile_repository_gets_nothing_written_through_its_links() {
     );
 
     let out = init(&project, &[], 0);
-    assert!(
-        out.stderr().contains("left ") && out.stderr().contains("alone (it is a link)"),
-        "{}",
-        out.stderr()
-    );
-    assert!(
-        out.stderr()
-            .contains("left out: its command would hold \"{dataset.\""),
-        "{}",
-        out.stderr()
-    );
+    assert_said(&out, "left ");
+    assert_said(&out, "alone (it is a link)");
+    assert_said(&out, "left out: its command would hold \"{dataset.\"");
     assert_eq!(
         std::fs::read_to_string(outside.join("secret")).unwrap(),
         "TOKEN=ghp_secret\n"
