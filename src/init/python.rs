@@ -180,8 +180,15 @@ pub fn asv(tree: &Tree, python: &str) -> (Vec<Candidate>, Vec<String>) {
         .filter(|f| tree::file_name(f) == "asv.conf.json")
     {
         let dir = tree::parent(conf);
-        let benchmark_dir = match tree.read(conf).map(|t| asv_benchmark_dir(&t)) {
-            Some(Ok(d)) => d,
+        let benchmark_dir = match tree.read(conf).map(|t| asv_conf(&t)) {
+            Some(Ok((d, has_environment_type))) => {
+                if !has_environment_type {
+                    said.push(format!(
+                        "{conf} has no environment_type: asv 0.6 stops with \"Environment type must be specified\"; add \"environment_type\": \"virtualenv\" (or conda, mamba)"
+                    ));
+                }
+                d
+            }
             Some(Err(e)) => {
                 said.push(format!(
                     "{conf}: cannot read it ({e}); assumed its benchmarks are in benchmarks/"
@@ -234,14 +241,18 @@ pub fn asv(tree: &Tree, python: &str) -> (Vec<Candidate>, Vec<String>) {
     (out, said)
 }
 
-/// `benchmark_dir` of an asv.conf.json (default `benchmarks`). asv allows `//` and
-/// `/* */` comments and trailing commas, which JSON does not.
-pub fn asv_benchmark_dir(text: &str) -> Result<String, String> {
+/// `benchmark_dir` of an asv.conf.json (default `benchmarks`), and whether it names an
+/// `environment_type`. asv allows `//` and `/* */` comments and trailing commas, which
+/// JSON does not.
+pub fn asv_conf(text: &str) -> Result<(String, bool), String> {
     let value: serde_json::Value =
         serde_json::from_str(&strip_json_extras(text)).map_err(|e| e.to_string())?;
+    let has_environment_type = value.get("environment_type").is_some();
     match value.get("benchmark_dir") {
-        None => Ok("benchmarks".into()),
-        Some(serde_json::Value::String(d)) if !d.trim().is_empty() => Ok(d.clone()),
+        None => Ok(("benchmarks".into(), has_environment_type)),
+        Some(serde_json::Value::String(d)) if !d.trim().is_empty() => {
+            Ok((d.clone(), has_environment_type))
+        }
         Some(other) => Err(format!("benchmark_dir is {other}, not a folder name")),
     }
 }
@@ -477,10 +488,17 @@ mod tests {
             "benchmark_dir": "bench // not a comment",
             "matrix": {"numpy": [],},
         }"#;
-        assert_eq!(asv_benchmark_dir(text).unwrap(), "bench // not a comment");
-        assert_eq!(asv_benchmark_dir("{\"version\": 1}").unwrap(), "benchmarks");
-        assert!(asv_benchmark_dir("{\"benchmark_dir\": 3}").is_err());
-        assert!(asv_benchmark_dir("not json").is_err());
+        assert_eq!(asv_conf(text).unwrap().0, "bench // not a comment");
+        assert_eq!(
+            asv_conf("{\"version\": 1}").unwrap(),
+            ("benchmarks".into(), false)
+        );
+        assert_eq!(
+            asv_conf("{\"environment_type\": \"virtualenv\"}").unwrap(),
+            ("benchmarks".into(), true)
+        );
+        assert!(asv_conf("{\"benchmark_dir\": 3}").is_err());
+        assert!(asv_conf("not json").is_err());
         assert_eq!(
             strip_json_extras(r#"{"a": "x,}", "b": [1, 2 , ] }"#),
             r#"{"a": "x,}", "b": [1, 2  ] }"#
@@ -490,11 +508,21 @@ mod tests {
     #[test]
     fn asv_suites_run_where_their_config_is() {
         let dir = repo(&[
-            ("asv_bench/asv.conf.json", "{\"benchmark_dir\": \"suite\"}"),
+            (
+                "asv_bench/asv.conf.json",
+                "{\"benchmark_dir\": \"suite\", \"environment_type\": \"virtualenv\"}",
+            ),
             ("asv_bench/suite/bench_io.py", "def time_io():\n    pass\n"),
+            ("other/asv.conf.json", "{}"),
         ]);
         let (found, said) = asv(&Tree::scan(dir.path()), "python");
-        assert!(said.is_empty(), "{said:?}");
+        // Only the config without environment_type gets a word: asv 0.6 stops without it.
+        assert_eq!(
+            said,
+            [
+                "other/asv.conf.json has no environment_type: asv 0.6 stops with \"Environment type must be specified\"; add \"environment_type\": \"virtualenv\" (or conda, mamba)"
+            ]
+        );
         assert_eq!(found[0].name, "asv-asv_bench");
         assert_eq!(found[0].cwd.as_deref(), Some("asv_bench"));
         assert_eq!(
