@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -133,23 +133,28 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// A release asset as the release workflow packs it: `memgate` alone in a tar.gz. The
-/// binary is the one under test, so what gets installed can be run.
-fn asset(dir: &Path) -> PathBuf {
-    let stage = dir.join("stage");
-    std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_memgate"), stage.join("memgate")).unwrap();
-    let tarball = dir.join("memgate.tar.gz");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(&stage)
-        .arg("-czf")
-        .arg(&tarball)
-        .arg("memgate")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    tarball
+/// A release asset as the release workflow packs it: `memgate` alone in a tar.gz, and
+/// its SHA-256. The binary is the one under test, so what gets installed can be run.
+/// Packed once for all the tests (the debug binary is large).
+fn asset() -> &'static (Vec<u8>, String) {
+    static ASSET: OnceLock<(Vec<u8>, String)> = OnceLock::new();
+    ASSET.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-asset");
+        let stage = dir.join("stage");
+        std::fs::create_dir_all(&stage).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_memgate"), stage.join("memgate")).unwrap();
+        let tarball = dir.join("memgate.tar.gz");
+        let status = Command::new("tar")
+            .arg("-C")
+            .arg(&stage)
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("memgate")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        (std::fs::read(&tarball).unwrap(), sha256(&tarball))
+    })
 }
 
 fn asset_path() -> String {
@@ -158,13 +163,11 @@ fn asset_path() -> String {
 
 #[test]
 fn the_action_installs_the_release_binary_whose_checksum_the_table_records() {
-    let assets = tempfile::tempdir().unwrap();
-    let tarball = asset(assets.path());
-    let releases = Releases::serve(asset_path(), Some(std::fs::read(&tarball).unwrap()));
+    let releases = Releases::serve(asset_path(), Some(asset().0.clone()));
     let table = format!(
         "# a comment\n0.0.1 {t} {}\n{VERSION} {t} {}\n",
         "0".repeat(64),
-        sha256(&tarball),
+        asset().1,
         t = target()
     );
     let job = Job::new(&releases, &table);
@@ -199,9 +202,7 @@ fn the_action_installs_the_release_binary_whose_checksum_the_table_records() {
 
 #[test]
 fn a_download_with_another_checksum_is_never_installed() {
-    let assets = tempfile::tempdir().unwrap();
-    let tarball = asset(assets.path());
-    let releases = Releases::serve(asset_path(), Some(std::fs::read(&tarball).unwrap()));
+    let releases = Releases::serve(asset_path(), Some(asset().0.clone()));
     let table = format!("{VERSION} {} {}\n", target(), "ab".repeat(32));
     let job = Job::new(&releases, &table);
 
@@ -304,10 +305,8 @@ fn without_a_table_line_the_source_is_built_under_a_key_of_the_source() {
 
 #[test]
 fn a_comment_job_installs_into_its_own_folder_even_with_memgate_on_path() {
-    let assets = tempfile::tempdir().unwrap();
-    let tarball = asset(assets.path());
-    let releases = Releases::serve(asset_path(), Some(std::fs::read(&tarball).unwrap()));
-    let table = format!("{VERSION} {} {}\n", target(), sha256(&tarball));
+    let releases = Releases::serve(asset_path(), Some(asset().0.clone()));
+    let table = format!("{VERSION} {} {}\n", target(), asset().1);
     let mut job = Job::new(&releases, &table);
     // A memgate of the right version already on the machine, left by an earlier job.
     std::fs::copy(env!("CARGO_BIN_EXE_memgate"), job.file("bin/memgate")).unwrap();
