@@ -41,6 +41,17 @@ pub fn read_own(path: &Path, max: u64) -> Result<Vec<u8>, Unread> {
     read_regular(path, max, false)
 }
 
+/// Creates a file that must not exist yet, for writing: never through a link, never
+/// waiting on a FIFO a benchmark put there.
+pub fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// Opens the regular file at `path` for reading, without waiting on a FIFO.
 pub fn open_regular(path: &Path, follow: bool) -> Result<std::fs::File, Unread> {
     // O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one.

@@ -121,6 +121,8 @@ fn command_line(raw: &[u8]) -> String {
 /// helpers for their reports when the tree nears its memory limit.
 pub struct PeakWatch {
     best: Option<Breakdown>,
+    /// The tree's size at the last capture tried.
+    tried: Option<Bytes>,
     /// The tree's size that makes the helpers report, and the file that asks them.
     limit: Option<(Bytes, PathBuf)>,
     pub limit_reached_at: Option<Seconds>,
@@ -133,6 +135,7 @@ impl PeakWatch {
     pub fn new(limit: Option<(Bytes, PathBuf)>) -> Self {
         PeakWatch {
             best: None,
+            tried: None,
             limit: limit.map(|(l, path)| (Bytes((l.0 as f64 * LIMIT_SHARE) as u64), path)),
             limit_reached_at: None,
             trigger_error: None,
@@ -146,16 +149,15 @@ impl PeakWatch {
 }
 
 impl Watch for PeakWatch {
-    fn sampled(&mut self, at: Seconds, total: Bytes, pids: &mut dyn FnMut() -> Vec<i32>) {
-        let due = match &self.best {
-            None => true,
-            Some(best) => {
-                total.0 as f64 >= best.total.0 as f64 * CAPTURE_GROWTH
-                    && total.0 >= best.total.0 + CAPTURE_STEP
-            }
-        };
+    fn sampled(&mut self, at: Seconds, total: Bytes, pids: &[i32]) {
+        // Measured from the last capture tried, kept or not: a tree whose processes
+        // cannot be read is not read again at every sample.
+        let due = self.tried.is_none_or(|tried| {
+            total.0 as f64 >= tried.0 as f64 * CAPTURE_GROWTH && total.0 >= tried.0 + CAPTURE_STEP
+        });
         if due {
-            let breakdown = capture(at, total, &pids());
+            self.tried = Some(total);
+            let breakdown = capture(at, total, pids);
             if !breakdown.processes.is_empty() {
                 self.best = Some(breakdown);
             }
@@ -167,13 +169,7 @@ impl Watch for PeakWatch {
             self.limit_reached_at = Some(at);
             // A new file, or the one a benchmark put there: never through a link, never
             // waiting on a FIFO (the sampler must go on).
-            use std::os::unix::fs::OpenOptionsExt;
-            let created = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(path);
-            match created {
+            match crate::files::create_new(path) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => {
@@ -187,18 +183,6 @@ impl Watch for PeakWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_of_rollup_and_status() {
-        let rollup = b"55c6-7ffd ---p 00000000 00:00 0  [rollup]\nRss:  1744 kB\nPss:  672 kB\nPss_Anon:  112 kB\nPss_File:  560 kB\nPss_Shmem:  0 kB\n";
-        assert_eq!(kib_field(rollup, b"Pss:"), Some(672));
-        assert_eq!(kib_field(rollup, b"Pss_Anon:"), Some(112));
-        assert_eq!(kib_field(rollup, b"Pss_Shmem:"), Some(0));
-        assert_eq!(
-            kib_field(b"Name:\tx\nPPid:\t41\nVmHWM:\t  2048 kB\n", b"\nPPid:"),
-            Some(41)
-        );
-    }
 
     #[test]
     fn command_lines_are_joined_and_cut() {
@@ -230,17 +214,27 @@ mod tests {
         let trigger = dir.path().join("limit");
         let me = std::process::id() as i32;
         let mut watch = PeakWatch::new(Some((Bytes(100 << 20), trigger.clone())));
-        let mut walks = 0;
+        let mut tried = Vec::new();
         for (i, mib) in [10u64, 10, 50, 51, 95, 40].iter().enumerate() {
-            watch.sampled(Seconds(i as f64), Bytes(mib << 20), &mut || {
-                walks += 1;
-                vec![me]
-            });
+            watch.sampled(Seconds(i as f64), Bytes(mib << 20), &[me]);
+            tried.push(watch.tried.map(|t| t.0 >> 20));
         }
         // 10, 50 and 95 MiB are new highs; 51 is within the margin of 50.
-        assert_eq!(walks, 3);
+        assert_eq!(tried, [10, 10, 50, 50, 95, 95].map(Some));
         assert_eq!(watch.limit_reached_at, Some(Seconds(4.0)));
         assert!(trigger.exists());
         assert_eq!(watch.into_breakdown().unwrap().total, Bytes(95 << 20));
+    }
+
+    /// Found in review: a tree none of whose processes could be read was read again at
+    /// every sample. A capture that finds nothing waits for the next new high as well.
+    #[test]
+    fn a_capture_that_finds_nothing_is_not_retried_at_every_sample() {
+        let mut watch = PeakWatch::new(None);
+        for (i, mib) in [10u64, 10, 10].iter().enumerate() {
+            watch.sampled(Seconds(i as f64), Bytes(mib << 20), &[]);
+        }
+        assert_eq!(watch.tried, Some(Bytes(10 << 20)));
+        assert!(watch.into_breakdown().is_none());
     }
 }

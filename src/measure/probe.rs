@@ -52,9 +52,11 @@ impl TreeProbe {
         }
     }
 
-    /// The tree's processes now (not the launcher), parents before children.
-    pub fn pids(&mut self) -> Vec<i32> {
-        self.tree.descendants(self.root).to_vec()
+    /// The tree's processes (not the launcher), parents before children, as the last
+    /// sample found them: no walk of its own, which would also change what the next
+    /// sample sees.
+    pub fn pids(&self) -> &[i32] {
+        self.tree.pids()
     }
 
     /// After a late look: whether the tree's memory can have been higher in between

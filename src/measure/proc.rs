@@ -222,6 +222,12 @@ impl ProcTree {
         &self.pids
     }
 
+    /// The processes the last walk of the tree found (by a sample, a count, or
+    /// [`Self::descendants`]).
+    pub fn pids(&self) -> &[i32] {
+        &self.pids
+    }
+
     /// How many processes the tree has, found as cheaply as a sample finds them.
     pub fn count(&mut self, root: i32) -> usize {
         self.walk(root, Reading::Changed);

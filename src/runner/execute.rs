@@ -100,16 +100,16 @@ pub struct Measured {
 /// Something that looks on while a run is measured (the diagnosis of `memgate explain`):
 /// told of every sample of the tree, after the sampler took it.
 pub trait Watch {
-    /// The tree held `total` at `at`; `pids` lists its processes when called (a walk of
-    /// the whole tree, so only when the watch needs them).
-    fn sampled(&mut self, at: Seconds, total: Bytes, pids: &mut dyn FnMut() -> Vec<i32>);
+    /// The tree held `total` at `at`, in the processes `pids` (as the sample's own walk
+    /// of the tree found them).
+    fn sampled(&mut self, at: Seconds, total: Bytes, pids: &[i32]);
 }
 
 /// The watch of a plain run: nothing.
 struct Unwatched;
 
 impl Watch for Unwatched {
-    fn sampled(&mut self, _: Seconds, _: Bytes, _: &mut dyn FnMut() -> Vec<i32>) {}
+    fn sampled(&mut self, _: Seconds, _: Bytes, _: &[i32]) {}
 }
 
 /// Runs executions through one launcher process.
@@ -272,7 +272,7 @@ impl Executor {
                     probe.kill();
                     continue;
                 }
-                watch.sampled(at, sample.total, &mut || probe.pids());
+                watch.sampled(at, sample.total, probe.pids());
             }
             if Instant::now() >= deadline {
                 stopped = Some(Ending::Timeout);

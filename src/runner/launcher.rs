@@ -183,12 +183,7 @@ fn cstring(bytes: &[u8], what: &str) -> Result<CString, String> {
 /// Creates a log file that must not exist yet (memgate cleared its place), and never
 /// through a link or into a FIFO a benchmark put there.
 fn create(path: &Path) -> Result<OwnedFd, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::File::options()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
+    crate::files::create_new(path)
         .map(OwnedFd::from)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))
 }
