@@ -430,5 +430,18 @@ mod tests {
         let d = differences(&side(260, 110), &side(140, 0));
         assert!(d.iter().all(|d| d.change < 0));
         assert_eq!(d[0].topic, Topic::Peak);
+        // Found in review: with every change of one sign the order was not tested. The
+        // cycle's 100 MiB fall is the biggest change, and still comes after the growth.
+        let d = differences(&side(200, 100), &side(260, 0));
+        let changes: Vec<_> = d.iter().map(|d| (d.topic, d.change >> 20)).collect();
+        assert_eq!(
+            changes,
+            [
+                (Topic::Peak, 60),
+                (Topic::MemoryKind, 60),
+                (Topic::Process, 60),
+                (Topic::Cycle, -100),
+            ]
+        );
     }
 }

@@ -973,7 +973,7 @@ mod tests {
     }
 
     #[test]
-    fn progress_counts_measured_executions_and_times_every_one() {
+    fn progress_counts_every_execution_and_the_measured_ones() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("memgate.yml");
         std::fs::write(
@@ -992,8 +992,6 @@ mod tests {
             counts(&plan.jobs),
             [count(2 + 3, 3), count(2 + 3 * 4, 3 * 4), count(1, 1)]
         );
-        let measured: u64 = counts(&plan.jobs).iter().map(|c| c.measured).sum();
-        assert_eq!(measured, 3 + 12 + 1);
     }
 
     fn fit(slope: f64, r_squared: f64) -> LineFit {

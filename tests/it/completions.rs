@@ -6,7 +6,7 @@ use crate::util::Project;
 #[test]
 fn completions_name_the_commands_and_options_in_every_shell() {
     // An empty folder: no config, no repository.
-    let project = Project::new("");
+    let project = Project::bare();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let out = project.memgate().args(["completions", shell]).run();
         out.code(0);
@@ -23,7 +23,7 @@ fn completions_name_the_commands_and_options_in_every_shell() {
 
 #[test]
 fn the_bash_completions_are_bash() {
-    let project = Project::new("");
+    let project = Project::bare();
     let out = project.memgate().args(["completions", "bash"]).run();
     out.code(0);
     project.write("memgate.bash", &out.stdout());
@@ -37,7 +37,7 @@ fn the_bash_completions_are_bash() {
 
 #[test]
 fn the_man_page_is_roff_and_lists_the_commands() {
-    let out = Project::new("").memgate().args(["man"]).run();
+    let out = Project::bare().memgate().args(["man"]).run();
     out.code(0);
     let page = out.stdout();
     assert!(page.contains(".TH memgate 1"), "{page}");
@@ -45,7 +45,11 @@ fn the_man_page_is_roff_and_lists_the_commands() {
         page.contains(".SH NAME") && page.contains(".SH SYNOPSIS"),
         "{page}"
     );
+    // Each in the page's list of subcommands ("run" alone is in "runtime" too).
     for command in ["run", "check", "explain", "completions"] {
-        assert!(page.contains(command), "the page lacks {command}");
+        assert!(
+            page.contains(&format!("memgate\\-{command}(1)")),
+            "the page lacks {command}"
+        );
     }
 }
