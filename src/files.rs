@@ -88,11 +88,27 @@ pub fn open_regular(path: &Path, follow: bool) -> Result<std::fs::File, Unread> 
 /// Writes `parts`, one after the other, to a new file beside `path`, syncs it and renames
 /// it over `path`: whatever stood there (a link, a FIFO, an older file) is replaced, never
 /// written through, and a reader sees the old file or the whole new one.
+/// The new file is private to its owner (0600).
 pub fn replace(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    replace_as(path, parts, None)
+}
+
+/// [`replace`], the new file with `mode` (a report, a config: 0644), set before it takes
+/// the place of the old one, so nothing at `path` is ever changed through a link.
+pub fn replace_with_mode(path: &Path, parts: &[&[u8]], mode: u32) -> std::io::Result<()> {
+    replace_as(path, parts, Some(mode))
+}
+
+fn replace_as(path: &Path, parts: &[&[u8]], mode: Option<u32>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     for part in parts {
         temp.write_all(part)?;
+    }
+    if let Some(mode) = mode {
+        temp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
@@ -119,6 +135,30 @@ fn read_regular(path: &Path, max: u64, follow: bool) -> Result<Vec<u8>, Unread> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The mode is the new file's from the start: a link at the place is replaced, and
+    /// the file it pointed to keeps its own mode and text.
+    #[test]
+    fn a_replacement_has_its_mode_and_never_touches_a_link_s_target() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, "kept").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let path = dir.path().join("report.html");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        replace_with_mode(&path, &[b"new"], 0o644).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+        let target_mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(target_mode & 0o777, 0o600);
+        replace(&path, &[b"private"]).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 
     #[test]
     fn only_regular_files_within_the_bound() {

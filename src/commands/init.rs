@@ -9,8 +9,10 @@ use crate::cli::InitArgs;
 use crate::config::CONFIG_FILE;
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::files::Unread;
 use crate::git::Repo;
-use crate::init::{self, Found, WORKFLOWS, WORKFLOWS_DIR, Workflow, one_line};
+use crate::init::{self, Found, WORKFLOWS, WORKFLOWS_DIR, Workflow};
+use crate::report::text::printable;
 
 /// The largest `.gitignore` memgate reads to add its line.
 const MAX_GITIGNORE: u64 = 1024 * 1024;
@@ -112,7 +114,7 @@ fn tell_found(dir: &Path, found: &Found) {
         .unwrap_or(0);
     let list = |candidates: &[&init::Candidate]| {
         for c in candidates {
-            eprintln!("  {:width$}  {}", c.name, one_line(&c.found));
+            eprintln!("  {:width$}  {}", c.name, printable(&c.found));
         }
     };
     if active.is_empty() {
@@ -136,7 +138,7 @@ fn tell_found(dir: &Path, found: &Found) {
         list(&suggested);
     }
     for said in &found.said {
-        eprintln!("memgate: note: {}", one_line(said));
+        eprintln!("memgate: note: {}", printable(said));
     }
 }
 
@@ -154,12 +156,7 @@ fn plan_workflows(dir: &Path, force: bool) -> Result<(String, Vec<(&'static Work
     let repo = Repo::discover(dir);
     if let Some(top) = repo.as_ref().and_then(Repo::workdir) {
         let top: PathBuf = top.components().collect();
-        let same = |a: &Path, b: &Path| {
-            std::fs::canonicalize(a)
-                .ok()
-                .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
-        };
-        if !same(&top, dir) {
+        if !same_place(&top, dir) {
             return Err(Error::Usage(format!(
                 "--github writes workflows that run memgate at the repository root {}, where it would not find memgate.yml in {}: run memgate init at the root, or write the workflows from memgate's examples/github/ with --config {}",
                 top.display(),
@@ -217,28 +214,35 @@ fn plan_gitignore(dir: &Path) -> Result<Option<(PathBuf, String)>> {
             init::GITIGNORE_LINE
         );
     };
-    let existing = if exists(&path) {
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-            leave("it is a link");
-            return Ok(None);
-        }
-        let bytes = crate::files::read_own(&path, MAX_GITIGNORE).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read {}: {e}: make it a text file, or move it away",
-                path.display()
-            ))
-        })?;
-        match String::from_utf8(bytes) {
+    // Read without following a link: a link (dangling or not) is left alone.
+    let existing = match crate::files::read_own(&path, MAX_GITIGNORE) {
+        Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Some(text),
             Err(_) => {
                 leave("it is not UTF-8");
                 return Ok(None);
             }
+        },
+        Err(Unread::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(Unread::NotAFile("a symbolic link")) => {
+            leave("it is a link");
+            return Ok(None);
         }
-    } else {
-        None
+        Err(e) => {
+            return Err(Error::Usage(format!(
+                "cannot read {}: {e}: make it a text file, or move it away",
+                path.display()
+            )));
+        }
     };
     Ok(init::with_memgate(existing.as_deref()).map(|text| (path, text)))
+}
+
+/// Whether `a` and `b` name the same file or folder (both exist).
+fn same_place(a: &Path, b: &Path) -> bool {
+    std::fs::canonicalize(a)
+        .ok()
+        .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
 }
 
 /// Whether anything stands at `path`, a dangling link included.
@@ -254,8 +258,7 @@ fn write(path: &Path, text: &str) -> Result<()> {
         .ok()
         .filter(|m| m.is_file())
         .map_or(0o644, |m| m.permissions().mode() & 0o7777);
-    crate::files::replace(path, &[text.as_bytes()])
-        .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)))
+    crate::files::replace_with_mode(path, &[text.as_bytes()], mode)
         .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
@@ -263,10 +266,7 @@ fn write(path: &Path, text: &str) -> Result<()> {
 /// by itself, else with `--config`.
 fn next_command(cwd: &Path, config_path: &Path) -> String {
     let found = crate::config::find(None, cwd).ok();
-    let same = found
-        .and_then(|f| std::fs::canonicalize(f).ok())
-        .is_some_and(|f| std::fs::canonicalize(config_path).ok() == Some(f));
-    if same {
+    if found.is_some_and(|f| same_place(&f, config_path)) {
         "memgate run".into()
     } else {
         format!(

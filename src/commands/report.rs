@@ -264,14 +264,10 @@ pub fn write(input: &Input, dir: &Path, own: Option<&Pin>) -> Result<PathBuf> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
-    use std::os::unix::fs::PermissionsExt;
     for file in &files {
         let path = dir.join(&file.name);
-        crate::files::replace(&path, &[&file.bytes])
-            .and_then(|()| {
-                // Readable like any file a command writes: a report is for sharing.
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
-            })
+        // Readable like any file a command writes: a report is for sharing.
+        crate::files::replace_with_mode(&path, &[&file.bytes], 0o644)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     }
     Ok(dir.join(bundle::INDEX))
