@@ -82,10 +82,17 @@ pub fn load(path: &Path) -> Result<Plan> {
     Ok(plan)
 }
 
-/// The built-in thresholds alone, for comparing without a config.
+/// The built-in thresholds alone, for comparing without a config; read from the
+/// compiled-in file once a process.
 pub fn built_in_thresholds() -> Result<Thresholds> {
+    static READ: std::sync::OnceLock<Thresholds> = std::sync::OnceLock::new();
+    if let Some(read) = READ.get() {
+        return Ok(read.clone());
+    }
     let built_in = parse(BUILT_IN, BUILT_IN_NAME, Path::new("/"))?;
-    Ok(thresholds(&built_in.thresholds))
+    Ok(READ
+        .get_or_init(|| thresholds(&built_in.thresholds))
+        .clone())
 }
 
 /// Settings with every value present: the result of laying the layers over each other.

@@ -33,6 +33,8 @@ struct Timing {
     estimate: Estimate,
     /// The job whose execution is under way, and since when.
     running: Option<(usize, Instant)>,
+    /// Each job's measured executions still to come.
+    measured_left: Vec<u64>,
 }
 
 impl Timing {
@@ -71,6 +73,7 @@ impl Progress {
         let timing = Arc::new(Mutex::new(Timing {
             estimate: Estimate::new(jobs.iter().map(|j| j.executions)),
             running: None,
+            measured_left: jobs.iter().map(|j| j.measured).collect(),
         }));
         let (bar, lines) = if quiet {
             (None, false)
@@ -109,23 +112,36 @@ impl Progress {
         lock(&self.timing).running = Some((job, Instant::now()));
     }
 
-    /// That execution ended (in success or not) after `took`; `measured` if it was a
-    /// measured one, which the bar counts.
-    pub fn ended(&self, job: usize, took: Duration, measured: bool) {
+    /// The execution [`Self::started`] last ended (in success or not); `measured` if it
+    /// was a measured one, which the bar counts.
+    pub fn ended(&self, measured: bool) {
+        let running = lock(&self.timing).running.take();
+        if let Some((job, since)) = running {
+            self.count(job, since.elapsed(), measured);
+        }
+    }
+
+    /// An execution of job `job` took `took`.
+    fn count(&self, job: usize, took: Duration, measured: bool) {
         {
             let mut timing = lock(&self.timing);
-            timing.running = None;
             timing.estimate.finished(job, took);
+            if measured {
+                timing.measured_left[job] = timing.measured_left[job].saturating_sub(1);
+            }
         }
         if let (Some(bar), true) = (&self.bar, measured) {
             bar.inc(1);
         }
     }
 
-    /// Job `job` failed: its executions left, `measured` of them measured, will not
-    /// happen.
-    pub fn dropped(&self, job: usize, measured: u64) {
-        lock(&self.timing).estimate.dropped(job);
+    /// Job `job` failed: its executions left will not happen.
+    pub fn dropped(&self, job: usize) {
+        let measured = {
+            let mut timing = lock(&self.timing);
+            timing.estimate.dropped(job);
+            std::mem::take(&mut timing.measured_left[job])
+        };
         if let Some(bar) = &self.bar {
             bar.inc(measured);
         }
@@ -209,13 +225,15 @@ mod tests {
         ];
         let progress = Progress::new(&jobs, true);
         assert_eq!(lock(&progress.timing).left(), None);
-        progress.started(0);
-        progress.ended(0, Duration::from_secs(4), false);
+        progress.count(0, Duration::from_secs(4), false);
         assert_eq!(
             lock(&progress.timing).left(),
             Some(Duration::from_secs(4 * 4))
         );
-        progress.dropped(0, 2);
+        progress.count(0, Duration::from_secs(4), true);
+        assert_eq!(lock(&progress.timing).measured_left, [1, 2]);
+        progress.dropped(0);
+        assert_eq!(lock(&progress.timing).measured_left, [0, 2]);
         assert_eq!(
             lock(&progress.timing).left(),
             Some(Duration::from_secs(2 * 4))

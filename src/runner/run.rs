@@ -171,8 +171,6 @@ struct JobRun<'j> {
     index: usize,
     result: BenchmarkResult,
     log_dir: PathBuf,
-    /// Measured executions still to come; once the job has failed, none of them will run.
-    measured_left: u64,
     failed: bool,
     /// The leak check's line of each measured run that succeeded, in order.
     fits: Vec<LineFit>,
@@ -229,7 +227,6 @@ impl<'a> Session<'a> {
                 failure: None,
             },
             log_dir,
-            measured_left: measured_executions(job),
             failed: false,
             fits: Vec::new(),
         };
@@ -396,7 +393,6 @@ impl<'a> Session<'a> {
         let step = self.timed(run, true, |s, run| {
             s.step(run, &command, &job.cwd, "run", attempt, point)
         })?;
-        run.measured_left -= 1;
         let measured = match step {
             Step::Done(m) => m,
             Step::Failed(failure, status) => {
@@ -429,9 +425,8 @@ impl<'a> Session<'a> {
         step: impl FnOnce(&mut Self, &JobRun) -> Result<Step>,
     ) -> Result<Step> {
         self.progress.started(run.index);
-        let start = std::time::Instant::now();
         let outcome = step(self, run);
-        self.progress.ended(run.index, start.elapsed(), measured);
+        self.progress.ended(measured);
         outcome
     }
 
@@ -440,8 +435,7 @@ impl<'a> Session<'a> {
         run.result.status = status;
         run.result.failure = Some(failure);
         run.failed = true;
-        self.progress.dropped(run.index, run.measured_left);
-        run.measured_left = 0;
+        self.progress.dropped(run.index);
     }
 
     /// Ends a job, saying how it went.
