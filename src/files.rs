@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Why a file was not read.
 #[derive(Debug)]
@@ -50,6 +50,37 @@ pub fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
         .create_new(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
+}
+
+/// The first executable named `program` (a name without a slash) in the folders of
+/// `path` (a PATH's bytes; the usual `/usr/local/bin:/usr/bin:/bin` when `None`), an
+/// empty or relative entry taken from `cwd`, as exec looks it up.
+pub fn find_program(program: &str, cwd: &Path, path: Option<&[u8]>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let path = path.unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    path.split(|&b| b == b':').find_map(|dir| {
+        let dir = if dir.is_empty() {
+            cwd.to_path_buf()
+        } else {
+            cwd.join(std::ffi::OsStr::from_bytes(dir))
+        };
+        let candidate = dir.join(program);
+        std::fs::metadata(&candidate)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .then_some(candidate)
+    })
+}
+
+/// The `#!` line a program at `path` starts with (its first 128 bytes at most), if it is
+/// a regular file that has one.
+pub fn shebang(path: &Path) -> Option<String> {
+    let file = open_regular(path, true).ok()?;
+    let mut head = [0u8; 128];
+    let read = (&file).read(&mut head).unwrap_or(0);
+    let line = head[..read].split(|&b| b == b'\n').next().unwrap_or(&[]);
+    line.starts_with(b"#!")
+        .then(|| String::from_utf8_lossy(line).into_owned())
 }
 
 /// Opens the regular file at `path` for reading, without waiting on a FIFO.

@@ -54,24 +54,16 @@ fn shebang_names_python(program: &str, cwd: &Path) -> bool {
     let path = if program.contains('/') {
         cwd.join(program)
     } else {
-        match std::env::var_os("PATH") {
-            Some(paths) => match std::env::split_paths(&paths)
-                .map(|d| d.join(program))
-                .find(|p| p.is_file())
-            {
-                Some(p) => p,
-                None => return false,
-            },
+        use std::os::unix::ffi::OsStrExt;
+        let Some(paths) = std::env::var_os("PATH") else {
+            return false;
+        };
+        match crate::files::find_program(program, cwd, Some(paths.as_bytes())) {
+            Some(p) => p,
             None => return false,
         }
     };
-    let Ok(file) = crate::files::open_regular(&path, true) else {
-        return false;
-    };
-    let mut head = [0u8; 128];
-    let read = std::io::Read::read(&mut &file, &mut head).unwrap_or(0);
-    let line = head[..read].split(|&b| b == b'\n').next().unwrap_or(&[]);
-    line.starts_with(b"#!") && line.windows(6).any(|w| w == b"python")
+    crate::files::shebang(&path).is_some_and(|line| line.contains("python"))
 }
 
 /// Writes the helper into a new folder `dir` (of memgate's, before any benchmark runs).

@@ -54,18 +54,10 @@ pub fn detect(root: &Path, python: &str) -> Found {
 /// The Python to write in commands: `python` where this machine has it on PATH (a virtual
 /// environment, CI's setup-python), else `python3`.
 pub fn python_program() -> &'static str {
-    use std::os::unix::fs::PermissionsExt;
-    let on_path = |name: &str| {
-        std::env::var_os("PATH").is_some_and(|path| {
-            std::env::split_paths(&path).any(|dir| {
-                std::fs::metadata(dir.join(name))
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
-        })
-    };
-    if on_path("python") {
-        "python"
-    } else {
-        "python3"
-    }
+    use std::os::unix::ffi::OsStrExt;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        crate::files::find_program("python", &cwd, Some(path.as_bytes())).is_some()
+    });
+    if on_path { "python" } else { "python3" }
 }

@@ -22,10 +22,7 @@ pub fn bench_scripts(tree: &Tree, python: &str) -> (Vec<Candidate>, Vec<String>)
             Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
             _ => (name, None),
         };
-        let shebang = tree
-            .read(file)
-            .and_then(|t| t.lines().next().map(str::to_owned))
-            .filter(|l| l.starts_with("#!"));
+        let shebang = tree.shebang(file);
         let interpreter = match extension {
             Some("py") => Some(python),
             Some("bash") => Some("bash"),

@@ -107,6 +107,13 @@ impl Tree {
         String::from_utf8(bytes).ok()
     }
 
+    /// The `#!` line the file `rel` starts with, if the scan found it and it has one.
+    pub fn shebang(&self, rel: &str) -> Option<String> {
+        self.has(rel)
+            .then(|| crate::files::shebang(&self.root.join(rel)))
+            .flatten()
+    }
+
     /// Whether the file `rel` may be run as a program by its owner.
     pub fn is_executable(&self, rel: &str) -> bool {
         use std::os::unix::fs::PermissionsExt;

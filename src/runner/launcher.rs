@@ -15,7 +15,7 @@
 //! If memgate dies, the launcher gets SIGTERM (parent-death signal), kills its tree and
 //! exits; when memgate closes its stdin, it exits.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::io::{BufRead, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -432,25 +432,10 @@ fn launch(
 /// first executable of that name on `PATH` (the run's own PATH, which may differ from
 /// the launcher's). Not found: the name, for exec to fail on.
 fn resolve(program: &str, cwd: &Path, path: Option<&[u8]>) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     if program.contains('/') {
         return cwd.join(program);
     }
-    let path = path.unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
-    for dir in path.split(|&b| b == b':') {
-        let dir = if dir.is_empty() {
-            cwd.to_path_buf()
-        } else {
-            cwd.join(OsStr::from_bytes(dir))
-        };
-        let candidate = dir.join(program);
-        if std::fs::metadata(&candidate)
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        {
-            return candidate;
-        }
-    }
-    PathBuf::from(program)
+    crate::files::find_program(program, cwd, path).unwrap_or_else(|| PathBuf::from(program))
 }
 
 /// The signals whose action is not the default in the launcher: the child resets them
