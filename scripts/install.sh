@@ -3,8 +3,9 @@
 # SHA-256 of the wanted version's binary for this machine, checked before it is unpacked;
 # else `cargo install --locked` from the action's own source.
 #
-#   install.sh plan   writes source-build=true|false to $GITHUB_OUTPUT: whether a build
-#                     from source is coming (the action restores the cargo cache only then)
+#   install.sh plan   writes cache-key= and cargo-home= to $GITHUB_OUTPUT when a build
+#                     from source is coming in a gate job (the action restores the cargo
+#                     cache only then), nothing otherwise
 #   install.sh        installs, and writes the binary's path and SHA-256 (bin=, sha256=)
 #
 # A download that fails falls back to the source build when the action's source is the
@@ -46,11 +47,9 @@ installed_matches() {
 # It installs into this job's own folder ($RUNNER_TEMP is emptied when a job starts).
 fresh="${MEMGATE_FRESH:-}"
 
+# A comment job caches nothing (see action.yml), nor does a binary install.
 if [ "${1:-}" = plan ]; then
-  if [ -n "$sum" ] || { [ -z "$fresh" ] && installed_matches; }; then
-    output "source-build=false"
-  else
-    output "source-build=true"
+  if [ -z "$sum" ] && [ -z "$fresh" ] && ! installed_matches; then
     # The cache key: every file the binary is built from (the package's include list in
     # Cargo.toml), which hashFiles() cannot read (it sees only the workspace), and the
     # runner's image, whose C library the binary links against.
@@ -58,6 +57,8 @@ if [ "${1:-}" = plan ]; then
       LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-32)
     image="${ImageOS:-$(uname -s)}-${ImageVersion:-unknown}"
     output "cache-key=memgate-$image-$(uname -m)-$source_version-$key"
+    # Where the source build installs and cargo keeps its downloads.
+    output "cargo-home=${CARGO_HOME:-$HOME/.cargo}"
   fi
   exit 0
 fi
