@@ -18,8 +18,8 @@ use crate::runner::Executor;
 use crate::{exit, measure, runner};
 
 pub fn explain(ctx: &Context, config_path: Option<&Path>, args: ExplainArgs) -> Result<i32> {
-    // Once each: a diagnosis is a closer look, not a measurement.
-    let plan = ctx.plan(config_path, &args.benchmarks, Some(1), Some(0))?;
+    // Once each (explain_plan says so): a diagnosis is a closer look, not a measurement.
+    let plan = ctx.plan(config_path, &args.benchmarks, None, None)?;
     let head = match &ctx.repo {
         Some(repo) => repo.resolve("HEAD").ok(),
         None => None,
@@ -158,11 +158,7 @@ fn native_note(plan: &Plan, explained: &mut Explained) {
         let python = job
             .map(|j| j.command.argv())
             .and_then(|argv| argv.first().cloned())
-            .filter(|p| {
-                p.rsplit('/')
-                    .next()
-                    .is_some_and(|b| b.starts_with("python"))
-            })
+            .filter(|p| crate::diagnose::python::names_python(p))
             .unwrap_or_else(|| "python3".into());
         let found = std::process::Command::new(&python)
             .args(["-c", "import memray"])

@@ -20,8 +20,6 @@ use crate::runner::launcher::Exit;
 
 /// The JSON format of `memgate explain --format json` (its `explain_version`).
 pub const FORMAT: u32 = 1;
-/// Timelines kept in a diagnosis: enough to draw, not to weigh down a report.
-const TIMELINE_POINTS: usize = 200;
 /// Differences smaller than this are left out (noise between two runs).
 const MIN_DIFFERENCE: u64 = 1 << 20;
 
@@ -110,8 +108,8 @@ impl Explained {
                 }
                 if let Some(py) = &mut d.python {
                     py.processes.truncate(50);
-                    py.cycles.truncate(20);
-                    py.sites.truncate(25);
+                    py.cycles.truncate(super::python::MAX_TYPES);
+                    py.sites.truncate(super::python::MAX_SITES);
                     py.problems.truncate(20);
                 }
             }
@@ -343,7 +341,9 @@ impl crate::runner::Instrument for Diagnoser {
             wall_time: measured.wall_time,
             at_peak,
             growth: Growth::of(&measured.timeline),
-            timeline: measured.timeline.thinned(TIMELINE_POINTS),
+            timeline: measured
+                .timeline
+                .thinned(crate::store::STORED_TIMELINE_POINTS),
             limit_reached_at,
             python: python_findings,
             notes,

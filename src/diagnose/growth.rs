@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::measure::timeline::Timeline;
-use crate::measure::units::{Bytes, Seconds};
+use crate::measure::units::Seconds;
 
 /// The slope must add at least this share of the peak over the half it is fitted on...
 const GROWING_SHARE: f64 = 0.05;
@@ -43,12 +43,7 @@ impl Growth {
         }
         let fit = crate::compare::fit::fit_line(&half)?;
         let over = half[half.len() - 1].0 - half[0].0;
-        let peak = points
-            .iter()
-            .map(|p| p.1)
-            .max()
-            .unwrap_or(Bytes(0))
-            .as_f64();
+        let peak = timeline.peak().as_f64();
         let added = fit.slope * over;
         Some(Growth {
             bytes_per_second: fit.slope,
@@ -59,11 +54,18 @@ impl Growth {
                 && fit.r_squared >= GROWING_R_SQUARED,
         })
     }
+
+    /// Whether the fitted span changed too little to call it a trend either way: under
+    /// the bytes a growing run must add.
+    pub fn flat(&self) -> bool {
+        (self.bytes_per_second * self.over.0).abs() < GROWING_BYTES
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::units::Bytes;
 
     fn timeline(f: impl Fn(f64) -> f64) -> Timeline {
         let mut t = Timeline::default();

@@ -25,9 +25,9 @@ const FORMAT: u32 = 1;
 const MAX_REPORT: u64 = 256 << 10;
 /// At most this many reports are read per run (one per Python process).
 const MAX_REPORTS: usize = 500;
-/// Kept per side after merging.
-const MAX_TYPES: usize = 20;
-const MAX_SITES: usize = 25;
+/// Kept per report as read, and per side after merging.
+pub(crate) const MAX_TYPES: usize = 20;
+pub(crate) const MAX_SITES: usize = 25;
 const MAX_TEXT: usize = 300;
 
 /// Whether the command is Python's: `python`, `python3.11`, a script or console entry
@@ -37,17 +37,20 @@ pub fn is_python(argv: &[String], cwd: &Path, setting: Option<bool>) -> bool {
     if let Some(set) = setting {
         return set;
     }
-    let named = |word: &str| {
-        let base = word.rsplit('/').next().unwrap_or(word);
-        base.starts_with("python") || base.starts_with("pypy")
-    };
     match argv {
         [] => false,
         [shell, flag, line, ..] if flag == "-c" && shell.ends_with("sh") => line
             .split(|c: char| c.is_whitespace() || ";&|(){}'\"`".contains(c))
-            .any(named),
-        [first, ..] => named(first) || shebang_names_python(first, cwd),
+            .any(names_python),
+        [first, ..] => names_python(first) || shebang_names_python(first, cwd),
     }
+}
+
+/// Whether `word` (a program, with or without its folder) is a Python interpreter's name:
+/// `python`, `python3.11`, `pypy3`.
+pub fn names_python(word: &str) -> bool {
+    let base = word.rsplit('/').next().unwrap_or(word);
+    base.starts_with("python") || base.starts_with("pypy")
 }
 
 fn shebang_names_python(program: &str, cwd: &Path) -> bool {
@@ -291,17 +294,11 @@ fn merge(reports: Vec<Report>, mut problems: Vec<String>) -> PythonFindings {
     let mut out = PythonFindings::default();
     let mut types: BTreeMap<String, CycleType> = BTreeMap::new();
     let mut sites: BTreeMap<(String, u64), Site> = BTreeMap::new();
+    // Each report was cut to size as read (`Report::bound`).
     for r in reports {
         out.processes.push(PythonProcess {
             pid: r.pid,
-            command: clamp(
-                &r.argv
-                    .iter()
-                    .take(20)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            command: clamp(&r.argv.join(" ")),
             python: clamp(&r.python),
             event: clamp(&r.event),
         });
@@ -319,7 +316,7 @@ fn merge(reports: Vec<Report>, mut problems: Vec<String>) -> PythonFindings {
         out.gc.released_late = out.gc.released_late.saturating_add(g.released_late);
         out.cycle_objects = out.cycle_objects.saturating_add(r.cycles.objects);
         out.cycle_bytes = out.cycle_bytes + Bytes(r.cycles.bytes);
-        for t in r.cycles.types.into_iter().take(MAX_TYPES) {
+        for t in r.cycles.types {
             let entry = types
                 .entry(clamp(&t.type_name))
                 .or_insert_with(|| CycleType {
@@ -336,7 +333,7 @@ fn merge(reports: Vec<Report>, mut problems: Vec<String>) -> PythonFindings {
             out.sites_traced = true;
             out.snapshot_traced = out.snapshot_traced + Bytes(s.snapshot_traced);
             out.peak_traced = out.peak_traced + Bytes(s.peak_traced);
-            for site in s.top.into_iter().take(MAX_SITES) {
+            for site in s.top {
                 let file = clamp(&site.file);
                 let entry = sites
                     .entry((file.clone(), site.line))
@@ -347,7 +344,6 @@ fn merge(reports: Vec<Report>, mut problems: Vec<String>) -> PythonFindings {
                         traceback: site
                             .traceback
                             .iter()
-                            .take(5)
                             .map(|f| Frame {
                                 file: clamp(&f.file),
                                 line: f.line,
@@ -359,7 +355,7 @@ fn merge(reports: Vec<Report>, mut problems: Vec<String>) -> PythonFindings {
                 entry.count = entry.count.saturating_add(site.count);
             }
         }
-        for e in r.errors.iter().take(5) {
+        for e in &r.errors {
             problems.push(format!("python process {}: {}", r.pid, clamp(e)));
         }
     }

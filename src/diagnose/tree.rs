@@ -80,7 +80,7 @@ fn capture_in(proc: &Path, at: Seconds, total: Bytes, pids: &[i32]) -> Breakdown
         let Ok(rollup) = std::fs::read(dir.join("smaps_rollup")) else {
             continue;
         };
-        let field = |key: &[u8]| kib_field(&rollup, key).map_or(Bytes(0), |k| Bytes(k * 1024));
+        let field = |key: &[u8]| kib_field(&rollup, key).map_or(Bytes(0), Bytes::from_kib);
         kinds.anonymous = kinds.anonymous + field(b"Pss_Anon:");
         kinds.file = kinds.file + field(b"Pss_File:");
         kinds.shared = kinds.shared + field(b"Pss_Shmem:");
@@ -91,7 +91,7 @@ fn capture_in(proc: &Path, at: Seconds, total: Bytes, pids: &[i32]) -> Breakdown
             ppid: i32::try_from(ppid).unwrap_or(0),
             command: command_line(&std::fs::read(dir.join("cmdline")).unwrap_or_default()),
             pss: field(b"Pss:"),
-            high_water_mark: Bytes(kib_field(&status, b"\nVmHWM:").unwrap_or(0) * 1024),
+            high_water_mark: Bytes::from_kib(kib_field(&status, b"\nVmHWM:").unwrap_or(0)),
         });
     }
     processes.sort_by(|a, b| b.pss.cmp(&a.pss).then(a.pid.cmp(&b.pid)));

@@ -60,7 +60,7 @@ pub fn headline(e: &Explanation) -> String {
             d.name
         ),
         None => match e.head.python.as_ref().and_then(|p| p.cycles.first()) {
-            Some(t) if e.base.is_none() && t.bytes.0 >= 1 << 20 => format!(
+            Some(t) if e.base.is_none() && t.bytes.0 >= NOTABLE_CYCLE => format!(
                 "; {} held by reference cycles of {}",
                 bytes(t.bytes.as_f64()),
                 t.type_name
@@ -85,7 +85,12 @@ pub fn text(explained: &Explained) -> Vec<u8> {
             .unwrap_or_default()
     );
     for e in &explained.explanations {
-        let _ = writeln!(out, "\n{}: {}", safe(&e.benchmark), safe(&headline(e)));
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            printable(&e.benchmark),
+            printable(&headline(e))
+        );
         if !e.differences.is_empty() {
             let _ = writeln!(out, "  what changed, base → head (biggest growth first):");
             for d in e.differences.iter().take(ROWS * 2) {
@@ -93,12 +98,12 @@ pub fn text(explained: &Explained) -> Vec<u8> {
                     out,
                     "    {:>11}  {}  ({} → {}){}",
                     signed(d.change),
-                    safe(&what(d)),
+                    printable(&what(d)),
                     bytes(d.base.as_f64()),
                     bytes(d.head.as_f64()),
                     d.detail
                         .as_deref()
-                        .map(|x| format!("  {}", safe(x)))
+                        .map(|x| format!("  {}", printable(x)))
                         .unwrap_or_default()
                 );
             }
@@ -116,16 +121,11 @@ pub fn text(explained: &Explained) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// A benchmark's text for a terminal.
-fn safe(text: &str) -> std::borrow::Cow<'_, str> {
-    printable(text)
-}
-
 fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
     let _ = writeln!(
         out,
         "  {name}: {} in {}, peak {}",
-        safe(&d.ending),
+        printable(&d.ending),
         seconds(d.wall_time.0),
         bytes(d.peak_memory.as_f64())
     );
@@ -144,7 +144,7 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
                 "      {:>10} PSS  {:>10} own peak  {}",
                 bytes(proc.pss.as_f64()),
                 bytes(proc.high_water_mark.as_f64()),
-                safe(&proc.command)
+                printable(&proc.command)
             );
         }
         let more = p.processes.len().saturating_sub(ROWS) + p.others;
@@ -158,7 +158,8 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
     if let Some(at) = d.limit_reached_at {
         let _ = writeln!(
             out,
-            "    reached 90% of its memory limit {} into the run: the Python reports below were taken then",
+            "    reached {:.0}% of its memory limit {} into the run: the Python reports below were taken then",
+            100.0 * crate::diagnose::tree::LIMIT_SHARE,
             seconds(at.0)
         );
     }
@@ -199,10 +200,10 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
                     "      {:>10}  ×{:<6} {}{}",
                     bytes(t.bytes.as_f64()),
                     t.count,
-                    safe(&t.type_name),
+                    printable(&t.type_name),
                     t.cycle_text
                         .as_deref()
-                        .map(|c| format!("  cycle: {}", safe(c)))
+                        .map(|c| format!("  cycle: {}", printable(c)))
                         .unwrap_or_default()
                 );
             }
@@ -232,9 +233,9 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
                     out,
                     "      {:>10}  {}:{}  {}",
                     bytes(s.bytes.as_f64()),
-                    safe(&s.file),
+                    printable(&s.file),
                     s.line,
-                    safe(&s.code)
+                    printable(&s.code)
                 );
             }
         }
@@ -243,7 +244,7 @@ fn side_text(out: &mut String, name: &str, d: &Diagnosis) {
         }
     }
     for n in &d.notes {
-        let _ = writeln!(out, "    note: {}", safe(n));
+        let _ = writeln!(out, "    note: {}", printable(n));
     }
 }
 
@@ -281,10 +282,9 @@ fn growth(g: &crate::diagnose::growth::Growth) -> String {
         bytes(g.bytes_per_second.abs()),
         seconds(g.over.0)
     );
-    let added = g.bytes_per_second * g.over.0;
     if g.still_growing {
         format!("still growing, {rate} (R² {:.2})", g.r_squared)
-    } else if added.abs() < 4.0 * 1024.0 * 1024.0 {
+    } else if g.flat() {
         format!("not growing ({rate})")
     } else {
         format!("no steady trend ({rate}, R² {:.2})", g.r_squared)
