@@ -1,7 +1,9 @@
 //! Dispatch: each command gets its checked arguments and the context it runs in, and
 //! returns the exit code. Errors go back to `main`, which prints them.
 
-use crate::cli::{Cli, ColorWhen, Command};
+use clap::ColorChoice;
+
+use crate::cli::{Cli, Command};
 use crate::commands::{self, Context};
 use crate::error::{Error, Result};
 use crate::github::workflow;
@@ -12,9 +14,9 @@ use crate::github::workflow;
 pub fn run(cli: Cli) -> i32 {
     // Every styled stream (`anstream`) follows the choice; auto leaves it to each.
     match cli.color {
-        ColorWhen::Auto => {}
-        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
-        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+        ColorChoice::Auto => {}
+        ColorChoice::Always => anstream::ColorChoice::Always.write_global(),
+        ColorChoice::Never => anstream::ColorChoice::Never.write_global(),
     }
     let actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     if actions {

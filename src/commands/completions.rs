@@ -1,11 +1,9 @@
 //! `memgate completions SHELL` and `memgate man`: the shell completions and the man page,
 //! generated from the clap definitions in `cli`, so they never drift from the commands.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Format};
 use crate::error::{Error, Result};
 use crate::exit;
 
@@ -26,10 +24,6 @@ pub fn man() -> Result<i32> {
 }
 
 fn print(bytes: &[u8]) -> Result<i32> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::io("cannot write to stdout", e))?;
+    super::output::emit(bytes, bytes, Format::Table, None)?;
     Ok(exit::SUCCESS)
 }

@@ -150,10 +150,11 @@ impl Progress {
     /// A benchmark × dataset is done; `line` says how it went. In a log, the time left
     /// follows it.
     pub fn finished(&self, line: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None if self.lines => eprintln!("{}", log_line(line, lock(&self.timing).left())),
-            None => {}
+        if self.bar.is_none() && self.lines {
+            let left = lock(&self.timing).left();
+            self.say(&log_line(line, left));
+        } else {
+            self.say(line);
         }
     }
 

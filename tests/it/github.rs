@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{Project, git, live_commands};
+use crate::util::{Project, git, live_commands, outputs};
 
 const TOKEN: &str = "ghs_fake_token_4f9c2b7e1d";
 
@@ -477,13 +477,6 @@ impl Workflow {
             assert!(!text.contains(TOKEN), "the token appears in {place}");
         }
     }
-}
-
-fn outputs(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
 }
 
 /// Runs the `run:` steps of the repository's `action.yml` as a runner would: each step's

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
 
-use crate::util::{Memgate, Outcome, Project, benchmark, git};
+use crate::util::{Memgate, Outcome, Project, benchmark, git, run_json_with};
 
 /// Writes `text` to `rel` in the project, creating its folders.
 fn put(project: &Project, rel: &str, text: &str) {
@@ -38,22 +38,8 @@ fn assert_said(out: &Outcome, text: &str) {
 /// One quick run of what init wrote, not saved; the exit code asserted, the JSON returned.
 #[track_caller]
 fn run_once(memgate: Memgate, code: i32) -> Value {
-    let out = memgate
-        .args([
-            "run",
-            "--format",
-            "json",
-            "-q",
-            "--no-save",
-            "--no-report",
-            "--repeat",
-            "1",
-            "--warmup",
-            "0",
-        ])
-        .run();
-    out.code(code);
-    out.json()
+    let args = ["--no-save", "--no-report", "--repeat", "1", "--warmup", "0"];
+    run_json_with(memgate, &args, code)
 }
 
 #[track_caller]

@@ -95,11 +95,7 @@ impl Job {
     }
 
     fn outputs(&self) -> BTreeMap<String, String> {
-        self.read("output.txt")
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
+        crate::util::outputs(&self.read("output.txt"))
     }
 
     fn install(&self, args: &[&str]) -> Output {

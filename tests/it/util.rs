@@ -141,12 +141,7 @@ impl Project {
 
     #[track_caller]
     fn run_json_with(&self, memgate: Memgate, args: &[&str], code: i32) -> Value {
-        let out = memgate
-            .args(["run", "--format", "json", "-q"])
-            .args(args)
-            .run();
-        out.code(code);
-        out.json()
+        run_json_with(memgate, args, code)
     }
 
     /// `memgate check --base BASE --format json -q`; asserts the exit code and returns the
@@ -296,6 +291,26 @@ impl Outcome {
             )
         })
     }
+}
+
+/// `memgate run --format json -q` with `args`, through `memgate` (its project and
+/// environment); asserts the exit code and returns the JSON.
+#[track_caller]
+pub fn run_json_with(memgate: Memgate, args: &[&str], code: i32) -> Value {
+    let out = memgate
+        .args(["run", "--format", "json", "-q"])
+        .args(args)
+        .run();
+    out.code(code);
+    out.json()
+}
+
+/// The `key=value` lines of a GitHub output file, as a map.
+pub fn outputs(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 /// The median of a metric's samples in the first benchmark named `name`.
