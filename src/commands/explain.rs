@@ -96,6 +96,13 @@ pub fn explain_plan(
 ) -> Result<Explained> {
     let mut plan = plan.clone();
     plan.override_counts(Some(1), Some(0));
+    // A leak check is diagnosed at its largest value alone: the execution whose figures
+    // are the benchmark's (the others would run for nothing).
+    for job in &mut plan.jobs {
+        if let Some(leak) = job.leak.take() {
+            job.command = leak.command_at(&job.command, leak.largest());
+        }
+    }
     let testbed = ctx.testbed(executor.probe_kind(), plan.testbed.as_deref());
     let mut head_diagnoser = Diagnoser::new(options)?;
     runner::run_instrumented(

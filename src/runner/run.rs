@@ -49,9 +49,9 @@ pub fn run_plan(
     run_instrumented(plan, executor, testbed, quiet, None)
 }
 
-/// [`run_plan`], with an instrument looking on at every measured run (with a leak
-/// check, at the largest value: the run whose figures are the benchmark's). The runs are
-/// named, and logged, as `side` (`explain-head`), apart from the gated runs.
+/// [`run_plan`], with an instrument looking on at every measured execution (a leak
+/// check's at each value: give it a plan without, as `memgate explain` does). The runs
+/// are named, and logged, as `side` (`explain-head`), apart from the gated runs.
 pub fn run_instrumented(
     plan: &Plan,
     executor: &mut Executor,
@@ -507,10 +507,7 @@ impl<'a> Session<'a> {
             log_dir.join("metrics.jsonl").display().to_string(),
         ));
         let argv = command.argv();
-        let instrument = self
-            .instrument
-            .as_deref_mut()
-            .filter(|_| phase == "run" && point.is_none_or(|(leak, v)| v == leak.largest()));
+        let instrument = self.instrument.as_deref_mut().filter(|_| phase == "run");
         let execution = |env| Execution {
             argv: &argv,
             cwd,

@@ -170,3 +170,34 @@ benchmarks:
         0.05,
     );
 }
+
+/// `memgate explain` looks at a leak check where its figures come from: one execution,
+/// at the largest value (found in review: every value ran, only the largest was looked
+/// at).
+#[test]
+fn explain_diagnoses_a_leak_check_at_its_largest_value_alone() {
+    let project = Project::new(
+        r#"
+version: 1
+benchmarks:
+  - name: pipeline
+    command: echo {iterations} >> ran.txt; python3 {leak_py} grow 20 {iterations}
+    leak: {param: iterations, values: [1, 2, 4]}
+"#,
+    );
+    let out = project
+        .memgate()
+        .args(["explain", "--no-base", "--format", "json", "-q"])
+        .run();
+    out.code(0);
+    let explained = out.json();
+    assert_eq!(
+        project.read("ran.txt"),
+        "4\n",
+        "one execution, at the largest value"
+    );
+    let peak = explained["explanations"][0]["head"]["peak_memory"]
+        .as_f64()
+        .unwrap();
+    assert!(peak > 80.0 * MIB, "4 × 20 MiB held: {peak}");
+}
